@@ -1,0 +1,40 @@
+// RFC 5321 envelope addresses (with RFC 6531 UTF-8 when SMTPUTF8 is in effect). Used by smtpd,
+// submission, qmgr and delivery. Input comes from the network: hostile. Limits: local part
+// 64 octets, domain 255 octets, whole path 256 octets (RFC 5321 4.5.3.1), labels 63 octets.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "result.hpp"
+
+namespace postern {
+
+inline constexpr size_t kMaxLocalPartBytes = 64;
+inline constexpr size_t kMaxDomainBytes = 255;
+inline constexpr size_t kMaxPathBytes = 256;
+inline constexpr size_t kMaxLabelBytes = 63;
+
+struct Address {
+  std::string local_part;  // as written: dot-string, or quoted-string with quotes removed
+  std::string domain;      // lower-cased; an address literal keeps its brackets "[1.2.3.4]"
+  bool is_null() const { return local_part.empty() && domain.empty(); }  // <>
+  // local@domain, quoting the local part when it needs it; "" for the null address.
+  std::string to_string() const;
+};
+
+struct AddressOptions {
+  bool allow_utf8 = false;         // SMTPUTF8 given on MAIL FROM
+  bool allow_null = false;         // "<>" is valid (MAIL FROM only)
+  bool allow_source_route = true;  // "<@a,@b:user@c>" is parsed and the route dropped
+};
+
+// Parses an RFC 5321 Path including its angle brackets: "<user@example.com>", "<>".
+Result<Address> parse_path(std::string_view text, const AddressOptions& options);
+// Parses a bare Mailbox "user@example.com" (no brackets), as in accounts and config files.
+Result<Address> parse_mailbox(std::string_view text, const AddressOptions& options);
+
+// Splits "user+tag" at the first delimiter character; returns the part before it.
+std::string_view strip_extension(std::string_view local_part, std::string_view delimiters);
+
+}  // namespace postern
