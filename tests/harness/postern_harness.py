@@ -1,0 +1,319 @@
+"""Starts a whole Postern suite for one test: a temporary directory with main.cf, master.cf,
+accounts.yaml, a self-signed certificate, queue and mail folders, and postern-master in the
+foreground on free loopback ports. Used by every suite test (tests/protocol, durability, reload,
+peer) and by bench/. Waits on conditions (a port that accepts, a file count), never on sleeps
+alone; every wait is bounded.
+
+    with Suite() as suite:
+        smtplib.SMTP("127.0.0.1", suite.smtp_port) ...
+        suite.wait_for_mail("demo@example.test", 1)
+"""
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD_DIR = os.environ.get("POSTERN_BUILD_DIR") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build")
+SOURCE_DIR = os.environ.get("POSTERN_SOURCE_DIR") or os.path.join(
+    os.path.dirname(__file__), "..", "..")
+BIN_DIR = os.path.abspath(os.path.join(BUILD_DIR, "bin"))
+TEST_DOMAIN = "example.test"
+TEST_PASSWORD = "demo-password-123"
+MAIL_OWNER_WHEN_ROOT = "postern"
+
+
+def free_port():
+    """A loopback TCP port that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout=20.0, interval=0.02, what="condition"):
+    """Polls predicate until it is true; raises TimeoutError after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+def password_hash(password):
+    """SHA-512-crypt hash made by openssl (present on every Debian machine)."""
+    out = subprocess.run(["openssl", "passwd", "-6", password], check=True,
+                         capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+DEFAULT_USERS = ("demo", "alice", "bob")
+
+
+def default_accounts(users=DEFAULT_USERS, extra_yaml=""):
+    hashed = password_hash(TEST_PASSWORD)
+    lines = [f"postmaster: demo@{TEST_DOMAIN}", "domains:", f"  {TEST_DOMAIN}:", "    users:"]
+    for user in users:
+        lines += [f"      {user}:", f"        password: \"{hashed}\""]
+    lines += ["    aliases:", "      info: demo", "      team: [alice, bob]"]
+    return "\n".join(lines) + "\n" + extra_yaml
+
+
+class Suite:
+    """One Postern instance in a temporary directory. Use as a context manager."""
+
+    def __init__(self, main_cf_extra="", accounts=None, services=None, keep=False,
+                 start=True):
+        self.root = tempfile.mkdtemp(prefix="postern-test-")
+        os.chmod(self.root, 0o755)
+        self.keep = keep or os.environ.get("POSTERN_KEEP_TEST_DIR") == "1"
+        self.etc = os.path.join(self.root, "etc")
+        self.spool = os.path.join(self.root, "spool")
+        self.mail = os.path.join(self.root, "mail")
+        self.data = os.path.join(self.root, "data")
+        self.log_path = os.path.join(self.root, "master.log")
+        for d in (self.etc, self.spool, self.mail, self.data):
+            os.makedirs(d, exist_ok=True)
+        self.smtp_port = free_port()
+        self.ports = {"smtp": self.smtp_port}
+        self.process = None
+        self._log_file = None
+        self.mail_owner = self._mail_owner()
+        self._write_certificate()
+        self.write_main_cf(main_cf_extra)
+        self.write_master_cf(services)
+        self.write_accounts(accounts if accounts is not None else default_accounts())
+        if self.mail_owner != pwd.getpwuid(os.getuid()).pw_name:
+            entry = pwd.getpwnam(self.mail_owner)
+            for d in (self.spool, self.mail, self.data):
+                os.chown(d, entry.pw_uid, entry.pw_gid)
+        if start:
+            self.start()
+
+    # ---- configuration -------------------------------------------------------------------
+    @staticmethod
+    def _mail_owner():
+        if os.geteuid() != 0:
+            return pwd.getpwuid(os.getuid()).pw_name
+        try:
+            pwd.getpwnam(MAIL_OWNER_WHEN_ROOT)
+        except KeyError:
+            raise RuntimeError(f"running as root needs the system user '{MAIL_OWNER_WHEN_ROOT}': "
+                               "scripts/install-deps creates it")
+        return MAIL_OWNER_WHEN_ROOT
+
+    def _write_certificate(self):
+        self.cert = os.path.join(self.etc, "cert.pem")
+        self.key = os.path.join(self.etc, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                        "30", "-subj", "/CN=mx.example.test", "-keyout", self.key, "-out",
+                        self.cert], check=True, capture_output=True)
+
+    def main_cf_text(self, extra=""):
+        return f"""# main.cf written by tests/harness/postern_harness.py
+queue_directory = {self.spool}
+data_directory = {self.data}
+daemon_directory = {BIN_DIR}
+virtual_mailbox_base = {self.mail}
+accounts_file = {self.etc}/accounts.yaml
+mail_owner = {self.mail_owner}
+myhostname = mx.example.test
+smtpd_tls_cert_file = {self.cert}
+smtpd_tls_key_file = {self.key}
+queue_run_delay = 1s
+minimal_backoff_time = 1s
+maximal_backoff_time = 2s
+service_throttle_time = 0s
+{extra}
+"""
+
+    def write_main_cf(self, extra=""):
+        with open(os.path.join(self.etc, "main.cf"), "w") as f:
+            f.write(self.main_cf_text(extra))
+
+    def write_master_cf(self, services=None):
+        lines = services or [
+            f"127.0.0.1:{self.smtp_port} inet n - n - - smtpd",
+            "qmgr unix n - n 300 1 qmgr",
+            "delivery unix - - n - 2 delivery",
+        ]
+        with open(os.path.join(self.etc, "master.cf"), "w") as f:
+            f.write("# master.cf written by tests/harness/postern_harness.py\n")
+            f.write("\n".join(lines) + "\n")
+
+    def write_accounts(self, text):
+        with open(os.path.join(self.etc, "accounts.yaml"), "w") as f:
+            f.write(text)
+
+    # ---- processes -----------------------------------------------------------------------
+    def master_command(self):
+        return [os.path.join(BIN_DIR, "postern-master"), "-c", self.etc, "-f"]
+
+    def start(self, wait=True):
+        self._log_file = open(self.log_path, "ab")
+        self.process = subprocess.Popen(self.master_command(), stdout=self._log_file,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        if wait:
+            self.wait_for_port(self.smtp_port)
+        return self.process
+
+    def wait_for_port(self, port, timeout=20.0):
+        def accepts():
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"postern-master exited with {self.process.returncode}:\n"
+                                   + self.log())
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return True
+            except OSError:
+                return False
+        wait_until(accepts, timeout, what=f"port {port}")
+
+    def stop(self, timeout=30.0):
+        """Graceful stop (SIGTERM); SIGKILL to the process group only if it hangs."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+            raise RuntimeError("postern-master did not stop on SIGTERM\n" + self.log())
+
+    def kill_all(self):
+        """kill -9 of the whole process tree (master and every worker), as in a power cut."""
+        if self.process is None:
+            return
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+        wait_until(lambda: not self.worker_pids(any_parent=True), 10, what="workers gone")
+
+    def reload(self):
+        self.process.send_signal(signal.SIGHUP)
+
+    def worker_pids(self, command=None, any_parent=False):
+        """PIDs of running postern-<command> workers of this suite (all commands if None)."""
+        pids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            if not argv or not argv[0]:
+                continue
+            name = os.path.basename(argv[0].decode(errors="replace"))
+            if not name.startswith("postern-") or name == "postern-master":
+                continue
+            if self.etc.encode() not in argv:
+                continue
+            state = stat.rsplit(")", 1)[1].split()
+            if state[0] == "Z":
+                continue
+            ppid = int(state[1])
+            if not any_parent and (self.process is None or ppid != self.process.pid):
+                continue
+            if command is None or name == f"postern-{command}":
+                pids.append(int(entry))
+        return pids
+
+    def kill_worker(self, command, sig=signal.SIGKILL):
+        """Sends sig to every running postern-<command> of this suite; returns their PIDs."""
+        pids = self.worker_pids(command)
+        if not pids:
+            raise RuntimeError(f"no running postern-{command}\n" + self.log())
+        for pid in pids:
+            os.kill(pid, sig)
+        return pids
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    # ---- mail ----------------------------------------------------------------------------
+    def maildir(self, address):
+        local, domain = address.split("@")
+        return os.path.join(self.mail, domain, local)
+
+    def messages(self, address, folder="new"):
+        """Full paths of the messages in a Maildir folder ("new" or "cur")."""
+        path = os.path.join(self.maildir(address), folder)
+        try:
+            return sorted(os.path.join(path, n) for n in os.listdir(path)
+                          if not n.startswith("."))
+        except FileNotFoundError:
+            return []
+
+    def wait_for_mail(self, address, count, timeout=30.0):
+        """Waits until address's Maildir new/ holds at least count messages; returns them."""
+        def enough():
+            found = self.messages(address)
+            return found if len(found) >= count else None
+        try:
+            return wait_until(enough, timeout, 0.05, f"{count} messages for {address}")
+        except TimeoutError:
+            raise TimeoutError(f"{len(self.messages(address))} of {count} messages for "
+                               f"{address} arrived\n" + self.log()[-5000:])
+
+    def queue_files(self, folder=None):
+        folders = [folder] if folder else ["incoming", "active", "deferred", "hold", "corrupt"]
+        found = []
+        for name in folders:
+            path = os.path.join(self.spool, name)
+            try:
+                found += [os.path.join(path, n) for n in os.listdir(path)
+                          if not n.startswith(".")]
+            except FileNotFoundError:
+                pass
+        return found
+
+    # ---- context manager -----------------------------------------------------------------
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            self.stop()
+        finally:
+            if self._log_file:
+                self._log_file.close()
+            if exc_type is not None:
+                sys.stderr.write(f"--- postern log ({self.log_path}) ---\n{self.log()[-20000:]}\n")
+            if not self.keep and exc_type is None:
+                shutil.rmtree(self.root, ignore_errors=True)
+        return False
+
+
+def run_tests(test_functions):
+    """Minimal runner for suite test scripts: runs each function, prints a closing line in the
+    'N passed, N failed' form CTest output readers understand, and exits non-zero on failure."""
+    passed = failed = 0
+    for fn in test_functions:
+        name = fn.__name__
+        started = time.monotonic()
+        try:
+            fn()
+        except Exception as exc:  # noqa: BLE001 - report every failure and go on
+            failed += 1
+            import traceback
+            traceback.print_exc()
+            print(f"FAIL {name} ({time.monotonic() - started:.1f}s): {exc!r}")
+        else:
+            passed += 1
+            print(f"ok   {name} ({time.monotonic() - started:.1f}s)")
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
