@@ -52,10 +52,23 @@ class MainConfig {
   const std::map<std::string, std::string, std::less<>>& explicit_values() const {
     return values_;
   }
+  // Expands "$name" references in any text against this configuration (e.g. a master.cf
+  // value); errors: "loop in expansion of NAME", bad '$' syntax, result too long.
+  Result<std::string> expand_text(std::string_view text) const;
 
  private:
+  struct Origin {
+    std::string file;
+    int line = 0;  // 0: an override
+  };
   Result<std::string> expand(std::string_view text, int depth) const;
+  Result<std::string> expand_param(std::string_view name) const;
+  // Expands and type-checks every parameter (defaults and explicit ones); the first error.
+  Status check_all() const;
+  Status store(std::string_view name, std::string_view raw_value, Origin origin,
+               std::vector<ConfigWarning>* warnings);
   std::map<std::string, std::string, std::less<>> values_;  // explicitly set, raw
+  std::map<std::string, Origin, std::less<>> origins_;      // where each explicit value was set
 };
 
 }  // namespace postern

@@ -24,9 +24,18 @@ struct ParamSpec {
   int64_t min = 0;
   int64_t max = INT64_MAX;
   char default_time_unit = 's';  // for kTime values written without a unit
+  // kString: the one allowed word, kList: the allowed words, separated by '|' ("none|may").
+  // Empty: any value. Compared case-insensitively.
+  std::string_view choices = {};
+  // The default is computed at run time by MainConfig (myhostname: gethostname(); mydomain:
+  // $myhostname minus its first label); default_value is then only what the man page shows.
+  bool computed_default = false;
 };
 
 std::span<const ParamSpec> all_parameters();
+// nullptr when name is not a parameter of ours.
 const ParamSpec* find_parameter(std::string_view name);
+// "string", "integer", "size", "time", "boolean", "list": for messages and `config show`.
+std::string_view param_type_name(ParamType type);
 
 }  // namespace postern
