@@ -14,6 +14,10 @@
 //                      fd 4 = read end of a pipe the master holds open: EOF means the master
 //                             is gone and the worker must stop.
 // -S: log to stderr (master runs in the foreground) instead of syslog.
+// Without master (tests, debugging): -L ADDRESS binds the listener itself, ADDRESS being
+// host:port, [v6addr]:port or :port for inet, or a socket path (contains '/') for unix;
+// -v turns on debug logging. Words after "--" (or the first word that is not an option) go to
+// DaemonContext::args.
 #pragma once
 
 #include <functional>
@@ -22,6 +26,7 @@
 #include <vector>
 
 #include "main_cf.hpp"
+#include "result.hpp"
 #include "unique_fd.hpp"
 
 struct event_base;
@@ -50,6 +55,16 @@ DaemonContext daemon_init(int argc, char** argv, std::string_view program);
 // When running as root: initgroups, setgid, setuid to mail_owner, and checks that root cannot
 // be regained. Fatal when mail_owner is unknown or is root. A no-op when not root.
 void drop_privileges(const MainConfig& config);
+
+// Listening sockets, bound the way master binds them (also used by the -L option that lets a
+// test start a worker without master). Non-blocking, close-on-exec, backlog kListenBacklog.
+inline constexpr int kListenBacklog = 511;
+// host "" = every address: [::] accepting IPv4 too when inet_protocols allows IPv6 and the
+// kernel has it, else 0.0.0.0. A host name is resolved (first address of the allowed family).
+// inet_protocols: "all", "ipv4" or "ipv6". SO_REUSEADDR is set.
+Result<UniqueFd> listen_inet(const std::string& host, int port, std::string_view inet_protocols);
+// Removes a stale socket file at path first, then binds, listens and chmods to mode.
+Result<UniqueFd> listen_unix(const std::string& path, unsigned mode);
 
 // Calls on_stop once when SIGTERM or SIGINT arrives or the master watch pipe reports EOF.
 // SIGPIPE is ignored. Owns its libevent events.
