@@ -52,9 +52,20 @@ struct SmtpParseResult {
   std::optional<SmtpSyntaxError> error;
 };
 
-// Parses one command line. utf8_allowed is true once the session may carry UTF-8 addresses
-// (the MAIL FROM line itself is checked for SMTPUTF8 before its path is parsed).
+struct SmtpParseOptions {
+  // RCPT TO paths may carry UTF-8 (RFC 6531). The session sets this to whether its MAIL FROM
+  // had SMTPUTF8; the default (true) leaves that check to the session. MAIL FROM needs no flag:
+  // its own line is checked for SMTPUTF8 before its path is parsed.
+  bool rcpt_utf8_allowed = true;
+};
+
+// Parses one command line (CRLF removed). Verbs are case-insensitive. MAIL/RCPT take exactly
+// "FROM:"/"TO:", then optionally one space (as Postfix tolerates), then the <path>; ESMTP
+// parameters follow, separated by spaces. Unknown ESMTP keywords are returned as they are (the
+// session answers 555 for those it did not advertise); known ones are checked for syntax and
+// the values of BODY, RET and NOTIFY are upper-cased.
 SmtpParseResult parse_smtp_command(std::string_view line);
+SmtpParseResult parse_smtp_command(std::string_view line, const SmtpParseOptions& options);
 
 // Finds a parameter by (upper-case) keyword.
 const EsmtpParam* find_param(const SmtpCommand& command, std::string_view keyword);
