@@ -26,7 +26,8 @@ struct QueueLayout {
   std::string pid_file() const { return root + "/pid/master.pid"; }
 };
 
-// Creates every folder (mode 0700, public/ 0711) owned by uid:gid; uid -1 keeps the owner.
+// Creates every folder (mode 0700, public/ 0711, pid/ 0755) owned by uid:gid; uid -1 keeps the
+// owner. The root itself is created 0755 and keeps its owner.
 Status ensure_queue_directories(const QueueLayout& layout, uid_t uid, gid_t gid);
 
 // A new queue ID: 16 characters [0-9A-Z], unique within this host (time, pid and a counter),

@@ -79,6 +79,7 @@ class QueueFileWriter {
   std::string tmp_path_;
   UniqueFd fd_;
   std::string buffer_;
+  size_t open_chunk_at_ = std::string::npos;  // offset in buffer_ of the 'M' being filled
   uint64_t message_bytes_ = 0;
   bool done_ = false;
 };
@@ -102,6 +103,8 @@ class QueueFile {
 
   // In-place updates (pwrite), made durable with fdatasync.
   Status mark_recipient_done(size_t index);
+  // Several recipients with one fdatasync (qmgr after a delivery batch).
+  Status mark_recipients_done(const std::vector<size_t>& indexes);
   Status update_schedule(uint32_t attempts, int64_t next_attempt);
 
  private:
