@@ -507,7 +507,11 @@ Result<std::string> MainConfig::expand(std::string_view text, int depth) const {
   return out;
 }
 
-Result<std::string> MainConfig::expand_text(std::string_view text) const { return expand(text, 0); }
+// Depth -1: the text itself is not a parameter value, so "$name" in it may go as deep as
+// get("name") does.
+Result<std::string> MainConfig::expand_text(std::string_view text) const {
+  return expand(text, -1);
+}
 
 Result<std::string> MainConfig::expand_param(std::string_view name) const {
   Expander expander(values_, name);
@@ -528,7 +532,7 @@ namespace {
 int64_t get_number(const MainConfig& config, std::string_view name, ParamType type) {
   const ParamSpec& spec = spec_or_panic(name);
   if (spec.type != type) {
-    log::panic(fmt::format("MainConfig: {} is a {}, not a {}", name, param_type_name(spec.type),
+    log::panic(fmt::format("MainConfig: {} has type {}, not {}", name, param_type_name(spec.type),
                            param_type_name(type)));
   }
   std::string value = config.get(name);
