@@ -1,7 +1,8 @@
 // IPC records between Postern processes over Unix stream sockets (private/qmgr,
 // private/delivery, ...). One request record, one reply record.
 // Frame:   length:u32 big-endian | payload[length]            (length <= kMaxIpcRecordBytes)
-// Payload: version:u8 (=1) | count:u16 | count x ( name_len:u16 name | value_len:u32 value )
+// Payload: version:u8 (=1) | count:u32 | count x ( name_len:u16 name | value_len:u32 value )
+// (count <= kMaxIpcAttributes; all integers big-endian)
 // Names may repeat (e.g. one "rcpt" per recipient); order is kept. A reader checks the length
 // first, then the version, every field against what is left, and that nothing is left over.
 // The attribute names each request uses are listed at the end of this file.
