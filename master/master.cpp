@@ -1,0 +1,164 @@
+// The master's event loop (master/master.hpp). Process: master. A reload is all or nothing:
+// any error in main.cf, master.cf or the accounts file, or a listener that cannot be bound,
+// is logged and the running configuration stays. A stop closes the listeners, sends SIGTERM to
+// every worker, waits up to shutdown_grace_time, then SIGKILLs what is left.
+#include "master/master.hpp"
+
+#include <signal.h>
+
+#include "lib/log.hpp"
+#include "master/accounts_loader.hpp"
+#include "master/runtime_dirs.hpp"
+
+namespace postern::master {
+
+Master::Master(MasterConfig config, std::vector<ListenerPlan> plans, ServiceTable table,
+               PidFile pid_file, bool foreground)
+    : base_(event_base_new()),
+      config_(std::move(config)),
+      plans_(std::move(plans)),
+      table_(std::move(table)),
+      pid_file_(std::move(pid_file)),
+      foreground_(foreground) {
+  if (!base_) log::fatal("cannot create the event loop");
+  supervisor_ = std::make_unique<ProcessSupervisor>(base_.get());
+}
+
+Master::~Master() {
+  // Workers first (their pipes close), then listeners; the pid file goes last.
+  supervisor_.reset();
+  signal_events_.clear();
+  grace_timer_.reset();
+}
+
+int Master::run() {
+  ::signal(SIGPIPE, SIG_IGN);
+  for (int signal_number : {SIGHUP, SIGTERM, SIGINT, SIGCHLD}) {
+    EventPtr ev(evsignal_new(base_.get(), signal_number, &Master::on_signal, this));
+    if (!ev || evsignal_add(ev.get(), nullptr) != 0) {
+      log::fatal("cannot watch signal {}", signal_number);
+    }
+    signal_events_.push_back(std::move(ev));
+  }
+  log::info("daemon started -- configuration {}", config_.config_dir);
+  start_generation();
+  event_base_dispatch(base_.get());
+  log::info("stopped");
+  return 0;
+}
+
+void Master::start_generation() {
+  std::vector<ServiceRun> runs;
+  for (const ListenerPlan& plan : plans_) {
+    const ServiceEntry& service = config_.services[plan.service_index];
+    ServiceRun run;
+    run.key = plan.key;
+    run.name = service.name;
+    run.program = program_path(config_.main, service);
+    run.argv = {run.program, "-c", config_.config_dir, "-n", service.name, "-t", service.type};
+    if (foreground_) run.argv.push_back("-S");
+    for (const auto& [name, value] : service.overrides) {
+      run.argv.push_back("-o");
+      run.argv.push_back(name + "=" + value);
+    }
+    if (!service.args.empty()) {
+      run.argv.push_back("--");
+      run.argv.insert(run.argv.end(), service.args.begin(), service.args.end());
+    }
+    run.listen_fd = table_.fd_for(plan.key);
+    run.max_processes = service.max_processes;
+    run.wait_for_previous = service.type == "unix";
+    runs.push_back(std::move(run));
+  }
+  SupervisorSettings settings;
+  settings.throttle_seconds = config_.main.get_seconds("service_throttle_time");
+  settings.restart_limit = config_.main.get_int("service_restart_limit");
+  settings.restart_window_seconds = config_.main.get_seconds("service_restart_window");
+  settings.grace_seconds = config_.main.get_seconds("shutdown_grace_time");
+  supervisor_->replace_services(std::move(runs), settings);
+}
+
+void Master::reload() {
+  log::info("reload -- configuration {}", config_.config_dir);
+  auto next = load_master_config(config_.config_dir);
+  if (!next) {
+    log::error("reload failed: {}; keeping the running configuration",
+               next.error().describe());
+    return;
+  }
+  for (const ConfigWarning& warning : next->warnings) log::warning("{}", warning.describe());
+  if (next->main.get("queue_directory") != config_.main.get("queue_directory")) {
+    log::warning("queue_directory changed: the pid file stays in {} until master restarts",
+                 pid_file_.path());
+  }
+  if (Status dirs = ensure_runtime_directories(next->main, next->owner); !dirs) {
+    log::error("reload failed: {}; keeping the running configuration", dirs.error().describe());
+    return;
+  }
+  auto plans = plan_listeners(*next);
+  if (!plans) {
+    log::error("reload failed: {}; keeping the running configuration",
+               plans.error().describe());
+    return;
+  }
+  if (Status accounts = load_accounts_into_lmdb(next->accounts, next->main, next->owner);
+      !accounts) {
+    log::error("reload failed: accounts: {}; keeping the running configuration",
+               accounts.error().describe());
+    return;
+  }
+  if (Status applied = table_.apply(*plans, *next); !applied) {
+    log::error("reload failed: {}; keeping the running services", applied.error().describe());
+    return;
+  }
+  config_ = std::move(next).value();
+  plans_ = std::move(plans).value();
+  start_generation();
+}
+
+void Master::begin_shutdown(int signal_number) {
+  if (stopping_) {
+    log::warning("signal {} again: killing the workers now", signal_number);
+    supervisor_->kill_remaining();
+    event_base_loopbreak(base_.get());
+    return;
+  }
+  stopping_ = true;
+  log::info("terminating on signal {}", signal_number);
+  table_.close_all();
+  supervisor_->begin_shutdown();
+  grace_timer_.reset(evtimer_new(base_.get(), &Master::on_grace_timeout, this));
+  if (!grace_timer_) log::fatal("cannot create a timer");
+  timeval grace{};
+  grace.tv_sec = static_cast<time_t>(config_.main.get_seconds("shutdown_grace_time"));
+  evtimer_add(grace_timer_.get(), &grace);
+  stop_when_idle();
+}
+
+void Master::stop_when_idle() {
+  if (stopping_ && supervisor_->live_processes() == 0) event_base_loopbreak(base_.get());
+}
+
+void Master::on_grace_timeout(int, short, void* arg) {
+  auto* self = static_cast<Master*>(arg);
+  self->supervisor_->kill_remaining();
+  event_base_loopbreak(self->base_.get());
+}
+
+void Master::on_signal(int signal_number, short, void* arg) {
+  auto* self = static_cast<Master*>(arg);
+  switch (signal_number) {
+    case SIGCHLD:
+      self->supervisor_->reap_children();
+      self->stop_when_idle();
+      break;
+    case SIGHUP:
+      if (!self->stopping_) self->reload();
+      break;
+    default:
+      self->begin_shutdown(signal_number);
+      break;
+  }
+}
+
+}  // namespace postern::master

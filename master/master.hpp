@@ -1,0 +1,51 @@
+// The running master: its libevent loop, the signals it answers (SIGHUP reload, SIGTERM/SIGINT
+// stop, SIGCHLD reap), and the configuration snapshot, listeners and workers it owns.
+// Process: master. Trusts the admin's files (checked on every load) and nothing a worker says
+// beyond its exit status.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "master/event_handles.hpp"
+#include "master/master_config.hpp"
+#include "master/pid_file.hpp"
+#include "master/process_supervisor.hpp"
+#include "master/service_table.hpp"
+
+namespace postern::master {
+
+class Master {
+ public:
+  // config, plans and table as main() checked and bound them; pid_file already holds the pid.
+  Master(MasterConfig config, std::vector<ListenerPlan> plans, ServiceTable table,
+         PidFile pid_file, bool foreground);
+  Master(const Master&) = delete;
+  Master& operator=(const Master&) = delete;
+  ~Master();
+
+  // Runs until a stop signal has been handled; returns the exit status.
+  int run();
+
+ private:
+  static void on_signal(int signal_number, short what, void* arg);
+  static void on_grace_timeout(int fd, short what, void* arg);
+  void start_generation();
+  void reload();
+  void begin_shutdown(int signal_number);
+  void stop_when_idle();
+
+  // Declared first: destroyed last, after every event and the supervisor.
+  EventBasePtr base_;
+  MasterConfig config_;
+  std::vector<ListenerPlan> plans_;
+  ServiceTable table_;
+  PidFile pid_file_;
+  bool foreground_;
+  std::unique_ptr<ProcessSupervisor> supervisor_;
+  std::vector<EventPtr> signal_events_;
+  EventPtr grace_timer_;
+  bool stopping_ = false;
+};
+
+}  // namespace postern::master

@@ -1,0 +1,232 @@
+// Worker supervision (master/process_supervisor.hpp). Process: master, inside its libevent
+// loop: SIGCHLD leads to reap_children(), restart timers to fill(). Bounded: at most
+// max_processes workers a service, kMaxReapsPerCall exits handled per SIGCHLD round, restart
+// delays capped at kMaxRestartDelaySeconds, and the final wait for killed workers capped at
+// kKillWaitMs.
+#include "master/process_supervisor.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "lib/log.hpp"
+#include "master/worker_spawn.hpp"
+
+namespace postern::master {
+namespace {
+
+constexpr int kMaxReapsPerCall = 100000;
+constexpr int kKillWaitMs = 5000;
+constexpr int kKillPollMs = 10;
+
+std::string describe_exit(int status) {
+  if (WIFSIGNALED(status)) return fmt::format("killed by signal {}", WTERMSIG(status));
+  if (WIFEXITED(status)) return fmt::format("exit status {}", WEXITSTATUS(status));
+  return fmt::format("wait status {}", status);
+}
+
+// What a worker does when asked to stop: exit 0, or die of the SIGTERM it was sent.
+bool clean_stop(int status) {
+  return (WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+         (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+}
+
+timeval seconds(int64_t count) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(count);
+  return tv;
+}
+
+}  // namespace
+
+ProcessSupervisor::~ProcessSupervisor() = default;
+
+void ProcessSupervisor::replace_services(std::vector<ServiceRun> runs,
+                                         const SupervisorSettings& settings) {
+  settings_ = settings;
+  for (auto& service : services_) {
+    for (auto& [pid, worker] : service->workers) {
+      ::kill(pid, SIGTERM);
+      retired_.emplace(pid, RetiredWorker{service->run.key, service->run.program,
+                                          std::move(worker.watch_pipe)});
+    }
+  }
+  services_.clear();  // frees their restart timers
+
+  bool any_waiting = false;
+  for (ServiceRun& run : runs) {
+    auto service = std::make_unique<Service>();
+    service->owner = this;
+    service->run = std::move(run);
+    service->restart_timer.reset(
+        evtimer_new(base_, &ProcessSupervisor::on_restart_timer, service.get()));
+    if (!service->restart_timer) log::fatal("cannot create a restart timer");
+    if (service->run.wait_for_previous && previous_generation_running(service->run.key)) {
+      service->waiting = true;
+      any_waiting = true;
+    }
+    services_.push_back(std::move(service));
+  }
+  for (auto& service : services_) fill(*service);
+
+  if (any_waiting) {
+    retire_deadline_.reset(evtimer_new(base_, &ProcessSupervisor::on_retire_deadline, this));
+    if (!retire_deadline_) log::fatal("cannot create a timer");
+    timeval grace = seconds(settings_.grace_seconds);
+    evtimer_add(retire_deadline_.get(), &grace);
+  }
+}
+
+void ProcessSupervisor::fill(Service& service) {
+  if (service.given_up || service.waiting || shutting_down_) return;
+  while (static_cast<int>(service.workers.size()) < service.run.max_processes) {
+    if (!spawn(service)) {
+      record_crash(service);
+      return;
+    }
+  }
+}
+
+bool ProcessSupervisor::spawn(Service& service) {
+  auto spawned = spawn_worker(service.run.program, service.run.argv, service.run.listen_fd);
+  if (!spawned) {
+    log::warning("service {}: {}", service.run.name, spawned.error().describe());
+    return false;
+  }
+  pid_t pid = spawned->pid;
+  service.workers.emplace(pid, Worker{pid, std::move(spawned->watch_pipe)});
+  log::debug("service {}: started {} pid {}", service.run.name, service.run.program, pid);
+  return true;
+}
+
+void ProcessSupervisor::record_crash(Service& service) {
+  Clock::time_point now = Clock::now();
+  service.crashes.push_back(now);
+  auto window = std::chrono::seconds(settings_.restart_window_seconds);
+  while (!service.crashes.empty() && now - service.crashes.front() > window) {
+    service.crashes.pop_front();
+  }
+  int64_t crashes = static_cast<int64_t>(service.crashes.size());
+  if (crashes > settings_.restart_limit) {
+    service.given_up = true;
+    evtimer_del(service.restart_timer.get());
+    log::warning("fatal: service {}: giving up after {} crashes in {}s", service.run.name,
+                 crashes, settings_.restart_window_seconds);
+    return;
+  }
+  int64_t delay = settings_.throttle_seconds;
+  for (int64_t i = 1; i < crashes && delay < kMaxRestartDelaySeconds; ++i) delay *= 2;
+  if (delay > kMaxRestartDelaySeconds) delay = kMaxRestartDelaySeconds;
+  if (evtimer_pending(service.restart_timer.get(), nullptr)) return;
+  if (delay > 0) log::info("service {}: restarting in {}s", service.run.name, delay);
+  timeval tv = seconds(delay);
+  evtimer_add(service.restart_timer.get(), &tv);
+}
+
+void ProcessSupervisor::on_restart_timer(int, short, void* arg) {
+  auto* service = static_cast<Service*>(arg);
+  service->owner->fill(*service);
+}
+
+void ProcessSupervisor::reap_children() {
+  for (int round = 0; round < kMaxReapsPerCall; ++round) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) break;
+    if (auto retired = retired_.find(pid); retired != retired_.end()) {
+      if (clean_stop(status)) {
+        log::debug("process {} pid {} {}", retired->second.program, pid, describe_exit(status));
+      } else {
+        log::warning("process {} pid {} {}", retired->second.program, pid,
+                     describe_exit(status));
+      }
+      retired_.erase(retired);
+      continue;
+    }
+    Service* owner = nullptr;
+    for (auto& service : services_) {
+      if (service->workers.erase(pid) > 0) {
+        owner = service.get();
+        break;
+      }
+    }
+    if (owner == nullptr) {
+      log::debug("reaped unknown child pid {} ({})", pid, describe_exit(status));
+      continue;
+    }
+    if (shutting_down_ && clean_stop(status)) {
+      log::debug("process {} pid {} {}", owner->run.program, pid, describe_exit(status));
+      continue;
+    }
+    log::warning("process {} pid {} {}", owner->run.program, pid, describe_exit(status));
+    if (!shutting_down_) record_crash(*owner);
+  }
+  start_waiting_services();
+}
+
+bool ProcessSupervisor::previous_generation_running(const std::string& key) const {
+  for (const auto& [pid, retired] : retired_) {
+    if (retired.key == key) return true;
+  }
+  return false;
+}
+
+void ProcessSupervisor::start_waiting_services() {
+  for (auto& service : services_) {
+    if (service->waiting && !previous_generation_running(service->run.key)) {
+      service->waiting = false;
+      fill(*service);
+    }
+  }
+}
+
+void ProcessSupervisor::on_retire_deadline(int, short, void* arg) {
+  auto* self = static_cast<ProcessSupervisor*>(arg);
+  for (auto& service : self->services_) {
+    if (!service->waiting) continue;
+    for (const auto& [pid, retired] : self->retired_) {
+      if (retired.key != service->run.key) continue;
+      log::warning("process {} pid {} still running {}s after the reload: killing it",
+                   retired.program, pid, self->settings_.grace_seconds);
+      ::kill(pid, SIGKILL);
+    }
+  }
+}
+
+void ProcessSupervisor::begin_shutdown() {
+  shutting_down_ = true;
+  for (auto& service : services_) {
+    evtimer_del(service->restart_timer.get());
+    for (const auto& [pid, worker] : service->workers) ::kill(pid, SIGTERM);
+  }
+  for (const auto& [pid, retired] : retired_) ::kill(pid, SIGTERM);
+}
+
+void ProcessSupervisor::kill_remaining() {
+  for (auto& service : services_) {
+    for (const auto& [pid, worker] : service->workers) {
+      log::warning("process {} pid {} did not stop in time: killing it", service->run.program,
+                   pid);
+      ::kill(pid, SIGKILL);
+    }
+  }
+  for (const auto& [pid, retired] : retired_) {
+    log::warning("process {} pid {} did not stop in time: killing it", retired.program, pid);
+    ::kill(pid, SIGKILL);
+  }
+  for (int waited = 0; waited < kKillWaitMs && live_processes() > 0; waited += kKillPollMs) {
+    reap_children();
+    if (live_processes() == 0) break;
+    ::usleep(kKillPollMs * 1000);
+  }
+}
+
+size_t ProcessSupervisor::live_processes() const {
+  size_t count = retired_.size();
+  for (const auto& service : services_) count += service->workers.size();
+  return count;
+}
+
+}  // namespace postern::master

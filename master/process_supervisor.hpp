@@ -1,0 +1,100 @@
+// The worker processes: fork+exec of $daemon_directory/postern-<command> with the service's
+// listener on fd 3 and a master-watch pipe on fd 4, restart of a worker that exits unexpectedly
+// (back-off from service_throttle_time, doubling, capped at kMaxRestartDelaySeconds), giving up
+// on a service that crashes more than service_restart_limit times in service_restart_window,
+// the hand-over to a new generation on SIGHUP, and the stop on SIGTERM. Process: master.
+// Trusts its own config; treats each worker's exit status as news, never as a command.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lib/unique_fd.hpp"
+#include "master/event_handles.hpp"
+
+namespace postern::master {
+
+inline constexpr int64_t kMaxRestartDelaySeconds = 60;
+
+// One listener's worth of workers, as the supervisor starts them.
+struct ServiceRun {
+  std::string key;           // the listener's key: the same service across reloads
+  std::string name;          // master.cf service name, for log lines
+  std::string program;       // absolute path of the executable
+  std::vector<std::string> argv;  // argv[0] = program
+  int listen_fd = -1;        // borrowed from the ServiceTable
+  int max_processes = 1;
+  // Start only once the previous generation's workers of this key have gone (unix services
+  // such as qmgr must not run twice at once); inet services hand over at once.
+  bool wait_for_previous = false;
+};
+
+struct SupervisorSettings {
+  int64_t throttle_seconds = 2;
+  int64_t restart_limit = 5;
+  int64_t restart_window_seconds = 60;
+  int64_t grace_seconds = 10;
+};
+
+class ProcessSupervisor {
+ public:
+  explicit ProcessSupervisor(event_base* base) : base_(base) {}
+  ProcessSupervisor(const ProcessSupervisor&) = delete;
+  ProcessSupervisor& operator=(const ProcessSupervisor&) = delete;
+  ~ProcessSupervisor();
+
+  // Starts a new generation: the running workers are retired (SIGTERM, pipe closed; they
+  // finish what they are doing) and runs are started. Used at start and on SIGHUP.
+  void replace_services(std::vector<ServiceRun> runs, const SupervisorSettings& settings);
+  // Reaps every exited child (SIGCHLD) and acts on each exit.
+  void reap_children();
+  // SIGTERM to every worker; nothing is restarted from now on.
+  void begin_shutdown();
+  // SIGKILL to every worker left, then reaps them (bounded wait).
+  void kill_remaining();
+  size_t live_processes() const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Worker {
+    pid_t pid = -1;
+    UniqueFd watch_pipe;  // write end; closing it tells the worker master is gone
+  };
+  struct Service {
+    ProcessSupervisor* owner = nullptr;
+    ServiceRun run;
+    std::map<pid_t, Worker> workers;
+    std::deque<Clock::time_point> crashes;  // within the restart window
+    EventPtr restart_timer;
+    bool given_up = false;
+    bool waiting = false;  // for the previous generation to go
+  };
+  struct RetiredWorker {
+    std::string key;
+    std::string program;
+    UniqueFd watch_pipe;
+  };
+
+  static void on_restart_timer(int fd, short what, void* arg);
+  static void on_retire_deadline(int fd, short what, void* arg);
+  void fill(Service& service);  // starts workers until max_processes run
+  bool spawn(Service& service);
+  void record_crash(Service& service);
+  void start_waiting_services();
+  bool previous_generation_running(const std::string& key) const;
+
+  event_base* base_;
+  SupervisorSettings settings_;
+  std::vector<std::unique_ptr<Service>> services_;
+  std::map<pid_t, RetiredWorker> retired_;
+  EventPtr retire_deadline_;
+  bool shutting_down_ = false;
+};
+
+}  // namespace postern::master

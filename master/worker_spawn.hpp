@@ -1,0 +1,26 @@
+// fork+exec of one worker with the descriptor layout lib/daemon.hpp documents: fd 0 from
+// /dev/null, fd 1 and 2 inherited, fd 3 the service's listener, fd 4 the read end of a pipe
+// whose write end master keeps (EOF = master gone), nothing else. Process: master.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "lib/result.hpp"
+#include "lib/unique_fd.hpp"
+
+namespace postern::master {
+
+struct SpawnedWorker {
+  pid_t pid = -1;
+  UniqueFd watch_pipe;  // write end, close-on-exec
+};
+
+// Fails (without forking) when program is not executable or a pipe/fork fails. An exec that
+// fails in the child is reported on stderr and the child exits with status 127.
+Result<SpawnedWorker> spawn_worker(const std::string& program,
+                                   const std::vector<std::string>& argv, int listen_fd);
+
+}  // namespace postern::master
