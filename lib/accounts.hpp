@@ -64,7 +64,11 @@ class AccountsDb {
   // "+"), postmaster and catch-all, in that order of preference: alias, user, stripped alias,
   // stripped user, postmaster, catch-all. Local parts are compared case-insensitively.
   Result<Resolution> resolve(std::string_view address, std::string_view delimiters) const;
+  // nullopt when there is no such user or the user has no password (cannot log in).
   Result<std::optional<std::string>> password_hash(std::string_view user) const;
+  // The extra addresses "user@domain" may send as (submission); empty when none. The user's own
+  // address is always allowed and is not listed.
+  Result<std::vector<std::string>> send_as(std::string_view user) const;
 
  private:
   explicit AccountsDb(LmdbEnv env) : env_(std::move(env)) {}
