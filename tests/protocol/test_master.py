@@ -1,0 +1,184 @@
+"""postern-master as a supervisor: the pid-file lock against a second master, restart of a
+killed worker, a clean stop on SIGTERM, giving up on a service that crashes in a loop while the
+rest keeps serving, daemon mode, and `-t`. Runs the real suite (tests/harness) on loopback."""
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import time
+
+import postern_harness
+from postern_harness import BIN_DIR, Suite, wait_until
+
+MASTER = os.path.join(BIN_DIR, "postern-master")
+
+
+def send(suite, rcpt, subject):
+    body = (f"From: sender@example.net\r\nTo: {rcpt}\r\nSubject: {subject}\r\n\r\n"
+            f"body of {subject}\r\n")
+    with smtplib.SMTP("127.0.0.1", suite.smtp_port, timeout=15) as client:
+        client.ehlo("client.example.net")
+        client.sendmail("sender@example.net", [rcpt], body)
+
+
+def banner(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        return conn.recv(512).decode(errors="replace")
+
+
+def pid_alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_second_master_on_the_same_queue_exits():
+    with Suite() as suite:
+        second = subprocess.run(suite.master_command(), capture_output=True, text=True,
+                                timeout=30)
+        assert second.returncode != 0, second
+        assert "master already running" in second.stderr, second.stderr
+        assert f"pid {suite.process.pid}" in second.stderr, second.stderr
+        # The first one is untouched: still running and serving.
+        assert suite.process.poll() is None
+        assert banner(suite.smtp_port).startswith("220"), "first master stopped serving"
+        with open(os.path.join(suite.spool, "pid", "master.pid")) as f:
+            assert int(f.read().strip()) == suite.process.pid
+
+
+def test_killed_worker_is_restarted():
+    with Suite() as suite:
+        old = wait_until(lambda: suite.worker_pids("smtpd"), 20, what="smtpd running")
+        killed = suite.kill_worker("smtpd", signal.SIGKILL)
+        assert sorted(killed) == sorted(old)
+        fresh = wait_until(
+            lambda: [p for p in suite.worker_pids("smtpd") if p not in killed] or None,
+            20, what="a new smtpd")
+        assert fresh
+        for pid in killed:
+            wait_until(lambda: f"pid {pid} killed by signal 9" in suite.log(), 10,
+                       what=f"the log line for pid {pid}")
+        # The restarted worker serves on the same listener, end to end.
+        send(suite, "demo@example.test", "after restart")
+        suite.wait_for_mail("demo@example.test", 1)
+
+
+def test_sigterm_stops_master_and_every_worker():
+    with Suite() as suite:
+        wait_until(lambda: len(suite.worker_pids()) >= 3, 20, what="smtpd, qmgr, delivery")
+        workers = suite.worker_pids()
+        commands = set()
+        for pid in workers:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                commands.add(os.path.basename(f.read().split(b"\0")[0].decode()))
+        assert {"postern-smtpd", "postern-qmgr", "postern-delivery"} <= commands, commands
+        suite.stop()
+        assert suite.process.returncode == 0, suite.log()[-3000:]
+        wait_until(lambda: not suite.worker_pids(any_parent=True), 10,
+                   what="no postern-* process of this suite left")
+        for pid in workers:
+            assert not pid_alive(pid), f"worker {pid} survived"
+        assert not os.path.exists(os.path.join(suite.spool, "pid", "master.pid"))
+        for folder in ("private", "public"):
+            left = os.listdir(os.path.join(suite.spool, folder))
+            assert left == [], f"sockets left in {folder}/: {left}"
+        refused = False
+        try:
+            banner(suite.smtp_port)
+        except OSError:
+            refused = True
+        assert refused, "the smtp port still accepts after the stop"
+
+
+def test_crash_loop_is_given_up_and_the_rest_keeps_serving():
+    probe = Suite(start=False)
+    services = [
+        f"127.0.0.1:{probe.smtp_port} inet n - n - - smtpd",
+        "qmgr unix n - n 300 1 qmgr",
+        "delivery unix - - n - 2 delivery",
+        "crashy unix - - n - 1 /bin/false",      # exits at once with status 1
+        "ghost unix - - n - 1 no-such-program",  # $daemon_directory/postern-no-such-program
+    ]
+    probe.write_main_cf("service_restart_limit = 3\nservice_restart_window = 60s\n")
+    probe.write_master_cf(services)
+    with probe as suite:
+        suite.start()
+        wait_until(lambda: "service crashy: giving up after 4 crashes in 60s" in suite.log(),
+                   20, what="master giving up on crashy")
+        wait_until(lambda: "service ghost: giving up after 4 crashes in 60s" in suite.log(),
+                   20, what="master giving up on ghost")
+        assert "process /bin/false pid" in suite.log() and "exit status 1" in suite.log()
+        assert "cannot execute" in suite.log() and "postern-no-such-program" in suite.log()
+        count = suite.log().count("process /bin/false pid")
+        assert count == 4, f"/bin/false ran {count} times, expected 4 (limit 3 + 1)"
+        # No more attempts once given up: the count stays put while smtp keeps working.
+        assert suite.process.poll() is None
+        send(suite, "alice@example.test", "while crashy is given up")
+        suite.wait_for_mail("alice@example.test", 1)
+        assert suite.log().count("process /bin/false pid") == 4
+
+
+def test_daemon_mode_detaches_and_stops_on_sigterm():
+    with Suite(start=False) as suite:
+        started = subprocess.run([MASTER, "-c", suite.etc], capture_output=True, text=True,
+                                 timeout=30)
+        assert started.returncode == 0, started.stderr
+        pid_path = os.path.join(suite.spool, "pid", "master.pid")
+
+        def daemon_pid():
+            try:
+                with open(pid_path) as f:
+                    text = f.read().strip()
+                return int(text) if text else None
+            except (OSError, ValueError):
+                return None
+        pid = wait_until(daemon_pid, 20, what="master.pid")
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            assert int(fields[3]) == pid, "the daemon does not lead its own session"
+            wait_until(lambda: _accepts(suite.smtp_port), 20, what="smtp port")
+            assert banner(suite.smtp_port).startswith("220")
+        finally:
+            os.kill(pid, signal.SIGTERM)
+        wait_until(lambda: not pid_alive(pid), 30, what="daemon master gone")
+        wait_until(lambda: not suite.worker_pids(any_parent=True), 10, what="workers gone")
+        assert not os.path.exists(pid_path)
+
+
+def _accepts(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def test_check_mode():
+    with Suite(start=False) as suite:
+        good = subprocess.run([MASTER, "-c", suite.etc, "-t"], capture_output=True, text=True,
+                              timeout=30)
+        assert good.returncode == 0, good.stderr
+        assert not _accepts(suite.smtp_port), "-t must not start anything"
+        with open(os.path.join(suite.etc, "master.cf"), "a") as f:
+            f.write("broken inet n - n - - smtpd\n")
+        lines = open(os.path.join(suite.etc, "master.cf")).read().count("\n")
+        bad = subprocess.run([MASTER, "-c", suite.etc, "-t"], capture_output=True, text=True,
+                             timeout=30)
+        assert bad.returncode == 1, bad
+        assert f"master.cf:{lines}" in bad.stderr, bad.stderr
+
+
+if __name__ == "__main__":
+    postern_harness.run_tests([
+        test_second_master_on_the_same_queue_exits,
+        test_killed_worker_is_restarted,
+        test_sigterm_stops_master_and_every_worker,
+        test_crash_loop_is_given_up_and_the_rest_keeps_serving,
+        test_daemon_mode_detaches_and_stops_on_sigterm,
+        test_check_mode,
+    ])
