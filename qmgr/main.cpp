@@ -1,0 +1,63 @@
+// postern-qmgr: the queue manager. Started by master with the private/qmgr socket on fd 3 (one
+// copy only); owns the queue folders from incoming/ on, until SIGTERM or the master is gone.
+// Reads top to bottom: config, accounts db, privilege drop, event loop. Trusts master (argv,
+// descriptors) and main.cf; queue files and replies are checked where they are read.
+#include <event2/event.h>
+
+#include <memory>
+
+#include "lib/accounts.hpp"
+#include "lib/daemon.hpp"
+#include "lib/log.hpp"
+#include "lib/queue_dir.hpp"
+#include "qmgr/nudge_listener.hpp"
+#include "qmgr/queue_manager.hpp"
+
+namespace {
+
+struct EventBaseDeleter {
+  void operator()(event_base* base) const { event_base_free(base); }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace postern;
+  DaemonContext ctx = daemon_init(argc, argv, "qmgr");
+  if (!ctx.listen_fd) log::fatal("no listening socket on fd {}", kListenFd);
+  const MainConfig& config = ctx.config;
+
+  QmgrSettings settings;
+  settings.layout = QueueLayout{config.get("queue_directory")};
+  settings.delivery_socket = settings.layout.private_dir() + "/delivery";
+  settings.myhostname = config.get("myhostname");
+  settings.recipient_delimiter = config.get("recipient_delimiter");
+  settings.minimal_backoff_seconds = config.get_seconds("minimal_backoff_time");
+  settings.maximal_backoff_seconds = config.get_seconds("maximal_backoff_time");
+  settings.queue_run_delay_seconds = config.get_seconds("queue_run_delay");
+  settings.maximal_queue_lifetime_seconds = config.get_seconds("maximal_queue_lifetime");
+  settings.bounce_queue_lifetime_seconds = config.get_seconds("bounce_queue_lifetime");
+  settings.ipc_timeout_seconds = config.get_seconds("ipc_timeout");
+  settings.delivery_concurrency =
+      static_cast<size_t>(config.get_int("delivery_concurrency_limit"));
+
+  // The accounts db is opened before the privilege drop (its files may be root's).
+  Result<AccountsDb> accounts =
+      AccountsDb::open(config.get("data_directory") + "/accounts", true);
+  if (!accounts) log::fatal("cannot open the accounts db: {}", accounts.error().describe());
+
+  drop_privileges(config);
+
+  std::unique_ptr<event_base, EventBaseDeleter> base(event_base_new());
+  if (!base) log::fatal("event_base_new failed");
+  QueueManager manager(base.get(), settings, *accounts);
+  NudgeListener listener(base.get(), std::move(ctx.listen_fd),
+                         [&](std::optional<std::string> queue_id) { manager.nudge(queue_id); });
+  DaemonStopWatch stop_watch(base.get(), ctx.master_watch_fd.get(), [&] {
+    listener.stop();
+    manager.stop([&] { event_base_loopexit(base.get(), nullptr); });
+  });
+  manager.start();
+  event_base_dispatch(base.get());
+  return 0;
+}

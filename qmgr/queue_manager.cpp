@@ -1,0 +1,508 @@
+// The queue scheduler of postern-qmgr (see queue_manager.hpp for the whole story). Durability:
+// a file moves between incoming/, active/ and deferred/ with plain renames (after a crash it is
+// in one folder or the other, and all three are taken back at start); a recipient is marked
+// done in place (fdatasync) only after its result is final and, for a bounce, only after the DSN
+// file is committed. Memory is bounded by kMaxActiveMessages queue IDs plus the open files of
+// the requests in flight (delivery_concurrency_limit).
+#include "queue_manager.hpp"
+
+#include <dirent.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+
+#include "lib/log.hpp"
+#include "qmgr/bounce_writer.hpp"
+#include "qmgr/retry_schedule.hpp"
+
+namespace postern {
+namespace {
+
+int64_t now_seconds() { return static_cast<int64_t>(::time(nullptr)); }
+
+double now_precise() {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+}
+
+bool contains_word(std::string_view list, std::string_view word) {
+  std::string upper(list);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  size_t pos = 0;
+  while (pos <= upper.size()) {
+    size_t comma = upper.find(',', pos);
+    if (comma == std::string::npos) comma = upper.size();
+    std::string_view item(upper.data() + pos, comma - pos);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item == word) return true;
+    pos = comma + 1;
+  }
+  return false;
+}
+
+// RFC 3461: no NOTIFY means FAILURE (and DELAY); NEVER means no report at all.
+bool wants_failure_report(std::string_view notify) {
+  if (notify.empty()) return true;
+  if (contains_word(notify, "NEVER")) return false;
+  return contains_word(notify, "FAILURE");
+}
+
+// Queue IDs in a folder (names with the queue ID shape only: temporary files are skipped).
+template <class Fn>
+void for_each_queue_id(const std::string& dir, Fn fn) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) {
+    log::error("cannot open {}: {}", dir, std::strerror(errno));
+    return;
+  }
+  while (dirent* entry = ::readdir(d)) {
+    std::string_view name = entry->d_name;
+    if (!is_queue_id(name)) continue;
+    if (!fn(::dirfd(d), std::string(name))) break;
+  }
+  ::closedir(d);
+}
+
+}  // namespace
+
+QueueManager::QueueManager(event_base* base, QmgrSettings settings, const AccountsDb& accounts)
+    : base_(base),
+      settings_(std::move(settings)),
+      accounts_(accounts),
+      delivery_(base, settings_.delivery_socket, static_cast<int>(settings_.ipc_timeout_seconds)) {}
+
+QueueManager::~QueueManager() {
+  for (event* ev : {incoming_timer_, deferred_timer_, stop_timer_}) {
+    if (ev) event_free(ev);
+  }
+}
+
+void QueueManager::start() {
+  recover_active();
+  scan_incoming();
+  scan_deferred();
+  incoming_timer_ = event_new(
+      base_, -1, EV_PERSIST,
+      [](int, short, void* arg) { static_cast<QueueManager*>(arg)->scan_incoming(); }, this);
+  deferred_timer_ = event_new(
+      base_, -1, EV_PERSIST,
+      [](int, short, void* arg) { static_cast<QueueManager*>(arg)->scan_deferred(); }, this);
+  timeval incoming_every{kIncomingScanSeconds, 0};
+  timeval deferred_every{std::max<int64_t>(1, settings_.queue_run_delay_seconds), 0};
+  event_add(incoming_timer_, &incoming_every);
+  event_add(deferred_timer_, &deferred_every);
+  pump();
+}
+
+void QueueManager::nudge(const std::optional<std::string>& queue_id) {
+  if (stopping_) return;
+  if (queue_id && has_room()) {
+    if (take_file(settings_.layout.incoming(), *queue_id)) pump();
+    return;
+  }
+  scan_incoming();
+}
+
+void QueueManager::stop(std::function<void()> on_stopped) {
+  if (stopping_) return;
+  stopping_ = true;
+  on_stopped_ = std::move(on_stopped);
+  if (incoming_timer_) event_del(incoming_timer_);
+  if (deferred_timer_) event_del(deferred_timer_);
+  stop_timer_ = event_new(
+      base_, -1, 0,
+      [](int, short, void* arg) {
+        auto* self = static_cast<QueueManager*>(arg);
+        log::warning("stopping with {} delivery requests unanswered; their files stay in active/",
+                     self->in_flight_.size());
+        if (auto done = std::exchange(self->on_stopped_, nullptr)) done();
+      },
+      this);
+  timeval grace{kStopGraceSeconds, 0};
+  event_add(stop_timer_, &grace);
+  check_stopped();
+}
+
+void QueueManager::check_stopped() {
+  if (stopping_ && in_flight_.empty()) {
+    if (auto done = std::exchange(on_stopped_, nullptr)) done();
+  }
+}
+
+// --- taking files ------------------------------------------------------------------------
+
+bool QueueManager::take_file(const std::string& from_dir, const std::string& queue_id) {
+  if (known_.count(queue_id)) return false;
+  std::string from = from_dir + "/" + queue_id;
+  std::string to = settings_.layout.active() + "/" + queue_id;
+  // A plain rename: after a crash the file is in one folder or the other, and both are scanned.
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    if (errno != ENOENT) log::error("{}: cannot move {} to active/: {}", queue_id, from,
+                                    std::strerror(errno));
+    return false;
+  }
+  known_.insert(queue_id);
+  ready_.push_back(queue_id);
+  return true;
+}
+
+void QueueManager::recover_active() {
+  size_t count = 0;
+  for_each_queue_id(settings_.layout.active(), [&](int, std::string queue_id) {
+    if (known_.insert(queue_id).second) {
+      ready_.push_back(std::move(queue_id));
+      ++count;
+    }
+    return true;
+  });
+  if (count > 0) log::info("taking back {} messages from active/", count);
+}
+
+void QueueManager::scan_incoming() {
+  if (stopping_) return;
+  incoming_backlog_ = false;
+  for_each_queue_id(settings_.layout.incoming(), [&](int, std::string queue_id) {
+    if (!has_room()) {
+      incoming_backlog_ = true;
+      return false;
+    }
+    take_file(settings_.layout.incoming(), queue_id);
+    return true;
+  });
+  pump();
+}
+
+void QueueManager::scan_deferred() {
+  if (stopping_) return;
+  const int64_t now = now_seconds();
+  for_each_queue_id(settings_.layout.deferred(), [&](int dir_fd, std::string queue_id) {
+    if (!has_room()) return false;
+    struct stat st {};
+    if (::fstatat(dir_fd, queue_id.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return true;
+    if (st.st_mtime <= now) take_file(settings_.layout.deferred(), queue_id);
+    return true;
+  });
+  pump();
+}
+
+// --- processing --------------------------------------------------------------------------
+
+void QueueManager::pump() {
+  while (!stopping_ && !ready_.empty() && in_flight_.size() < settings_.delivery_concurrency) {
+    std::string queue_id = std::move(ready_.front());
+    ready_.pop_front();
+    process(queue_id);
+  }
+  if (!stopping_ && incoming_backlog_ && active_count() < kMaxActiveMessages / 2) {
+    scan_incoming();
+  }
+}
+
+void QueueManager::park_unreadable(const std::string& queue_id, const std::string& path) {
+  // Cannot read it now (EMFILE, EIO...): try again later, from deferred/.
+  std::string to = settings_.layout.deferred() + "/" + queue_id;
+  if (::rename(path.c_str(), to.c_str()) == 0) {
+    timespec times[2];
+    times[0].tv_sec = now_seconds();
+    times[0].tv_nsec = 0;
+    times[1].tv_sec = now_seconds() + settings_.minimal_backoff_seconds;
+    times[1].tv_nsec = 0;
+    ::utimensat(AT_FDCWD, to.c_str(), times, 0);
+  }
+}
+
+void QueueManager::process(const std::string& queue_id) {
+  const std::string path = settings_.layout.active() + "/" + queue_id;
+  Result<QueueFile> file = QueueFile::open(path, true);
+  if (!file) {
+    const Error& error = file.error();
+    known_.erase(queue_id);
+    if (error.kind == ErrorKind::kSystem && error.sys_errno == ENOENT) {
+      log::warning("{}: queue file vanished from active/", queue_id);
+    } else if (error.kind == ErrorKind::kSystem) {
+      log::error("{}: cannot read queue file: {}", queue_id, error.describe());
+      park_unreadable(queue_id, path);
+    } else {
+      std::string to = settings_.layout.corrupt() + "/" + queue_id;
+      if (::rename(path.c_str(), to.c_str()) != 0) {
+        log::error("{}: corrupt queue file, and cannot move it to corrupt/: {}", queue_id,
+                   std::strerror(errno));
+      } else {
+        log::warning("{}: corrupt queue file moved to corrupt/: {}", queue_id, error.describe());
+      }
+    }
+    return;
+  }
+
+  auto attempt = std::make_unique<Attempt>();
+  attempt->queue_id = queue_id;
+  attempt->file.emplace(std::move(file).value());
+  const QueueEnvelope& envelope = attempt->file->envelope();
+  attempt->results.resize(envelope.recipients.size());
+  size_t pending = 0;
+  for (const QueueRecipient& rcpt : envelope.recipients) {
+    if (rcpt.status == RecipientStatus::kPending) ++pending;
+  }
+  log::info("{}: from=<{}>, size={}, nrcpt={} (queue active)", queue_id,
+            log::printable(envelope.sender), envelope.message_bytes, pending);
+
+  AttrRecord request;
+  request.add("request", "deliver");
+  request.add("queue_id", queue_id);
+  request.add("path", path);
+  request.add("sender", envelope.sender);
+  for (size_t i = 0; i < envelope.recipients.size(); ++i) {
+    const QueueRecipient& rcpt = envelope.recipients[i];
+    if (rcpt.status != RecipientStatus::kPending) continue;
+    Result<Resolution> where = accounts_.resolve(rcpt.address, settings_.recipient_delimiter);
+    if (!where) {
+      attempt->short_retry = true;
+      set_result(*attempt, i, Outcome::kDeferred, "4.3.0",
+                 "accounts lookup failed: " + where.error().describe(), "none");
+    } else if (!where->ours) {
+      set_result(*attempt, i, Outcome::kDeferred, "4.3.0", "relay transport not available yet",
+                 "none");
+    } else if (!where->known) {
+      set_result(*attempt, i, Outcome::kBounced, "5.1.1", "User unknown", "none");
+    } else if (!where->remote.empty()) {
+      set_result(*attempt, i, Outcome::kDeferred, "4.3.0",
+                 "forwarding to <" + where->remote.front() +
+                     "> needs the relay transport, not available yet",
+                 "none");
+    } else {
+      request.add("rcpt", rcpt.address);
+      request.add("index", static_cast<int64_t>(i));
+      for (const std::string& mailbox : where->mailboxes) request.add("mailbox", mailbox);
+      attempt->sent_to_delivery.insert(i);
+    }
+  }
+
+  if (attempt->sent_to_delivery.empty()) {
+    finish(std::move(attempt));
+    return;
+  }
+  Attempt* raw = attempt.get();
+  in_flight_.emplace(raw, std::move(attempt));
+  delivery_.call(request, [this, raw](Result<AttrRecord> reply) {
+    on_delivery_reply(raw, std::move(reply));
+  });
+}
+
+void QueueManager::set_result(Attempt& attempt, size_t index, Outcome outcome, std::string dsn,
+                              std::string reason, std::string_view relay) {
+  RecipientResult& result = attempt.results[index];
+  result.outcome = outcome;
+  result.dsn = std::move(dsn);
+  result.reason = std::move(reason);
+  if (relay.empty()) return;  // the delivery agent logged it already
+  const QueueEnvelope& envelope = attempt.file->envelope();
+  const char* status = outcome == Outcome::kBounced    ? "bounced"
+                       : outcome == Outcome::kDeferred ? "deferred"
+                                                       : "sent";
+  log::info("{}: to=<{}>, relay={}, delay={:.2f}, dsn={}, status={} ({})", attempt.queue_id,
+            log::printable(envelope.recipients[index].address), relay,
+            std::max(0.0, now_precise() - static_cast<double>(envelope.arrival_time)), result.dsn,
+            status, log::printable(result.reason, 200));
+}
+
+void QueueManager::on_delivery_reply(Attempt* raw, Result<AttrRecord> reply) {
+  auto it = in_flight_.find(raw);
+  if (it == in_flight_.end()) return;
+  std::unique_ptr<Attempt> attempt = std::move(it->second);
+  in_flight_.erase(it);
+
+  if (!reply) {
+    attempt->short_retry = true;
+    for (size_t index : attempt->sent_to_delivery) {
+      set_result(*attempt, index, Outcome::kDeferred, "4.3.0",
+                 "delivery service unavailable: " + reply.error().describe(), "delivery");
+    }
+  } else {
+    // Per recipient, in order: index, then status, dsn, reason.
+    constexpr size_t kNone = SIZE_MAX;
+    size_t current = kNone;
+    for (const auto& [name, value] : reply->attributes()) {
+      if (name == "index") {
+        char* end = nullptr;
+        unsigned long long index = std::strtoull(value.c_str(), &end, 10);
+        current = kNone;
+        if (!value.empty() && *end == '\0' && attempt->sent_to_delivery.count(index)) {
+          current = static_cast<size_t>(index);
+        }
+        continue;
+      }
+      if (current == kNone) continue;
+      RecipientResult& result = attempt->results[current];
+      if (name == "status") {
+        result.outcome = value == "sent"      ? Outcome::kSent
+                         : value == "bounced" ? Outcome::kBounced
+                                              : Outcome::kDeferred;
+      } else if (name == "dsn") {
+        result.dsn = value;
+      } else if (name == "reason") {
+        result.reason = value;
+      }
+    }
+    for (size_t index : attempt->sent_to_delivery) {
+      if (attempt->results[index].outcome == Outcome::kUntouched) {
+        attempt->short_retry = true;
+        set_result(*attempt, index, Outcome::kDeferred, "4.3.0",
+                   "no result from the delivery service", "delivery");
+      }
+    }
+  }
+  finish(std::move(attempt));
+  check_stopped();
+  pump();
+}
+
+void QueueManager::finish(std::unique_ptr<Attempt> attempt) {
+  const int64_t now = now_seconds();
+  const QueueEnvelope& envelope = attempt->file->envelope();
+  const int64_t lifetime = envelope.sender.empty() ? settings_.bounce_queue_lifetime_seconds
+                                                   : settings_.maximal_queue_lifetime_seconds;
+  if (queue_lifetime_exceeded(envelope.arrival_time, now, lifetime)) {
+    bool expired_any = false;
+    for (RecipientResult& result : attempt->results) {
+      if (result.outcome != Outcome::kDeferred) continue;
+      result.outcome = Outcome::kBounced;
+      result.reason = "message expired in the queue: " + result.reason;
+      expired_any = true;
+    }
+    if (expired_any) {
+      log::info("{}: from=<{}>, status=expired, returned to sender", attempt->queue_id,
+                log::printable(envelope.sender));
+    }
+  }
+
+  send_bounces(*attempt, now);
+
+  bool pending_left = false;
+  std::vector<size_t> done;
+  for (size_t i = 0; i < envelope.recipients.size(); ++i) {
+    if (envelope.recipients[i].status != RecipientStatus::kPending) continue;
+    Outcome outcome = attempt->results[i].outcome;
+    if (outcome == Outcome::kSent || outcome == Outcome::kBounced) {
+      done.push_back(i);
+    } else {
+      pending_left = true;
+    }
+  }
+
+  const std::string path = attempt->file->path();
+  if (!pending_left) {
+    // Every result is final: the file goes. (Not fsynced: a power cut right here may bring it
+    // back and deliver it twice, the duplicate window Postfix has too; never a loss.)
+    if (::unlink(path.c_str()) != 0) {
+      log::error("{}: cannot remove {}: {}", attempt->queue_id, path, std::strerror(errno));
+    } else {
+      log::info("{}: removed", attempt->queue_id);
+    }
+  } else {
+    if (!done.empty()) {
+      if (Status s = attempt->file->mark_recipients_done(done); !s) {
+        log::error("{}: cannot record results: {}", attempt->queue_id, s.error().describe());
+      }
+    }
+    defer_file(*attempt, now);
+  }
+  known_.erase(attempt->queue_id);
+}
+
+void QueueManager::send_bounces(Attempt& attempt, int64_t now) {
+  const QueueEnvelope& envelope = attempt.file->envelope();
+  BounceRequest bounce;
+  bounce.reporting_mta = settings_.myhostname;
+  bounce.now = now;
+  std::vector<size_t> reported;
+  for (size_t i = 0; i < envelope.recipients.size(); ++i) {
+    const RecipientResult& result = attempt.results[i];
+    if (result.outcome != Outcome::kBounced) continue;
+    if (!wants_failure_report(envelope.recipients[i].notify)) continue;
+    DsnRecipient rcpt;
+    rcpt.final_recipient = envelope.recipients[i].address;
+    rcpt.orcpt = envelope.recipients[i].orcpt;
+    rcpt.action = "failed";
+    rcpt.status = result.dsn.empty() ? "5.0.0" : result.dsn;
+    rcpt.diagnostic = result.reason;
+    bounce.recipients.push_back(std::move(rcpt));
+    reported.push_back(i);
+  }
+  if (reported.empty()) return;
+
+  if (!envelope.sender.empty()) {
+    bounce.notify_to.push_back(envelope.sender);
+  } else if (envelope.attribute(kPostmasterCopyAttribute)) {
+    log::warning("{}: undeliverable postmaster notification discarded", attempt.queue_id);
+    return;
+  } else {
+    // A bounce that could not be delivered: postmaster hears of it.
+    bounce.postmaster_copy = true;
+    Result<Resolution> postmaster = accounts_.resolve("postmaster", settings_.recipient_delimiter);
+    if (postmaster) {
+      bounce.notify_to = postmaster->mailboxes;
+      bounce.notify_to.insert(bounce.notify_to.end(), postmaster->remote.begin(),
+                              postmaster->remote.end());
+    }
+    if (bounce.notify_to.empty()) {
+      log::warning("{}: undeliverable bounce discarded: no postmaster in the accounts",
+                   attempt.queue_id);
+      return;
+    }
+  }
+
+  Result<std::string> bounce_id = write_bounce(settings_.layout, *attempt.file, bounce);
+  if (!bounce_id) {
+    // Not recorded as done: the recipients stay pending and bounce on a later attempt.
+    log::error("{}: cannot write the bounce: {}", attempt.queue_id,
+               bounce_id.error().describe());
+    attempt.short_retry = true;
+    for (size_t i : reported) {
+      attempt.results[i].outcome = Outcome::kDeferred;
+    }
+    return;
+  }
+  log::info("{}: {}: {}", attempt.queue_id,
+            bounce.postmaster_copy ? "postmaster non-delivery notification"
+                                   : "sender non-delivery notification",
+            *bounce_id);
+  if (!stopping_ && has_room()) take_file(settings_.layout.incoming(), *bounce_id);
+}
+
+void QueueManager::defer_file(Attempt& attempt, int64_t now) {
+  QueueFile& file = *attempt.file;
+  const uint32_t attempts = file.envelope().attempts;
+  int64_t delay = attempt.short_retry
+                      ? std::max<int64_t>(1, settings_.minimal_backoff_seconds)
+                      : backoff_seconds(attempts, settings_.minimal_backoff_seconds,
+                                        settings_.maximal_backoff_seconds);
+  int64_t next = now + delay;
+  if (Status s = file.update_schedule(attempts + 1, next); !s) {
+    log::error("{}: cannot update the schedule: {}", attempt.queue_id, s.error().describe());
+  }
+  // The mtime says when to try again, so a deferred scan needs only stat().
+  timespec times[2];
+  times[0].tv_sec = now;
+  times[0].tv_nsec = 0;
+  times[1].tv_sec = next;
+  times[1].tv_nsec = 0;
+  if (::futimens(file.fd(), times) != 0) {
+    log::error("{}: cannot set the retry time: {}", attempt.queue_id, std::strerror(errno));
+  }
+  std::string to = settings_.layout.deferred() + "/" + attempt.queue_id;
+  if (::rename(file.path().c_str(), to.c_str()) != 0) {
+    log::error("{}: cannot move to deferred/: {}", attempt.queue_id, std::strerror(errno));
+  }
+}
+
+}  // namespace postern
