@@ -457,6 +457,16 @@ TEST(MainCfRobustness, EveryPrefixOfAFileParsesOrFailsCleanly) {
   }
 }
 
+TEST(MainCfLoad, TheShippedMainCfLoadsWithoutWarnings) {
+  std::string file = __FILE__;
+  std::string root = file.substr(0, file.size() - std::string("tests/lib/main_cf_test.cpp").size());
+  std::vector<ConfigWarning> warnings;
+  Result<MainConfig> config = MainConfig::load(root + "etc/main.cf", &warnings);
+  ASSERT_TRUE(config.ok()) << config.error().describe();
+  for (const ConfigWarning& warning : warnings) ADD_FAILURE() << warning.describe();
+  EXPECT_EQ(config->get("queue_directory"), "/var/spool/postern");
+}
+
 using MainCfDeathTest = ::testing::Test;
 TEST(MainCfDeathTest, UnknownNameInCodeIsABug) {
   MainConfig config;

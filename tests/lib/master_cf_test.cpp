@@ -212,6 +212,17 @@ TEST(MasterCf, WordAndServiceCountLimits) {
   EXPECT_EQ(parse_error(table + "one_more unix - - - - - cmd\n").substr(0, 15), "master.cf:1001:");
 }
 
+TEST(MasterCf, TheShippedMasterCfLoads) {
+  std::string file = __FILE__;
+  std::string root =
+      file.substr(0, file.size() - std::string("tests/lib/master_cf_test.cpp").size());
+  Result<std::vector<ServiceEntry>> services = load_master_cf(root + "etc/master.cf");
+  ASSERT_TRUE(services.ok()) << services.error().describe();
+  ASSERT_FALSE(services->empty());
+  EXPECT_EQ(services->front().name, "smtp");
+  EXPECT_EQ(services->front().listen_port, 25);
+}
+
 TEST(MasterCf, LoadFromFile) {
   char dir_template[] = "/tmp/master_cf_test.XXXXXX";
   ASSERT_NE(mkdtemp(dir_template), nullptr);
