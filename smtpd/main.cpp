@@ -1,0 +1,67 @@
+// postern-smtpd: the port-25 SMTP server (MX). Started by postern-master with the listening
+// socket on fd 3 and the master-watch pipe on fd 4 (lib/daemon.hpp). Reads top to bottom:
+// config, TLS key and accounts database (opened while still root), privilege drop, event loop.
+// Trusts the master and the admin's config; every client byte is hostile (see smtp_session.hpp).
+#include <event2/event.h>
+
+#include <memory>
+#include <optional>
+
+#include "lib/accounts.hpp"
+#include "lib/daemon.hpp"
+#include "lib/log.hpp"
+#include "lib/tls_server.hpp"
+#include "smtpd/smtp_server.hpp"
+#include "smtpd/smtpd_settings.hpp"
+
+namespace {
+
+struct EventBaseDeleter {
+  void operator()(event_base* base) const { event_base_free(base); }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace postern;
+  DaemonContext ctx = daemon_init(argc, argv, "smtpd");
+
+  Result<smtpd::SmtpdSettings> settings = smtpd::load_smtpd_settings(ctx.config);
+  if (!settings) log::fatal("{}", settings.error().describe());
+  if (!ctx.listen_fd) log::fatal("no listening socket: start me from postern-master or with -L");
+
+  // The key is readable by root only: load it before the privilege drop.
+  std::optional<TlsServerContext> tls;
+  if (settings->tls_level != smtpd::TlsLevel::kNone && !settings->tls_cert_file.empty()) {
+    Result<TlsServerContext> created =
+        TlsServerContext::create(settings->tls_cert_file, settings->tls_key_file);
+    if (created) {
+      tls.emplace(std::move(created).value());
+    } else if (settings->tls_level == smtpd::TlsLevel::kEncrypt) {
+      log::fatal("smtpd_tls_security_level = encrypt, but {}", created.error().describe());
+    } else {
+      log::warning("STARTTLS disabled: {}", created.error().describe());
+    }
+  } else if (settings->tls_level == smtpd::TlsLevel::kEncrypt) {
+    log::fatal("smtpd_tls_security_level = encrypt needs smtpd_tls_cert_file and key_file");
+  }
+
+  Result<AccountsDb> accounts = AccountsDb::open(settings->accounts_db, true);
+  if (!accounts) {
+    log::fatal("cannot open the accounts database {}: {}", settings->accounts_db,
+               accounts.error().describe());
+  }
+
+  drop_privileges(ctx.config);
+
+  std::unique_ptr<event_base, EventBaseDeleter> base(event_base_new());
+  if (!base) log::fatal("event_base_new failed");
+  smtpd::SmtpServer server(base.get(), *settings, *accounts, tls ? &*tls : nullptr);
+  if (Status st = server.listen(std::move(ctx.listen_fd)); !st) {
+    log::fatal("cannot listen: {}", st.error().describe());
+  }
+  DaemonStopWatch stop_watch(base.get(), ctx.master_watch_fd.get(), [&server] { server.stop(); });
+  event_base_dispatch(base.get());
+  log::info("stopped");
+  return 0;
+}

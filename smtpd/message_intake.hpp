@@ -1,0 +1,50 @@
+// One message on its way into the queue: the queue file opened at DATA/BDAT with the envelope
+// and our Received: header, the client's bytes appended as they arrive, and commit() (fsync,
+// rename into incoming/, fsync the folder) before anyone hears 250. Run by postern-smtpd. The
+// bytes are the client's and hostile; message_size_limit bounds them: past it the file is
+// dropped at once and the rest of the message is only counted, never stored.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "lib/queue_file.hpp"
+#include "lib/result.hpp"
+
+namespace postern::smtpd {
+
+class MessageIntake {
+ public:
+  // size_limit: bytes of client message (our header not counted); 0 = no limit.
+  static Result<MessageIntake> begin(const std::string& incoming_dir,
+                                     const QueueEnvelope& envelope,
+                                     std::string_view received_header, uint64_t size_limit);
+
+  // Appends message bytes (wire form). Never fails: a failure is remembered and reported at
+  // the end, when the client expects the reply.
+  void append(std::string_view bytes);
+
+  bool too_big() const { return too_big_; }
+  // A write error (disk full...), if any happened.
+  const std::optional<Error>& write_error() const { return write_error_; }
+  // Client bytes seen so far, stored or not.
+  uint64_t message_bytes() const { return message_bytes_; }
+
+  // Durable in incoming/ under the queue ID. Fails when too big or after a write error.
+  Status commit();
+  // Drops the temporary file.
+  void abort();
+
+ private:
+  MessageIntake(QueueFileWriter writer, uint64_t size_limit)
+      : writer_(std::move(writer)), size_limit_(size_limit) {}
+  std::optional<QueueFileWriter> writer_;
+  uint64_t size_limit_ = 0;
+  uint64_t message_bytes_ = 0;
+  bool too_big_ = false;
+  std::optional<Error> write_error_;
+};
+
+}  // namespace postern::smtpd

@@ -1,0 +1,773 @@
+// The port-25 SMTP session state machine (see smtp_session.hpp). Run by postern-smtpd inside
+// libevent callbacks: nothing here blocks except the queue file writes and fsyncs and the
+// 100 ms qmgr nudge. Client bytes are hostile: command lines are bounded by line_length_limit
+// before they are copied, DATA goes through SmtpDataReader as spans (no line buffer), BDAT
+// chunks are copied straight from the input buffer into the queue file, and anything past
+// message_size_limit is counted but not stored. Peer text is made printable before it is logged.
+#include "smtpd/smtp_session.hpp"
+
+#include <event2/bufferevent_ssl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "lib/ipc.hpp"
+#include "lib/log.hpp"
+#include "lib/queue_dir.hpp"
+#include "lib/tls_server.hpp"
+#include "smtpd/mail_command.hpp"
+#include "smtpd/rcpt_command.hpp"
+#include "smtpd/received_header.hpp"
+#include "smtpd/smtp_server.hpp"
+
+namespace postern::smtpd {
+namespace {
+
+constexpr size_t kReadHighWatermark = 1024 * 1024;  // input held before reading pauses
+constexpr int kLingerSeconds = 2;                   // reading after our last reply, to avoid RST
+constexpr int kFlushPollMs = 10;                    // TLS: waiting for the socket layer to drain
+constexpr int kMaxFlushPolls = 500;
+constexpr int kNudgeTimeoutMs = 100;
+constexpr size_t kMaxLoggedBytes = 100;
+
+int reply_code(std::string_view line) {
+  if (line.size() < 3) return 0;
+  return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+}
+
+bool starts_with_bdat(std::string_view line) {
+  if (line.size() < 4) return false;
+  for (size_t i = 0; i < 4; ++i) {
+    if ((line[i] & ~0x20) != "BDAT"[i]) return false;
+  }
+  return line.size() == 4 || line[4] == ' ' || line[4] == '\t';
+}
+
+timeval seconds(int s) { return timeval{s, 0}; }
+
+}  // namespace
+
+SmtpSession::SmtpSession(SmtpServer& server, evutil_socket_t fd, const IpBytes& client_ip,
+                         ConnectionSlot slot)
+    : server_(server),
+      client_ip_(client_ip),
+      client_address_(ip_to_string(client_ip)),
+      slot_(std::move(slot)),
+      data_reader_(server.settings().forbid_bare_newline) {
+  UniqueFd owned(fd);
+  client_trusted_ = server.settings().mynetworks.contains(client_ip);
+  bev_.reset(bufferevent_socket_new(server.base(), fd,
+                                    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
+  if (bev_) owned.release();  // the bufferevent closes it now
+  timer_.reset(evtimer_new(server.base(), on_timer, this));
+  data_sink_ = [this](std::string_view bytes) { transaction_.intake->append(bytes); };
+}
+
+SmtpSession::~SmtpSession() = default;
+
+bool SmtpSession::start() {
+  if (!bev_ || !timer_) return false;
+  setup_bufferevent(bev_.get());
+  log::info("connect from {}", client_label());
+  send_line("220 " + server_.settings().banner);
+  return true;
+}
+
+bool SmtpSession::start_refused(std::string_view reply_line) {
+  if (!bev_ || !timer_) return false;
+  setup_bufferevent(bev_.get());
+  close_after(reply_line);
+  return true;
+}
+
+void SmtpSession::setup_bufferevent(bufferevent* bev) {
+  bufferevent_setcb(bev, on_read, on_write, on_event, this);
+  bufferevent_setwatermark(bev, EV_READ, 0, kReadHighWatermark);
+  timeval timeout = seconds(server_.settings().timeout_seconds);
+  bufferevent_set_timeouts(bev, &timeout, &timeout);
+  bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+// ---- callbacks -----------------------------------------------------------------------------
+
+void SmtpSession::on_read(bufferevent*, void* arg) {
+  static_cast<SmtpSession*>(arg)->process_input();
+}
+
+void SmtpSession::on_write(bufferevent* bev, void* arg) {
+  auto* self = static_cast<SmtpSession*>(arg);
+  if (self->phase_ == Phase::kClosing && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+    self->after_output_flushed();
+  }
+}
+
+void SmtpSession::on_event(bufferevent* bev, short what, void* arg) {
+  auto* self = static_cast<SmtpSession*>(arg);
+  if (what & BEV_EVENT_CONNECTED) {  // the STARTTLS handshake finished
+    TlsSessionInfo info = tls_session_info(bufferevent_openssl_get_ssl(bev));
+    self->tls_description_ = info.describe();
+    self->tls_active_ = true;
+    self->helo_.clear();  // RFC 3207 4.2: forget everything learned before TLS
+    self->esmtp_ = false;
+    self->reset_transaction();
+    self->phase_ = Phase::kCommand;
+    log::info("TLS connection established from {}: {}", self->client_label(),
+              self->tls_description_);
+    self->process_input();
+    return;
+  }
+  if (self->phase_ == Phase::kClosing) {
+    self->close_now();  // EOF, error or the linger/write timeout: we are done either way
+    return;
+  }
+  if (what & BEV_EVENT_TIMEOUT) {
+    const char* after = self->phase_ == Phase::kData   ? "DATA"
+                        : self->phase_ == Phase::kBdat ? "BDAT"
+                                                       : "command";
+    log::info("timeout after {} from {}", after, self->client_label());
+    if (what & BEV_EVENT_WRITING) {
+      self->close_now();  // the client does not read: nobody to tell
+    } else {
+      self->close_after("421 4.4.2 " + self->server_.settings().hostname +
+                        " Error: timeout exceeded");
+    }
+    return;
+  }
+  if (self->phase_ == Phase::kHandshake && (what & BEV_EVENT_ERROR)) {
+    log::info("SSL_accept error from {}: {}", self->client_label(),
+              log::printable(openssl_errors(), 200));
+  } else if (self->transaction_.intake) {
+    log::info("{}: lost connection after {} from {}", self->transaction_.queue_id,
+              self->phase_ == Phase::kData ? "DATA" : "BDAT", self->client_label());
+  }
+  self->close_now();
+}
+
+void SmtpSession::on_timer(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<SmtpSession*>(arg);
+  if (self->phase_ == Phase::kPaused) {
+    self->phase_ = Phase::kCommand;
+    bufferevent_enable(self->bev_.get(), EV_READ);
+    self->process_input();
+  } else if (self->phase_ == Phase::kClosing) {
+    self->after_output_flushed();
+  }
+}
+
+// ---- input ---------------------------------------------------------------------------------
+
+void SmtpSession::process_input() {
+  while (true) {
+    if (phase_ == Phase::kCommand) {
+      if (!read_command_line()) break;
+    } else if (phase_ == Phase::kData) {
+      read_data();
+      if (phase_ == Phase::kData) break;  // waiting for more
+    } else if (phase_ == Phase::kBdat) {
+      read_bdat();
+      if (phase_ == Phase::kBdat) break;
+    } else {
+      break;
+    }
+    if (pause_pending_ && phase_ == Phase::kCommand) {
+      pause_for_error_sleep();
+      break;
+    }
+  }
+  if (phase_ == Phase::kClosing && bev_) {
+    evbuffer* in = bufferevent_get_input(bev_.get());
+    evbuffer_drain(in, evbuffer_get_length(in));
+  }
+}
+
+bool SmtpSession::read_command_line() {
+  const SmtpdSettings& settings = server_.settings();
+  if (errors_ >= settings.hard_error_limit) {
+    log::info("too many errors after command from {}", client_label());
+    close_after("421 4.7.0 " + settings.hostname + " Error: too many errors");
+    return false;
+  }
+  evbuffer* in = bufferevent_get_input(bev_.get());
+  if (discarding_long_line_) {
+    evbuffer_ptr lf = evbuffer_search(in, "\n", 1, nullptr);
+    if (lf.pos < 0) {
+      evbuffer_drain(in, evbuffer_get_length(in));
+      return false;
+    }
+    evbuffer_drain(in, static_cast<size_t>(lf.pos) + 1);
+    discarding_long_line_ = false;
+    return true;
+  }
+  const size_t limit = settings.line_length_limit;
+  size_t eol_bytes = 0;
+  evbuffer_ptr eol = evbuffer_search_eol(in, nullptr, &eol_bytes, EVBUFFER_EOL_LF);
+  if (eol.pos < 0) {
+    if (evbuffer_get_length(in) > limit + 1) {  // +1: the CR of a line at the limit
+      evbuffer_drain(in, evbuffer_get_length(in));
+      discarding_long_line_ = true;
+      reply("500 5.5.2 Error: line too long");
+    }
+    return false;
+  }
+  size_t line_bytes = static_cast<size_t>(eol.pos);
+  if (line_bytes > limit + 1) {
+    evbuffer_drain(in, line_bytes + eol_bytes);
+    reply("500 5.5.2 Error: line too long");
+    return true;
+  }
+  line_.resize(line_bytes);
+  evbuffer_remove(in, line_.data(), line_bytes);
+  evbuffer_drain(in, eol_bytes);
+  if (!line_.empty() && line_.back() == '\r') line_.pop_back();
+  if (line_.size() > limit) {
+    reply("500 5.5.2 Error: line too long");
+    return true;
+  }
+  ++counters_[kCommandCount];
+  handle_command(line_);
+  return true;
+}
+
+void SmtpSession::read_data() {
+  evbuffer* in = bufferevent_get_input(bev_.get());
+  int count = evbuffer_peek(in, -1, nullptr, nullptr, 0);
+  if (count <= 0) return;
+  iovecs_.resize(static_cast<size_t>(count));
+  count = evbuffer_peek(in, -1, nullptr, iovecs_.data(), count);
+  size_t consumed = 0;
+  DataEvent event = DataEvent::kNeedMore;
+  for (int i = 0; i < count; ++i) {
+    std::string_view span(static_cast<const char*>(iovecs_[i].iov_base), iovecs_[i].iov_len);
+    DataFeedResult result = data_reader_.feed(span, data_sink_);
+    consumed += result.consumed;
+    if (result.event != DataEvent::kNeedMore) {
+      event = result.event;
+      break;
+    }
+  }
+  evbuffer_drain(in, consumed);
+  switch (event) {
+    case DataEvent::kNeedMore:
+      return;
+    case DataEvent::kEnd:
+      finish_message();
+      return;
+    case DataEvent::kBareLf:
+    case DataEvent::kBareCr: {
+      const char* what = event == DataEvent::kBareLf ? "<LF>" : "<CR>";
+      log::info("{}: reject: bare {} received in DATA from {}", transaction_.queue_id, what,
+                client_label());
+      reset_transaction();  // drops the temporary queue file
+      close_after(fmt::format("521 5.5.2 {} Error: bare {} received",
+                              server_.settings().hostname, what));
+      return;
+    }
+  }
+}
+
+void SmtpSession::read_bdat() {
+  evbuffer* in = bufferevent_get_input(bev_.get());
+  while (bdat_remaining_ > 0) {
+    size_t available = evbuffer_get_length(in);
+    if (available == 0) return;
+    size_t take = static_cast<size_t>(std::min<uint64_t>(available, bdat_remaining_));
+    if (bdat_chunk_failure_.empty()) {
+      int count = evbuffer_peek(in, static_cast<ev_ssize_t>(take), nullptr, nullptr, 0);
+      iovecs_.resize(static_cast<size_t>(std::max(count, 0)));
+      count = evbuffer_peek(in, static_cast<ev_ssize_t>(take), nullptr, iovecs_.data(), count);
+      size_t left = take;
+      for (int i = 0; i < count && left > 0; ++i) {
+        size_t n = std::min(left, iovecs_[i].iov_len);
+        transaction_.intake->append(
+            std::string_view(static_cast<const char*>(iovecs_[i].iov_base), n));
+        left -= n;
+      }
+    }
+    evbuffer_drain(in, take);
+    bdat_remaining_ -= take;
+  }
+  finish_bdat_chunk();
+}
+
+// ---- commands ------------------------------------------------------------------------------
+
+void SmtpSession::handle_command(std::string_view line) {
+  SmtpParseOptions options;
+  options.rcpt_utf8_allowed = transaction_.utf8;
+  SmtpParseResult parsed = parse_smtp_command(line, options);
+  if (!parsed.command) {
+    const SmtpSyntaxError& error = *parsed.error;
+    std::string reply_line = fmt::format("{} {} {}", error.code, error.enhanced, error.text);
+    if (error.code == 500) ++counters_[kUnknownCount];
+    if (starts_with_bdat(line)) {
+      // Without a chunk size we cannot tell its bytes from commands: stop here.
+      ++counters_[kBdatCount];
+      close_after(reply_line);
+      return;
+    }
+    reply(reply_line);
+    return;
+  }
+  const SmtpCommand& command = *parsed.command;
+  switch (command.verb) {
+    case SmtpVerb::kHelo:
+      ++counters_[kHeloCount];
+      handle_helo(command, false);
+      return;
+    case SmtpVerb::kEhlo:
+      ++counters_[kEhloCount];
+      handle_helo(command, true);
+      return;
+    case SmtpVerb::kMail:
+      ++counters_[kMailCount];
+      handle_mail(command);
+      return;
+    case SmtpVerb::kRcpt:
+      ++counters_[kRcptCount];
+      handle_rcpt(command);
+      return;
+    case SmtpVerb::kData:
+      ++counters_[kDataCount];
+      handle_data();
+      return;
+    case SmtpVerb::kBdat:
+      ++counters_[kBdatCount];
+      handle_bdat(command);
+      return;
+    case SmtpVerb::kRset:
+      ++counters_[kRsetCount];
+      reset_transaction();
+      reply("250 2.0.0 Ok");
+      return;
+    case SmtpVerb::kNoop:
+      ++counters_[kNoopCount];
+      reply("250 2.0.0 Ok");
+      return;
+    case SmtpVerb::kQuit:
+      ++counters_[kQuitCount];
+      close_after("221 2.0.0 Bye");
+      return;
+    case SmtpVerb::kVrfy:
+      reply("252 2.0.0 Cannot VRFY user, but will accept message and attempt delivery");
+      return;
+    case SmtpVerb::kExpn:
+      reply("502 5.5.1 Error: command not implemented");
+      return;
+    case SmtpVerb::kHelp:
+      reply("214 2.0.0 Commands: HELO EHLO STARTTLS MAIL RCPT DATA BDAT RSET NOOP VRFY QUIT");
+      return;
+    case SmtpVerb::kStarttls:
+      ++counters_[kStarttlsCount];
+      handle_starttls();
+      return;
+    case SmtpVerb::kAuth:
+      reply("503 5.5.1 Error: authentication not enabled");
+      return;
+    case SmtpVerb::kUnknown:
+      break;
+  }
+  ++counters_[kUnknownCount];
+  reply("500 5.5.2 Error: command not recognized");
+}
+
+void SmtpSession::handle_helo(const SmtpCommand& command, bool esmtp) {
+  const SmtpdSettings& settings = server_.settings();
+  helo_ = command.argument;
+  esmtp_ = esmtp;
+  reset_transaction();  // RFC 5321 4.1.4: EHLO/HELO reset the transaction
+  if (!esmtp) {
+    reply("250 " + settings.hostname);
+    return;
+  }
+  std::string lines = "250-" + settings.hostname + "\r\n250-PIPELINING\r\n";
+  if (settings.message_size_limit != 0) {
+    lines += fmt::format("250-SIZE {}\r\n", settings.message_size_limit);
+  } else {
+    lines += "250-SIZE\r\n";
+  }
+  if (server_.tls() != nullptr && settings.tls_level != TlsLevel::kNone && !tls_active_) {
+    lines += "250-STARTTLS\r\n";
+  }
+  lines += "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING";
+  send_line(lines);
+}
+
+void SmtpSession::handle_mail(const SmtpCommand& command) {
+  const SmtpdSettings& settings = server_.settings();
+  if (helo_.empty()) {
+    reply("503 5.5.1 Error: send HELO/EHLO first");
+    return;
+  }
+  if (transaction_.active()) {
+    reply("503 5.5.1 Error: nested MAIL command");
+    return;
+  }
+  if (settings.tls_level == TlsLevel::kEncrypt && !tls_active_) {
+    reply("530 5.7.0 Must issue a STARTTLS command first");
+    return;
+  }
+  MailDecision decision = check_mail_command(command, settings);
+  if (!decision.accepted) {
+    log::info("NOQUEUE: reject: MAIL from {}: {}; from=<{}> proto={} helo=<{}>", client_label(),
+              decision.reply, log::printable(command.address.to_string(), kMaxLoggedBytes),
+              protocol_name(), log::printable(helo_, kMaxLoggedBytes));
+    reply(decision.reply);
+    return;
+  }
+  MailRequest& request = *decision.accepted;
+  transaction_.queue_id = new_queue_id();
+  transaction_.sender = std::move(request.sender);
+  transaction_.utf8 = request.utf8;
+  transaction_.body = std::move(request.body);
+  transaction_.dsn_ret = std::move(request.dsn_ret);
+  transaction_.dsn_envid = std::move(request.dsn_envid);
+  reply(decision.reply);
+}
+
+void SmtpSession::handle_rcpt(const SmtpCommand& command) {
+  if (!transaction_.active()) {
+    reply("503 5.5.1 Error: need MAIL command");
+    return;
+  }
+  if (transaction_.bdat_used) {
+    reply("503 5.5.1 Error: RCPT after BDAT");
+    return;
+  }
+  RcptContext context{server_.settings(), server_.accounts(), client_trusted_,
+                      transaction_.recipients.size()};
+  RcptDecision decision = check_rcpt_command(command, context);
+  if (!decision.accepted) {
+    log_reject("RCPT", decision.reply, command.address.to_string());
+    reply(decision.reply);
+    return;
+  }
+  if (transaction_.recipients.empty()) {
+    log::info("{}: client={}", transaction_.queue_id, client_label());
+  }
+  transaction_.recipients.push_back(std::move(*decision.accepted));
+  reply(decision.reply);
+}
+
+void SmtpSession::handle_data() {
+  if (!transaction_.active()) {
+    reply("503 5.5.1 Error: need MAIL command");
+    return;
+  }
+  if (transaction_.bdat_used) {
+    reply("503 5.5.1 Error: DATA after BDAT");
+    return;
+  }
+  if (transaction_.recipients.empty()) {
+    reply("554 5.5.1 Error: no valid recipients");
+    return;
+  }
+  if (!open_intake()) {
+    reset_transaction();
+    reply("451 4.3.0 Error: queue file write error");
+    return;
+  }
+  data_reader_.reset();
+  phase_ = Phase::kData;
+  send_line("354 End data with <CR><LF>.<CR><LF>");
+}
+
+void SmtpSession::handle_bdat(const SmtpCommand& command) {
+  std::string failure;
+  if (helo_.empty()) {
+    failure = "503 5.5.1 Error: send HELO/EHLO first";
+  } else if (!transaction_.active()) {
+    failure = "503 5.5.1 Error: need MAIL command";
+  } else if (transaction_.recipients.empty()) {
+    failure = "554 5.5.1 Error: no valid recipients";
+  } else if (!transaction_.bdat_failure.empty()) {
+    failure = transaction_.bdat_failure;
+  } else if (!transaction_.bdat_used) {
+    transaction_.bdat_used = true;
+    if (!open_intake()) {
+      failure = "451 4.3.0 Error: queue file write error";
+      transaction_.bdat_failure = failure;
+    }
+  }
+  bdat_chunk_failure_ = std::move(failure);
+  bdat_remaining_ = command.chunk_bytes;
+  bdat_chunk_bytes_ = command.chunk_bytes;
+  bdat_last_ = command.last_chunk;
+  phase_ = Phase::kBdat;
+}
+
+void SmtpSession::finish_bdat_chunk() {
+  phase_ = Phase::kCommand;
+  if (!bdat_chunk_failure_.empty()) {
+    std::string failure = std::move(bdat_chunk_failure_);
+    bdat_chunk_failure_.clear();
+    if (bdat_last_ && transaction_.bdat_used) reset_transaction();
+    reply(failure);
+    return;
+  }
+  if (bdat_last_) {
+    finish_message();
+    return;
+  }
+  const MessageIntake& intake = *transaction_.intake;
+  if (intake.too_big()) {
+    transaction_.bdat_failure = "552 5.3.4 Message size exceeds fixed limit";
+  } else if (intake.write_error()) {
+    transaction_.bdat_failure = "451 4.3.0 Error: queue file write error";
+  }
+  if (!transaction_.bdat_failure.empty()) {
+    reply(transaction_.bdat_failure);
+    return;
+  }
+  send_line(fmt::format("250 2.0.0 Ok: {} bytes", bdat_chunk_bytes_));
+}
+
+void SmtpSession::handle_starttls() {
+  const TlsServerContext* tls = server_.tls();
+  if (tls == nullptr || server_.settings().tls_level == TlsLevel::kNone) {
+    reply("502 5.5.1 Error: command not implemented");
+    return;
+  }
+  if (tls_active_) {
+    reply("554 5.5.1 Error: TLS already active");
+    return;
+  }
+  if (transaction_.active()) {
+    reply("503 5.5.1 Error: MAIL transaction in progress");
+    return;
+  }
+  Result<SSL*> ssl = tls->new_session();
+  if (!ssl) {
+    log::warning("cannot start TLS for {}: {}", client_label(), ssl.error().describe());
+    reply("454 4.7.0 TLS not available due to local problem");
+    return;
+  }
+  send_line("220 2.0.0 Ready to start TLS");
+  bufferevent* plain = bev_.get();
+  // Whatever the client sent after STARTTLS, before the handshake, is dropped unread
+  // (RFC 3207 section 5; the plaintext command injection of CVE-2011-0411).
+  evbuffer* in = bufferevent_get_input(plain);
+  evbuffer_drain(in, evbuffer_get_length(in));
+  bufferevent_set_timeouts(plain, nullptr, nullptr);  // the filter times out instead
+  bufferevent* filter = bufferevent_openssl_filter_new(
+      server_.base(), plain, *ssl, BUFFEREVENT_SSL_ACCEPTING,
+      BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+  if (filter == nullptr) {
+    SSL_free(*ssl);
+    log::warning("cannot start TLS for {}: no bufferevent filter", client_label());
+    close_now();
+    return;
+  }
+  bev_.release();  // the filter owns the socket bufferevent now
+  bev_.reset(filter);
+  bufferevent_openssl_set_allow_dirty_shutdown(filter, 1);
+  setup_bufferevent(filter);
+  phase_ = Phase::kHandshake;
+}
+
+// ---- the message ---------------------------------------------------------------------------
+
+bool SmtpSession::open_intake() {
+  const SmtpdSettings& settings = server_.settings();
+  std::time_t now = std::time(nullptr);
+  QueueEnvelope envelope;
+  envelope.queue_id = transaction_.queue_id;
+  envelope.arrival_time = static_cast<int64_t>(now);
+  envelope.sender = transaction_.sender;
+  std::string protocol = protocol_name();
+  auto& attributes = envelope.attributes;
+  attributes.emplace_back("client_address", client_address_);
+  attributes.emplace_back("client_name", "unknown");
+  attributes.emplace_back("helo", log::printable(helo_, 255));
+  attributes.emplace_back("protocol", protocol);
+  if (tls_active_) attributes.emplace_back("tls", tls_description_);
+  if (!transaction_.body.empty()) attributes.emplace_back("body", transaction_.body);
+  if (transaction_.utf8) attributes.emplace_back("smtputf8", "yes");
+  if (!transaction_.dsn_ret.empty()) attributes.emplace_back("dsn_ret", transaction_.dsn_ret);
+  if (!transaction_.dsn_envid.empty()) {
+    attributes.emplace_back("dsn_envid", transaction_.dsn_envid);
+  }
+  envelope.recipients = transaction_.recipients;
+
+  ReceivedInfo info;
+  info.helo = helo_;
+  info.client_name = "unknown";
+  info.client_address = client_address_;
+  info.hostname = settings.hostname;
+  info.protocol = protocol;
+  info.queue_id = transaction_.queue_id;
+  info.tls_description = tls_active_ ? std::string_view(tls_description_) : std::string_view();
+  if (transaction_.recipients.size() == 1) info.single_recipient = transaction_.recipients[0].address;
+  info.when = now;
+  std::string header = received_header(info);
+
+  Result<MessageIntake> intake = MessageIntake::begin(settings.queue.incoming(), envelope, header,
+                                                      settings.message_size_limit);
+  if (!intake) {
+    log::error("{}: cannot create the queue file: {}", transaction_.queue_id,
+               intake.error().describe());
+    return false;
+  }
+  transaction_.intake.emplace(std::move(intake).value());
+  return true;
+}
+
+void SmtpSession::finish_message() {
+  phase_ = Phase::kCommand;
+  MessageIntake& intake = *transaction_.intake;
+  const std::string queue_id = transaction_.queue_id;
+  if (intake.too_big()) {
+    log::info("{}: reject: size {} from {} exceeds message_size_limit", queue_id,
+              intake.message_bytes(), client_label());
+    reset_transaction();
+    reply("552 5.3.4 Message size exceeds fixed limit");
+  } else if (intake.write_error()) {
+    log::error("{}: queue file write error: {}", queue_id, intake.write_error()->describe());
+    reset_transaction();
+    reply("451 4.3.0 Error: queue file write error");
+  } else if (Status committed = intake.commit(); !committed) {
+    log::error("{}: cannot commit the queue file: {}", queue_id, committed.error().describe());
+    reset_transaction();
+    reply("451 4.3.0 Error: queue file write error");
+  } else {
+    log::info("{}: queued: from=<{}>, size={}, nrcpt={}, proto={}", queue_id,
+              log::printable(transaction_.sender, kMaxLoggedBytes), intake.message_bytes(),
+              transaction_.recipients.size(), protocol_name());
+    reset_transaction();
+    errors_ = 0;  // "without delivering mail": a delivered message clears the count
+    send_line("250 2.0.0 Ok: queued as " + queue_id);
+    AttrRecord nudge;
+    nudge.add("request", "nudge").add("queue_id", queue_id);
+    Result<AttrRecord> answer =
+        ipc_call(server_.settings().qmgr_socket, nudge, kNudgeTimeoutMs);
+    if (!answer) {
+      log::debug("{}: qmgr nudge failed (qmgr scans incoming/ anyway): {}", queue_id,
+                 answer.error().describe());
+    }
+  }
+  if (server_.stopping()) close_after("421 4.3.2 Service shutting down");
+}
+
+// ---- replies and the end -------------------------------------------------------------------
+
+void SmtpSession::reply(std::string_view line) {
+  int code = reply_code(line);
+  if (code >= 400 && code != 421) {
+    ++errors_;
+    const SmtpdSettings& settings = server_.settings();
+    if (errors_ >= settings.soft_error_limit && settings.error_sleep_ms > 0) {
+      pause_pending_ = true;
+    }
+  }
+  send_line(line);
+}
+
+void SmtpSession::send_line(std::string_view line) {
+  if (!bev_) return;
+  evbuffer* out = bufferevent_get_output(bev_.get());
+  evbuffer_add(out, line.data(), line.size());
+  evbuffer_add(out, "\r\n", 2);
+}
+
+void SmtpSession::close_after(std::string_view line) {
+  send_line(line);
+  transaction_.intake.reset();  // an unfinished message is dropped
+  phase_ = Phase::kClosing;
+  pause_pending_ = false;
+  bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+  if (evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0) after_output_flushed();
+}
+
+void SmtpSession::after_output_flushed() {
+  if (lingering_ || !bev_) return;
+  if (evbuffer_get_length(bufferevent_get_output(bev_.get())) > 0) return;
+  // A TLS filter has handed its bytes to the socket bufferevent under it: wait for that too.
+  bufferevent* under = bufferevent_get_underlying(bev_.get());
+  if (under != nullptr && evbuffer_get_length(bufferevent_get_output(under)) > 0) {
+    if (++flush_polls_ > kMaxFlushPolls) {
+      close_now();
+      return;
+    }
+    timeval poll{0, kFlushPollMs * 1000};
+    evtimer_add(timer_.get(), &poll);
+    return;
+  }
+  start_lingering();
+}
+
+void SmtpSession::start_lingering() {
+  // Half-close, then read and drop what the client still sends for a moment: closing with
+  // unread input makes the kernel send RST, which can destroy our last reply in flight.
+  lingering_ = true;
+  ::shutdown(bufferevent_getfd(bev_.get()), SHUT_WR);
+  timeval linger = seconds(kLingerSeconds);
+  bufferevent_set_timeouts(bev_.get(), &linger, nullptr);
+  bufferevent_enable(bev_.get(), EV_READ);
+  evbuffer* in = bufferevent_get_input(bev_.get());
+  evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+void SmtpSession::close_now() {
+  if (phase_ == Phase::kDone) return;
+  phase_ = Phase::kDone;
+  transaction_.intake.reset();
+  static constexpr const char* kNames[] = {"ehlo", "helo", "starttls", "mail", "rcpt", "data",
+                                           "bdat", "rset", "noop", "quit", "unknown"};
+  std::string counts;
+  for (int i = 0; i < kCommandCount; ++i) {
+    if (counters_[i] > 0) counts += fmt::format(" {}={}", kNames[i], counters_[i]);
+  }
+  log::info("disconnect from {}{} commands={}", client_label(), counts, counters_[kCommandCount]);
+  timer_.reset();
+  bev_.reset();
+  server_.retire(this);
+}
+
+void SmtpSession::server_stopping() {
+  switch (phase_) {
+    case Phase::kCommand:
+    case Phase::kPaused:
+      if (transaction_.bdat_used && transaction_.intake) return;  // between BDAT chunks
+      close_after("421 4.3.2 Service shutting down");
+      return;
+    case Phase::kHandshake:
+      close_now();
+      return;
+    case Phase::kData:
+    case Phase::kBdat:
+    case Phase::kClosing:
+    case Phase::kDone:
+      return;
+  }
+}
+
+void SmtpSession::reset_transaction() {
+  if (transaction_.intake) transaction_.intake->abort();
+  transaction_ = Transaction{};
+}
+
+void SmtpSession::pause_for_error_sleep() {
+  pause_pending_ = false;
+  phase_ = Phase::kPaused;
+  bufferevent_disable(bev_.get(), EV_READ);
+  int ms = server_.settings().error_sleep_ms;
+  timeval pause{ms / 1000, (ms % 1000) * 1000};
+  evtimer_add(timer_.get(), &pause);
+}
+
+std::string SmtpSession::client_label() const { return "unknown[" + client_address_ + "]"; }
+
+std::string SmtpSession::protocol_name() const {
+  return received_protocol(esmtp_, tls_active_, false, transaction_.utf8);
+}
+
+void SmtpSession::log_reject(std::string_view what, std::string_view reply_line,
+                             std::string_view recipient) const {
+  log::info("NOQUEUE: reject: {} from {}: {}; from=<{}> to=<{}> proto={} helo=<{}>", what,
+            client_label(), log::printable(reply_line, 300),
+            log::printable(transaction_.sender, kMaxLoggedBytes),
+            log::printable(recipient, kMaxLoggedBytes), protocol_name(),
+            log::printable(helo_, kMaxLoggedBytes));
+}
+
+}  // namespace postern::smtpd

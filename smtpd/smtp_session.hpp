@@ -1,0 +1,141 @@
+// One SMTP conversation on port 25 (RFC 5321 with PIPELINING, SIZE, 8BITMIME, DSN,
+// ENHANCEDSTATUSCODES, SMTPUTF8, CHUNKING and STARTTLS): the state machine from the greeting to
+// the close, driven by libevent callbacks on a bufferevent (a TLS filter after STARTTLS). Run
+// by postern-smtpd, many sessions per process. Trusts nothing the client sends. Bounded by
+// line_length_limit (a longer command line is answered and discarded, never buffered),
+// smtpd_recipient_limit, message_size_limit (past it nothing more is stored), the soft and
+// hard error limits, smtpd_timeout on every read, and a read high-water mark on the input.
+#pragma once
+
+#include <event2/buffer.h>
+
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/network_list.hpp"
+#include "lib/queue_file.hpp"
+#include "lib/smtp_command.hpp"
+#include "lib/smtp_data_reader.hpp"
+#include "smtpd/connection_limits.hpp"
+#include "smtpd/event_handles.hpp"
+#include "smtpd/message_intake.hpp"
+
+namespace postern::smtpd {
+
+class SmtpServer;
+
+class SmtpSession {
+ public:
+  SmtpSession(SmtpServer& server, evutil_socket_t fd, const IpBytes& client_ip,
+              ConnectionSlot slot);
+  SmtpSession(const SmtpSession&) = delete;
+  SmtpSession& operator=(const SmtpSession&) = delete;
+  ~SmtpSession();
+
+  // Sends the greeting and starts reading. false: the session could not be set up (retire it).
+  bool start();
+  // Sends reply (e.g. the connection-limit 421) and closes, without reading any command.
+  bool start_refused(std::string_view reply);
+  // The server is stopping: an idle session says 421 4.3.2 and closes; one in DATA/BDAT or a
+  // TLS handshake finishes that first.
+  void server_stopping();
+
+ private:
+  enum class Phase {
+    kCommand,    // reading command lines
+    kData,       // between the 354 and the final "."
+    kBdat,       // reading the bytes of a BDAT chunk
+    kHandshake,  // STARTTLS handshake running
+    kPaused,     // smtpd_error_sleep_time after an error past the soft limit
+    kClosing,    // last reply queued; waiting for it to leave, then a lingering close
+    kDone,       // retired; no more I/O
+  };
+
+  struct Transaction {
+    std::string queue_id;  // "" until MAIL FROM
+    std::string sender;
+    bool utf8 = false;
+    std::string body;
+    std::string dsn_ret;
+    std::string dsn_envid;
+    std::vector<QueueRecipient> recipients;
+    std::optional<MessageIntake> intake;
+    bool bdat_used = false;
+    std::string bdat_failure;  // once a BDAT failed: the reply for the rest of its chunks
+    bool active() const { return !queue_id.empty(); }
+  };
+
+  // libevent callbacks
+  static void on_read(bufferevent* bev, void* arg);
+  static void on_write(bufferevent* bev, void* arg);
+  static void on_event(bufferevent* bev, short what, void* arg);
+  static void on_timer(evutil_socket_t fd, short what, void* arg);
+
+  void setup_bufferevent(bufferevent* bev);
+  void process_input();
+  bool read_command_line();  // false: wait for more input
+  void handle_command(std::string_view line);
+  void handle_helo(const SmtpCommand& command, bool esmtp);
+  void handle_mail(const SmtpCommand& command);
+  void handle_rcpt(const SmtpCommand& command);
+  void handle_data();
+  void handle_bdat(const SmtpCommand& command);
+  void handle_starttls();
+  void read_data();
+  void read_bdat();
+  void finish_bdat_chunk();
+  bool open_intake();
+  void finish_message();
+
+  void reply(std::string_view line);
+  void send_line(std::string_view line);
+  void close_after(std::string_view line);
+  void close_now();
+  void reset_transaction();
+  void pause_for_error_sleep();
+  void after_output_flushed();
+  void start_lingering();
+  std::string client_label() const;  // "unknown[192.0.2.1]"
+  std::string protocol_name() const;
+  void log_reject(std::string_view what, std::string_view reply_line,
+                  std::string_view recipient) const;
+
+  SmtpServer& server_;
+  BufferEventHandle bev_;
+  EventTimerHandle timer_;
+  IpBytes client_ip_;
+  std::string client_address_;
+  ConnectionSlot slot_;
+  bool client_trusted_ = false;
+  Phase phase_ = Phase::kCommand;
+  bool lingering_ = false;
+  int flush_polls_ = 0;
+  bool discarding_long_line_ = false;
+  bool pause_pending_ = false;
+  int errors_ = 0;
+
+  std::string helo_;
+  bool esmtp_ = false;
+  bool tls_active_ = false;
+  std::string tls_description_;
+  Transaction transaction_;
+  SmtpDataReader data_reader_;
+  SmtpDataReader::Sink data_sink_;
+  uint64_t bdat_remaining_ = 0;
+  uint64_t bdat_chunk_bytes_ = 0;
+  bool bdat_last_ = false;
+  std::string bdat_chunk_failure_;  // the reply for this chunk when it cannot be taken
+  std::string line_;
+  std::vector<evbuffer_iovec> iovecs_;
+
+  // counters for the disconnect log line
+  enum Counter { kEhloCount, kHeloCount, kStarttlsCount, kMailCount, kRcptCount, kDataCount,
+                 kBdatCount, kRsetCount, kNoopCount, kQuitCount, kUnknownCount, kCommandCount,
+                 kCounterCount };
+  std::array<int, kCounterCount> counters_{};
+};
+
+}  // namespace postern::smtpd
