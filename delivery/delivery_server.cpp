@@ -9,6 +9,9 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include <utility>
+#include <vector>
+
 #include "lib/log.hpp"
 
 namespace postern {
@@ -23,15 +26,29 @@ DeliveryServer::DeliveryServer(event_base* base, UniqueFd listen_fd, DeliverySet
   listen_fd.release();
 }
 
-DeliveryServer::~DeliveryServer() { stop(); }
+DeliveryServer::~DeliveryServer() {
+  if (listener_) evconnlistener_free(listener_);
+  for (bufferevent* bev : connections_) bufferevent_free(bev);
+}
 
-void DeliveryServer::stop() {
+void DeliveryServer::stop(std::function<void()> on_stopped) {
+  stopping_ = true;
+  on_stopped_ = std::move(on_stopped);
   if (listener_) {
     evconnlistener_free(listener_);
     listener_ = nullptr;
   }
-  for (bufferevent* bev : connections_) bufferevent_free(bev);
-  connections_.clear();
+  // A reply still in the output buffer is written first: qmgr must hear every result.
+  std::vector<bufferevent*> idle;
+  for (bufferevent* bev : connections_) {
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) idle.push_back(bev);
+  }
+  for (bufferevent* bev : idle) close_connection(bev);
+  check_stopped();
+}
+
+void DeliveryServer::check_stopped() {
+  if (stopping_ && connections_.empty() && on_stopped_) std::exchange(on_stopped_, nullptr)();
 }
 
 void DeliveryServer::on_accept(evconnlistener*, int fd, sockaddr*, int, void* arg) {
@@ -47,13 +64,15 @@ void DeliveryServer::on_accept(evconnlistener*, int fd, sockaddr*, int, void* ar
     return;
   }
   self->connections_.insert(bev);
-  bufferevent_setcb(bev, &DeliveryServer::on_read, nullptr, &DeliveryServer::on_event, self);
+  bufferevent_setcb(bev, &DeliveryServer::on_read, &DeliveryServer::on_write,
+                    &DeliveryServer::on_event, self);
   bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 
 void DeliveryServer::on_read(bufferevent* bev, void* arg) {
   auto* self = static_cast<DeliveryServer*>(arg);
   evbuffer* input = bufferevent_get_input(bev);
+  if (self->stopping_) return;  // no new work; what is written still drains
   while (true) {
     std::optional<Result<AttrRecord>> record = take_attr_record(input);
     if (!record) return;  // wait for the rest of the frame
@@ -77,14 +96,21 @@ void DeliveryServer::on_read(bufferevent* bev, void* arg) {
   }
 }
 
+void DeliveryServer::on_write(bufferevent* bev, void* arg) {
+  auto* self = static_cast<DeliveryServer*>(arg);
+  if (self->stopping_ && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+    self->close_connection(bev);
+  }
+}
+
 void DeliveryServer::on_event(bufferevent* bev, short what, void* arg) {
   auto* self = static_cast<DeliveryServer*>(arg);
   if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) self->close_connection(bev);
 }
 
 void DeliveryServer::close_connection(bufferevent* bev) {
-  connections_.erase(bev);
-  bufferevent_free(bev);
+  if (connections_.erase(bev)) bufferevent_free(bev);
+  check_stopped();
 }
 
 }  // namespace postern

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <set>
 
@@ -28,20 +29,25 @@ class DeliveryServer {
   DeliveryServer& operator=(const DeliveryServer&) = delete;
   ~DeliveryServer();
 
-  // Stops accepting and closes every connection (no request is half done: work is synchronous).
-  void stop();
+  // Stops accepting and closes every connection once its replies are written (no request is
+  // half done: work is synchronous); on_stopped runs when the last one is gone.
+  void stop(std::function<void()> on_stopped);
 
  private:
   static void on_accept(evconnlistener* listener, int fd, sockaddr* addr, int len,
                         void* arg);
   static void on_read(bufferevent* bev, void* arg);
+  static void on_write(bufferevent* bev, void* arg);
   static void on_event(bufferevent* bev, short what, void* arg);
   void close_connection(bufferevent* bev);
+  void check_stopped();
 
   event_base* base_;
   evconnlistener* listener_ = nullptr;
   DeliverySettings settings_;
   std::set<bufferevent*> connections_;
+  bool stopping_ = false;
+  std::function<void()> on_stopped_;
 };
 
 }  // namespace postern

@@ -13,6 +13,8 @@
 
 namespace {
 
+constexpr int kStopGraceSeconds = 5;
+
 struct EventBaseDeleter {
   void operator()(event_base* base) const { event_base_free(base); }
 };
@@ -35,8 +37,9 @@ int main(int argc, char** argv) {
   if (!base) log::fatal("event_base_new failed");
   DeliveryServer server(base.get(), std::move(ctx.listen_fd), settings);
   DaemonStopWatch stop_watch(base.get(), ctx.master_watch_fd.get(), [&] {
-    server.stop();
-    event_base_loopexit(base.get(), nullptr);
+    server.stop([&] { event_base_loopexit(base.get(), nullptr); });
+    timeval grace{kStopGraceSeconds, 0};  // a reader that never drains does not hold us
+    event_base_loopexit(base.get(), &grace);
   });
   event_base_dispatch(base.get());
   return 0;
