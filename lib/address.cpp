@@ -8,21 +8,40 @@
 #include "address.hpp"
 
 #include <arpa/inet.h>
-
 #include <fmt/format.h>
 
 namespace postern {
 namespace {
 
-bool is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+bool is_alpha(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(unsigned char c) {
+  return c >= '0' && c <= '9';
+}
 
 // RFC 5322 atext.
 bool is_atext(unsigned char c) {
   if (is_alpha(c) || is_digit(c)) return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '/': case '=': case '?': case '^': case '_': case '`': case '{': case '|': case '}':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '/':
+    case '=':
+    case '?':
+    case '^':
+    case '_':
+    case '`':
+    case '{':
+    case '|':
+    case '}':
     case '~':
       return true;
   }
@@ -30,7 +49,9 @@ bool is_atext(unsigned char c) {
 }
 
 // RFC 5321 qtextSMTP: printable ASCII and space, except '"' and '\'.
-bool is_qtext(unsigned char c) { return c >= 32 && c <= 126 && c != '"' && c != '\\'; }
+bool is_qtext(unsigned char c) {
+  return c >= 32 && c <= 126 && c != '"' && c != '\\';
+}
 
 // Length of the well-formed UTF-8 sequence of a non-ASCII character at text[pos], or 0.
 size_t utf8_sequence_length(std::string_view text, size_t pos) {
@@ -189,14 +210,14 @@ Result<std::string> parse_address_literal(std::string_view literal) {
   if (literal.size() > kMaxDomainBytes) {
     return Error::limit(fmt::format("domain longer than {} bytes", kMaxDomainBytes));
   }
-  if (literal.size() < 2 || literal.back() != ']') return Error::parse("unterminated address literal");
+  if (literal.size() < 2 || literal.back() != ']')
+    return Error::parse("unterminated address literal");
   std::string_view inner = literal.substr(1, literal.size() - 2);
   unsigned char buf[sizeof(struct in6_addr)];
   constexpr std::string_view kIpv6Tag = "IPv6:";
   if (inner.size() >= kIpv6Tag.size() && iequals(inner.substr(0, kIpv6Tag.size()), kIpv6Tag)) {
     std::string address(inner.substr(kIpv6Tag.size()));
-    if (address.find('\0') != std::string::npos ||
-        inet_pton(AF_INET6, address.c_str(), buf) != 1) {
+    if (address.find('\0') != std::string::npos || inet_pton(AF_INET6, address.c_str(), buf) != 1) {
       return Error::parse("bad IPv6 address literal");
     }
     lower_ascii(&address);

@@ -27,7 +27,9 @@ constexpr size_t kMaxExpandedBytes = 1024 * 1024;
 constexpr size_t kMaxExpansionLookups = 100000;
 constexpr size_t kMaxMessageValueBytes = 200;  // how much of a bad value an error message shows
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
+bool is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
 bool is_name_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
 }
@@ -90,7 +92,9 @@ std::string prefix(const std::string& file, int line) {
   return "";
 }
 
-std::string shown(std::string_view value) { return log::printable(value, kMaxMessageValueBytes); }
+std::string shown(std::string_view value) {
+  return log::printable(value, kMaxMessageValueBytes);
+}
 
 // Non-negative decimal without sign, at most 18 digits (fits int64 without overflow checks).
 bool parse_digits(std::string_view s, int64_t* out) {
@@ -106,11 +110,16 @@ bool parse_digits(std::string_view s, int64_t* out) {
 
 int64_t unit_seconds(char unit) {
   switch (unit) {
-    case 's': return 1;
-    case 'm': return 60;
-    case 'h': return 3600;
-    case 'd': return 86400;
-    case 'w': return 7 * 86400;
+    case 's':
+      return 1;
+    case 'm':
+      return 60;
+    case 'h':
+      return 3600;
+    case 'd':
+      return 86400;
+    case 'w':
+      return 7 * 86400;
   }
   return 0;
 }
@@ -128,14 +137,19 @@ std::string choices_text(std::string_view choices) {
 
 std::string expected_text(const ParamSpec& spec) {
   switch (spec.type) {
-    case ParamType::kInt: return "an integer " + bounds_text(spec, "");
-    case ParamType::kSize: return "a number of bytes " + bounds_text(spec, "");
+    case ParamType::kInt:
+      return "an integer " + bounds_text(spec, "");
+    case ParamType::kSize:
+      return "a number of bytes " + bounds_text(spec, "");
     case ParamType::kTime:
       return fmt::format("a time {}: a number with an optional unit s, m, h, d or w (default {})",
                          bounds_text(spec, "s"), spec.default_time_unit);
-    case ParamType::kBool: return "yes or no";
-    case ParamType::kString: return "one of " + choices_text(spec.choices);
-    case ParamType::kList: return "a list of " + choices_text(spec.choices);
+    case ParamType::kBool:
+      return "yes or no";
+    case ParamType::kString:
+      return "one of " + choices_text(spec.choices);
+    case ParamType::kList:
+      return "a list of " + choices_text(spec.choices);
   }
   return "";
 }
@@ -237,8 +251,8 @@ class Expander {
           if (text[j] == close && --nesting == 0) break;
         }
         if (j >= text.size()) {
-          return Error::config(fmt::format("missing '{}' after \"{}\"", close,
-                                           shown(text.substr(i, 40))));
+          return Error::config(
+              fmt::format("missing '{}' after \"{}\"", close, shown(text.substr(i, 40))));
         }
         std::string_view inner = text.substr(start, j - start);
         size_t name_end = 0;
@@ -246,8 +260,8 @@ class Expander {
         std::string_view name = inner.substr(0, name_end);
         std::string_view rest = inner.substr(name_end);
         if (name.empty()) {
-          return Error::config(fmt::format("no parameter name in \"{}\"",
-                                           shown(text.substr(i, j + 1 - i))));
+          return Error::config(
+              fmt::format("no parameter name in \"{}\"", shown(text.substr(i, j + 1 - i))));
         }
         if (rest.empty()) {
           if (Status s = lookup(name, depth, out); !s) return s;
@@ -259,8 +273,8 @@ class Expander {
             if (Status s = expand(rest.substr(1), depth, out); !s) return s;
           }
         } else {
-          return Error::config(fmt::format("bad character '{}' after ${{{}",
-                                           shown(rest.substr(0, 1)), name));
+          return Error::config(
+              fmt::format("bad character '{}' after ${{{}", shown(rest.substr(0, 1)), name));
         }
         i = j + 1;
       } else if (is_name_char(n)) {
@@ -269,8 +283,8 @@ class Expander {
         if (Status s = lookup(text.substr(i + 1, j - i - 1), depth, out); !s) return s;
         i = j;
       } else {
-        return Error::config(
-            fmt::format("'$' followed by '{}' (write $$ for a literal $)", shown(text.substr(i + 1, 1))));
+        return Error::config(fmt::format("'$' followed by '{}' (write $$ for a literal $)",
+                                         shown(text.substr(i + 1, 1))));
       }
       if (out->size() > kMaxExpandedBytes) return too_long();
     }
@@ -279,8 +293,8 @@ class Expander {
 
  private:
   Status too_long() const {
-    return Error::limit(fmt::format("expansion of {} is longer than {} bytes", top_name_,
-                                    kMaxExpandedBytes));
+    return Error::limit(
+        fmt::format("expansion of {} is longer than {} bytes", top_name_, kMaxExpandedBytes));
   }
 
   // Appends the expanded value of parameter name. Undefined names expand to nothing, as in
@@ -326,7 +340,9 @@ const ParamSpec& spec_or_panic(std::string_view name) {
 
 }  // namespace
 
-std::string ConfigWarning::describe() const { return prefix(file, line) + message; }
+std::string ConfigWarning::describe() const {
+  return prefix(file, line) + message;
+}
 
 MainConfig::MainConfig() = default;
 
@@ -373,7 +389,8 @@ Result<MainConfig> MainConfig::parse(std::string_view text, std::string_view fil
     }
     std::string_view name = trim(entry.substr(0, eq));
     if (!valid_name(name)) {
-      return Error::config(fmt::format("{}:{}: bad parameter name \"{}\"", file, line, shown(name)));
+      return Error::config(
+          fmt::format("{}:{}: bad parameter name \"{}\"", file, line, shown(name)));
     }
     return config.store(name, trim(entry.substr(eq + 1)), Origin{file, line}, warnings);
   };
@@ -430,8 +447,8 @@ Status MainConfig::store(std::string_view name, std::string_view raw_value, Orig
                                        shown(raw_value), expected_text(*spec)));
     }
   }
-  if (auto it = origins_.find(name); it != origins_.end() && it->second.line > 0 &&
-                                     origin.line > 0 && warnings != nullptr) {
+  if (auto it = origins_.find(name);
+      it != origins_.end() && it->second.line > 0 && origin.line > 0 && warnings != nullptr) {
     warnings->push_back(ConfigWarning{
         origin.file, origin.line,
         fmt::format("{} overrides the earlier setting at line {}", name, it->second.line)});
@@ -524,7 +541,8 @@ Result<std::string> MainConfig::expand_param(std::string_view name) const {
 std::string MainConfig::get(std::string_view name) const {
   spec_or_panic(name);
   Result<std::string> value = expand_param(name);
-  if (!value) log::panic(fmt::format("MainConfig: {} was not checked: {}", name, value.error().message));
+  if (!value)
+    log::panic(fmt::format("MainConfig: {} was not checked: {}", name, value.error().message));
   return std::move(value).value();
 }
 

@@ -8,10 +8,9 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include <array>
 
@@ -33,11 +32,17 @@ struct NamedPort {
   int port;
 };
 constexpr std::array<NamedPort, 6> kServicePorts = {{
-    {"smtp", 25}, {"submission", 587}, {"submissions", 465}, {"smtps", 465},
-    {"imap", 143}, {"imaps", 993},
+    {"smtp", 25},
+    {"submission", 587},
+    {"submissions", 465},
+    {"smtps", 465},
+    {"imap", 143},
+    {"imaps", 993},
 }};
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+bool is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
@@ -131,9 +136,10 @@ std::string parse_inet_service(std::string_view service, std::string* host, int*
     port_text = service.substr(colon + 1);
   }
   if (!parse_port(port_text, port)) {
-    return fmt::format("bad port \"{}\" (expected 1..65535 or one of smtp, submission, "
-                       "submissions, smtps, imap, imaps)",
-                       port_text);
+    return fmt::format(
+        "bad port \"{}\" (expected 1..65535 or one of smtp, submission, "
+        "submissions, smtps, imap, imaps)",
+        port_text);
   }
   return "";
 }
@@ -153,8 +159,8 @@ bool valid_unix_name(std::string_view name) {
 bool valid_param_name(std::string_view name) {
   if (name.empty()) return false;
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
     if (!ok) return false;
   }
   return true;
@@ -191,16 +197,16 @@ Result<ServiceEntry> parse_entry(std::string_view entry, const std::string& wher
         fmt::format("{}bad service type \"{}\" (expected inet or unix)", where, words[1]));
   }
   if (!parse_flag(words[2], true, &service.is_private)) {
-    return Error::config(fmt::format("{}bad private field \"{}\" (expected y, n or -)", where,
-                                     words[2]));
+    return Error::config(
+        fmt::format("{}bad private field \"{}\" (expected y, n or -)", where, words[2]));
   }
   if (!parse_flag(words[3], true, &service.unprivileged)) {
-    return Error::config(fmt::format("{}bad unpriv field \"{}\" (expected y, n or -)", where,
-                                     words[3]));
+    return Error::config(
+        fmt::format("{}bad unpriv field \"{}\" (expected y, n or -)", where, words[3]));
   }
   if (!parse_flag(words[4], false, &service.chroot)) {
-    return Error::config(fmt::format("{}bad chroot field \"{}\" (expected y, n or -)", where,
-                                     words[4]));
+    return Error::config(
+        fmt::format("{}bad chroot field \"{}\" (expected y, n or -)", where, words[4]));
   }
   std::string_view wakeup = words[5];
   if (wakeup != "-") {

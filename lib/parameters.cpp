@@ -26,8 +26,7 @@ constexpr ParamSpec list(std::string_view name, std::string_view def,
                          std::string_view choices = {}) {
   return ParamSpec{name, ParamType::kList, def, 0, INT64_MAX, 's', choices, false};
 }
-constexpr ParamSpec integer(std::string_view name, std::string_view def, int64_t min,
-                            int64_t max) {
+constexpr ParamSpec integer(std::string_view name, std::string_view def, int64_t min, int64_t max) {
   return ParamSpec{name, ParamType::kInt, def, min, max, 's', {}, false};
 }
 constexpr ParamSpec size(std::string_view name, std::string_view def, int64_t min, int64_t max) {
@@ -127,25 +126,32 @@ static_assert(table_is_sorted(), "kParameters must be sorted by name, without du
 
 }  // namespace
 
-std::span<const ParamSpec> all_parameters() { return kParameters; }
+std::span<const ParamSpec> all_parameters() {
+  return kParameters;
+}
 
 const ParamSpec* find_parameter(std::string_view name) {
-  auto it = std::lower_bound(kParameters.begin(), kParameters.end(), name,
-                             [](const ParamSpec& spec, std::string_view key) {
-                               return spec.name < key;
-                             });
+  auto it =
+      std::lower_bound(kParameters.begin(), kParameters.end(), name,
+                       [](const ParamSpec& spec, std::string_view key) { return spec.name < key; });
   if (it == kParameters.end() || it->name != name) return nullptr;
   return &*it;
 }
 
 std::string_view param_type_name(ParamType type) {
   switch (type) {
-    case ParamType::kString: return "string";
-    case ParamType::kInt: return "integer";
-    case ParamType::kSize: return "size";
-    case ParamType::kTime: return "time";
-    case ParamType::kBool: return "boolean";
-    case ParamType::kList: return "list";
+    case ParamType::kString:
+      return "string";
+    case ParamType::kInt:
+      return "integer";
+    case ParamType::kSize:
+      return "size";
+    case ParamType::kTime:
+      return "time";
+    case ParamType::kBool:
+      return "boolean";
+    case ParamType::kList:
+      return "list";
   }
   return "string";
 }

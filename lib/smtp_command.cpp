@@ -13,22 +13,33 @@ namespace {
 
 constexpr size_t kMaxChunkSizeDigits = 20;  // uint64 has at most 20 decimal digits
 constexpr size_t kMaxSizeDigits = 20;
-constexpr size_t kMaxEnvidBytes = 100;      // RFC 3461 4.4
-constexpr size_t kMaxOrcptBytes = 500;      // RFC 3461 4.2
+constexpr size_t kMaxEnvidBytes = 100;  // RFC 3461 4.4
+constexpr size_t kMaxOrcptBytes = 500;  // RFC 3461 4.2
 
 struct VerbName {
   std::string_view name;
   SmtpVerb verb;
 };
 constexpr std::array<VerbName, 14> kVerbs = {{
-    {"HELO", SmtpVerb::kHelo}, {"EHLO", SmtpVerb::kEhlo}, {"MAIL", SmtpVerb::kMail},
-    {"RCPT", SmtpVerb::kRcpt}, {"DATA", SmtpVerb::kData}, {"BDAT", SmtpVerb::kBdat},
-    {"RSET", SmtpVerb::kRset}, {"NOOP", SmtpVerb::kNoop}, {"QUIT", SmtpVerb::kQuit},
-    {"VRFY", SmtpVerb::kVrfy}, {"EXPN", SmtpVerb::kExpn}, {"HELP", SmtpVerb::kHelp},
-    {"STARTTLS", SmtpVerb::kStarttls}, {"AUTH", SmtpVerb::kAuth},
+    {"HELO", SmtpVerb::kHelo},
+    {"EHLO", SmtpVerb::kEhlo},
+    {"MAIL", SmtpVerb::kMail},
+    {"RCPT", SmtpVerb::kRcpt},
+    {"DATA", SmtpVerb::kData},
+    {"BDAT", SmtpVerb::kBdat},
+    {"RSET", SmtpVerb::kRset},
+    {"NOOP", SmtpVerb::kNoop},
+    {"QUIT", SmtpVerb::kQuit},
+    {"VRFY", SmtpVerb::kVrfy},
+    {"EXPN", SmtpVerb::kExpn},
+    {"HELP", SmtpVerb::kHelp},
+    {"STARTTLS", SmtpVerb::kStarttls},
+    {"AUTH", SmtpVerb::kAuth},
 }};
 
-char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
+char upper(char c) {
+  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+}
 
 std::string to_upper(std::string_view s) {
   std::string out(s);
@@ -48,7 +59,9 @@ bool is_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t';
+}
 
 // Decimal digits into a uint64 without overflow; at most max_digits digits.
 bool parse_u64(std::string_view s, size_t max_digits, uint64_t* out) {
@@ -70,7 +83,9 @@ SmtpParseResult fail(int code, std::string_view enhanced, std::string text) {
   return result;
 }
 
-SmtpParseResult bad_param(std::string text) { return fail(501, "5.5.4", std::move(text)); }
+SmtpParseResult bad_param(std::string text) {
+  return fail(501, "5.5.4", std::move(text));
+}
 
 // esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")
 bool valid_keyword(std::string_view keyword) {
@@ -160,13 +175,13 @@ std::string check_known_param(EsmtpParam* param) {
 }
 
 // MAIL FROM / RCPT TO: prefix is "FROM:" or "TO:"; rest is the text after the verb.
-SmtpParseResult parse_mail_rcpt(SmtpCommand command, std::string_view rest,
-                                std::string_view prefix, bool is_mail,
-                                const SmtpParseOptions& options) {
+SmtpParseResult parse_mail_rcpt(SmtpCommand command, std::string_view rest, std::string_view prefix,
+                                bool is_mail, const SmtpParseOptions& options) {
   const char* address_enhanced = is_mail ? "5.1.7" : "5.1.3";
   std::string address_text = is_mail ? "Bad sender address syntax" : "Bad recipient address syntax";
   if (rest.size() < prefix.size() || !iequals(rest.substr(0, prefix.size()), prefix)) {
-    return fail(501, "5.5.4", is_mail ? "Syntax: MAIL FROM:<address>" : "Syntax: RCPT TO:<address>");
+    return fail(501, "5.5.4",
+                is_mail ? "Syntax: MAIL FROM:<address>" : "Syntax: RCPT TO:<address>");
   }
   rest.remove_prefix(prefix.size());
   if (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);  // "FROM: <a@b>", as Postfix
@@ -273,9 +288,9 @@ SmtpParseResult parse_smtp_command(std::string_view line, const SmtpParseOptions
     case SmtpVerb::kHelo:
     case SmtpVerb::kEhlo:
       if (rest.empty()) {
-        return fail(501, "5.5.4",
-                    command.verb == SmtpVerb::kHelo ? "Syntax: HELO hostname"
-                                                    : "Syntax: EHLO hostname");
+        return fail(
+            501, "5.5.4",
+            command.verb == SmtpVerb::kHelo ? "Syntax: HELO hostname" : "Syntax: EHLO hostname");
       }
       return ok();
     case SmtpVerb::kData:

@@ -10,7 +10,9 @@
 namespace postern {
 namespace {
 
-AddressOptions plain() { return AddressOptions{}; }
+AddressOptions plain() {
+  return AddressOptions{};
+}
 AddressOptions utf8() {
   AddressOptions o;
   o.allow_utf8 = true;
@@ -136,15 +138,50 @@ TEST(AddressValid, ParseMailboxWithoutBrackets) {
 
 TEST(AddressInvalid, Syntax) {
   for (const char* bad : {
-           "", "<", ">", "user@example.com", "<user@example.com", "user@example.com>",
-           "<user>", "<@example.com>", "<user@>", "<.user@x>", "<user.@x>", "<us..er@x>",
-           "<user@-x.com>", "<user@x-.com>", "<user@x..com>", "<user@x.com.>", "<user@.x.com>",
-           "<us er@x>", "< user@x>", "<user@x >", "<user@x_y.com>", "<a@b@c>", "<a\"b@c>",
-           "<\"unterminated@x>", "<\"a\"b@x>", "<\"a\"@>", "<user@x.com>>", "<<user@x.com>",
-           "<user@[1.2.3]>", "<user@[256.1.1.1]>", "<user@[1.2.3.4.5]>", "<user@[IPv6:zz]>",
-           "<user@[IPv6:1.2.3.4]>", "<user@[tag:text]>", "<user@[x-tag:1]>", "<user@[]>",
-           "<user@[1.2.3.4>", "<user@[1.2.3.4]x>", "<user@[ 1.2.3.4]>", "<user\\@x>",
-           "<user@x.com\r>", "<user@x\n.com>", "<(comment)user@x>", "<user@exa mple.com>",
+           "",
+           "<",
+           ">",
+           "user@example.com",
+           "<user@example.com",
+           "user@example.com>",
+           "<user>",
+           "<@example.com>",
+           "<user@>",
+           "<.user@x>",
+           "<user.@x>",
+           "<us..er@x>",
+           "<user@-x.com>",
+           "<user@x-.com>",
+           "<user@x..com>",
+           "<user@x.com.>",
+           "<user@.x.com>",
+           "<us er@x>",
+           "< user@x>",
+           "<user@x >",
+           "<user@x_y.com>",
+           "<a@b@c>",
+           "<a\"b@c>",
+           "<\"unterminated@x>",
+           "<\"a\"b@x>",
+           "<\"a\"@>",
+           "<user@x.com>>",
+           "<<user@x.com>",
+           "<user@[1.2.3]>",
+           "<user@[256.1.1.1]>",
+           "<user@[1.2.3.4.5]>",
+           "<user@[IPv6:zz]>",
+           "<user@[IPv6:1.2.3.4]>",
+           "<user@[tag:text]>",
+           "<user@[x-tag:1]>",
+           "<user@[]>",
+           "<user@[1.2.3.4>",
+           "<user@[1.2.3.4]x>",
+           "<user@[ 1.2.3.4]>",
+           "<user\\@x>",
+           "<user@x.com\r>",
+           "<user@x\n.com>",
+           "<(comment)user@x>",
+           "<user@exa mple.com>",
        }) {
     EXPECT_FALSE(path_accepted(bad, utf8())) << bad;
   }
@@ -283,25 +320,25 @@ TEST(AddressUtf8, MalformedSequencesAreRejected) {
     bool valid;
   };
   const Case cases[] = {
-      {"\xc3\xa9", true},              // U+00E9
-      {"\xc0\xaf", false},             // overlong '/'
-      {"\xc1\xbf", false},             // overlong
-      {"\xe0\x80\xaf", false},         // overlong 3-byte
-      {"\xe0\xa0\x80", true},          // U+0800
-      {"\xed\x9f\xbf", true},          // U+D7FF
-      {"\xed\xa0\x80", false},         // surrogate U+D800
-      {"\xed\xbf\xbf", false},         // surrogate U+DFFF
-      {"\xef\xbf\xbf", true},          // U+FFFF
-      {"\xf0\x80\x80\xaf", false},     // overlong 4-byte
-      {"\xf0\x90\x80\x80", true},      // U+10000
-      {"\xf4\x8f\xbf\xbf", true},      // U+10FFFF
-      {"\xf4\x90\x80\x80", false},     // above U+10FFFF
+      {"\xc3\xa9", true},           // U+00E9
+      {"\xc0\xaf", false},          // overlong '/'
+      {"\xc1\xbf", false},          // overlong
+      {"\xe0\x80\xaf", false},      // overlong 3-byte
+      {"\xe0\xa0\x80", true},       // U+0800
+      {"\xed\x9f\xbf", true},       // U+D7FF
+      {"\xed\xa0\x80", false},      // surrogate U+D800
+      {"\xed\xbf\xbf", false},      // surrogate U+DFFF
+      {"\xef\xbf\xbf", true},       // U+FFFF
+      {"\xf0\x80\x80\xaf", false},  // overlong 4-byte
+      {"\xf0\x90\x80\x80", true},   // U+10000
+      {"\xf4\x8f\xbf\xbf", true},   // U+10FFFF
+      {"\xf4\x90\x80\x80", false},  // above U+10FFFF
       {"\xf5\x80\x80\x80", false},
       {"\xff", false},
-      {"\x80", false},                 // lone continuation
-      {"\xe4\xbd", false},             // truncated
+      {"\x80", false},      // lone continuation
+      {"\xe4\xbd", false},  // truncated
       {"\xc3", false},
-      {"\xc3\x28", false},             // bad continuation
+      {"\xc3\x28", false},  // bad continuation
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(testing::PrintToString(std::string(c.bytes)));

@@ -64,9 +64,15 @@ TEST(MainCfDefaults, EveryParameterHasAWorkingDefault) {
         EXPECT_LE(v, spec.max);
         break;
       }
-      case ParamType::kBool: (void)config.get_bool(spec.name); break;
-      case ParamType::kList: (void)config.get_list(spec.name); break;
-      case ParamType::kString: (void)config.get(spec.name); break;
+      case ParamType::kBool:
+        (void)config.get_bool(spec.name);
+        break;
+      case ParamType::kList:
+        (void)config.get_list(spec.name);
+        break;
+      case ParamType::kString:
+        (void)config.get(spec.name);
+        break;
     }
   }
   // An empty file is the same as the defaults and passes every check.

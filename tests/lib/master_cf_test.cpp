@@ -31,7 +31,8 @@ constexpr std::string_view kDefaultTable =
     "submission inet n       -       n       -       -       submission\n"
     "  -o smtpd_tls_security_level=encrypt\n"
     "  -o smtpd_sasl_auth_enable=yes\n"
-    "465       inet  n       -       n       -       -       submission -o smtpd_tls_wrappermode=yes\n"
+    "465       inet  n       -       n       -       -       submission -o "
+    "smtpd_tls_wrappermode=yes\n"
     "qmgr      unix  n       -       n       300     1       qmgr\n"
     "relay     unix  -       -       -       -       4       relay -v\n"
     "delivery  unix  -       n       -       -       -       delivery\n";
@@ -141,9 +142,9 @@ TEST(MasterCf, InetServiceForms) {
   EXPECT_EQ(services[6].listen_port, 993);
   EXPECT_EQ(services[7].listen_port, 65535);
   EXPECT_EQ(services[8].listen_port, 1);
-  for (const char* bad : {"0", "65536", "99999999999", "-1", "pop3", "::1:25", "[::1]", "[::1]25",
-                          "[::1]:", "[nothost]:25", ":25", "host:", "ho st:25", "[::1:25",
-                          "host:port"}) {
+  for (const char* bad :
+       {"0", "65536", "99999999999", "-1", "pop3", "::1:25", "[::1]", "[::1]25",
+        "[::1]:", "[nothost]:25", ":25", "host:", "ho st:25", "[::1:25", "host:port"}) {
     std::string error = parse_error(std::string(bad) + " inet n - n - - smtpd\n");
     EXPECT_EQ(error.substr(0, 12), "master.cf:1:") << bad << ": " << error;
   }
@@ -152,16 +153,16 @@ TEST(MasterCf, InetServiceForms) {
 TEST(MasterCf, ColumnErrorsNameTheLine) {
   const std::string ok_line = "smtp inet n - n - - smtpd\n";
   for (const char* bad : {
-           "x unix - - - - -\n",                   // 7 fields
-           "x fifo - - - - - cmd\n",               // type
-           "x unix maybe - - - - cmd\n",           // private
-           "x unix - yes - - - cmd\n",             // unpriv
-           "x unix - - Y - - cmd\n",               // chroot
-           "x unix - - - -1 - cmd\n",              // wakeup
-           "x unix - - - 604801 - cmd\n",          // wakeup above a week
-           "x unix - - - - 0 cmd\n",               // maxproc
-           "x unix - - - - 1001 cmd\n",            // maxproc
-           "x/y unix - - - - - cmd\n",             // unix name with '/'
+           "x unix - - - - -\n",           // 7 fields
+           "x fifo - - - - - cmd\n",       // type
+           "x unix maybe - - - - cmd\n",   // private
+           "x unix - yes - - - cmd\n",     // unpriv
+           "x unix - - Y - - cmd\n",       // chroot
+           "x unix - - - -1 - cmd\n",      // wakeup
+           "x unix - - - 604801 - cmd\n",  // wakeup above a week
+           "x unix - - - - 0 cmd\n",       // maxproc
+           "x unix - - - - 1001 cmd\n",    // maxproc
+           "x/y unix - - - - - cmd\n",     // unix name with '/'
            ".. unix - - - - - cmd\n",
        }) {
     std::string error = parse_error(ok_line + "# c\n" + bad);

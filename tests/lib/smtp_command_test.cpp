@@ -12,8 +12,8 @@ namespace {
 
 SmtpCommand ok(std::string_view line, const SmtpParseOptions& options = {}) {
   SmtpParseResult r = parse_smtp_command(line, options);
-  EXPECT_TRUE(r.command.has_value()) << "rejected: " << line << ": "
-                                     << (r.error ? r.error->text : "");
+  EXPECT_TRUE(r.command.has_value())
+      << "rejected: " << line << ": " << (r.error ? r.error->text : "");
   EXPECT_FALSE(r.error.has_value());
   return r.command ? *r.command : SmtpCommand{};
 }
@@ -103,7 +103,8 @@ TEST(SmtpMail, SyntaxErrors) {
 }
 
 TEST(SmtpRcpt, PathForms) {
-  SmtpCommand c = ok("RCPT TO:<bob@example.net> NOTIFY=success,failure ORCPT=rfc822;bob+40example.net");
+  SmtpCommand c =
+      ok("RCPT TO:<bob@example.net> NOTIFY=success,failure ORCPT=rfc822;bob+40example.net");
   EXPECT_EQ(c.verb, SmtpVerb::kRcpt);
   EXPECT_EQ(c.address.to_string(), "bob@example.net");
   ASSERT_EQ(c.params.size(), 2u);
@@ -167,8 +168,8 @@ TEST(SmtpParams, ValueLengthAtNAndNPlusOne) {
 }
 
 TEST(SmtpParams, GenericSyntax) {
-  for (const char* bad : {"=1", "-X=1", "X_Y=1", "X.Y", "X=", "X=a=b", "SIZE=1 size=2",
-                          "XFOO XFOO", "X=\x7f", "X=\xff", "X=\x01"}) {
+  for (const char* bad : {"=1", "-X=1", "X_Y=1", "X.Y", "X=", "X=a=b", "SIZE=1 size=2", "XFOO XFOO",
+                          "X=\x7f", "X=\xff", "X=\x01"}) {
     EXPECT_EQ(reply(std::string("MAIL FROM:<a@b.c> ") + bad), "501 5.5.4") << bad;
   }
   EXPECT_EQ(reply("MAIL FROM:<a@b.c> X-Y9=ü"), "");  // RFC 6531: UTF-8 in values
@@ -180,7 +181,7 @@ TEST(SmtpParams, Size) {
   EXPECT_EQ(reply("MAIL FROM:<a@b.c> SIZE=18446744073709551615"), "");
   EXPECT_EQ(reply("MAIL FROM:<a@b.c> SIZE=18446744073709551616"), "501 5.5.4");
   EXPECT_EQ(reply("MAIL FROM:<a@b.c> SIZE=000000000000000000001"), "501 5.5.4");  // 21 digits
-  EXPECT_EQ(reply("MAIL FROM:<a@b.c> SIZE=00000000000000000001"), "");           // 20 digits
+  EXPECT_EQ(reply("MAIL FROM:<a@b.c> SIZE=00000000000000000001"), "");            // 20 digits
   EXPECT_EQ(reply("MAIL FROM:<a@b.c> SIZE"), "501 5.5.4");
   EXPECT_EQ(reply("MAIL FROM:<a@b.c> SIZE=1k"), "501 5.5.4");
   EXPECT_EQ(reply("MAIL FROM:<a@b.c> SIZE=-1"), "501 5.5.4");
@@ -219,8 +220,8 @@ TEST(SmtpParams, Notify) {
                            "delay,success"}) {
     EXPECT_EQ(reply(std::string("RCPT TO:<a@b.c> NOTIFY=") + good), "") << good;
   }
-  for (const char* bad : {"NEVER,SUCCESS", "SUCCESS,SUCCESS", "SUCCESS,", ",SUCCESS", "ALWAYS",
-                          "SUCCESS,,DELAY"}) {
+  for (const char* bad :
+       {"NEVER,SUCCESS", "SUCCESS,SUCCESS", "SUCCESS,", ",SUCCESS", "ALWAYS", "SUCCESS,,DELAY"}) {
     EXPECT_EQ(reply(std::string("RCPT TO:<a@b.c> NOTIFY=") + bad), "501 5.5.4") << bad;
   }
   EXPECT_EQ(reply("RCPT TO:<a@b.c> NOTIFY"), "501 5.5.4");
@@ -246,9 +247,9 @@ TEST(SmtpBdat, SizesAndLast) {
   EXPECT_TRUE(c.last_chunk);
   EXPECT_EQ(ok("BDAT 18446744073709551615 LAST").chunk_bytes, UINT64_MAX);
   EXPECT_EQ(ok("BDAT 00000000000000000042").chunk_bytes, 42u);  // 20 digits
-  for (const char* bad : {"BDAT", "BDAT x", "BDAT -1", "BDAT 1 FIRST", "BDAT 1 LAST x",
-                          "BDAT 18446744073709551616", "BDAT 000000000000000000042", "BDAT 1k",
-                          "BDAT LAST"}) {
+  for (const char* bad :
+       {"BDAT", "BDAT x", "BDAT -1", "BDAT 1 FIRST", "BDAT 1 LAST x", "BDAT 18446744073709551616",
+        "BDAT 000000000000000000042", "BDAT 1k", "BDAT LAST"}) {
     EXPECT_EQ(reply(bad), "501 5.5.4") << bad;
   }
 }
