@@ -14,7 +14,8 @@ SmtpServer::SmtpServer(event_base* base, const SmtpdSettings& settings,
       settings_(settings),
       accounts_(accounts),
       tls_(tls),
-      limits_(settings.connection_count_limit) {
+      limits_(settings.connection_count_limit),
+      qmgr_nudge_(settings.queue) {
   reaper_.reset(event_new(base_, -1, 0, on_reap, this));
 }
 

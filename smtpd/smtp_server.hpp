@@ -14,6 +14,7 @@
 #include "lib/unique_fd.hpp"
 #include "smtpd/connection_limits.hpp"
 #include "smtpd/event_handles.hpp"
+#include "smtpd/qmgr_nudge.hpp"
 #include "smtpd/smtpd_settings.hpp"
 
 namespace postern::smtpd {
@@ -40,6 +41,7 @@ class SmtpServer {
   const AccountsDb& accounts() const { return accounts_; }
   const TlsServerContext* tls() const { return tls_; }
   bool stopping() const { return stopping_; }
+  QmgrNudge& qmgr_nudge() { return qmgr_nudge_; }
   // A session that is done: freed soon, outside the callback that is running now.
   void retire(SmtpSession* session);
 
@@ -55,6 +57,7 @@ class SmtpServer {
   const AccountsDb& accounts_;
   const TlsServerContext* tls_;
   ConnectionLimits limits_;
+  QmgrNudge qmgr_nudge_;
   ListenerHandle listener_;
   EventTimerHandle reaper_;
   std::unordered_map<SmtpSession*, std::unique_ptr<SmtpSession>> sessions_;

@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <ctime>
 
-#include "lib/ipc.hpp"
 #include "lib/log.hpp"
 #include "lib/queue_dir.hpp"
 #include "lib/tls_server.hpp"
@@ -28,7 +27,6 @@ constexpr size_t kReadHighWatermark = 1024 * 1024;  // input held before reading
 constexpr int kLingerSeconds = 2;                   // reading after our last reply, to avoid RST
 constexpr int kFlushPollMs = 10;                    // TLS: waiting for the socket layer to drain
 constexpr int kMaxFlushPolls = 500;
-constexpr int kNudgeTimeoutMs = 100;
 constexpr size_t kMaxLoggedBytes = 100;
 
 int reply_code(std::string_view line) {
@@ -636,14 +634,7 @@ void SmtpSession::finish_message() {
     reset_transaction();
     errors_ = 0;  // "without delivering mail": a delivered message clears the count
     send_line("250 2.0.0 Ok: queued as " + queue_id);
-    AttrRecord nudge;
-    nudge.add("request", "nudge").add("queue_id", queue_id);
-    Result<AttrRecord> answer =
-        ipc_call(server_.settings().qmgr_socket, nudge, kNudgeTimeoutMs);
-    if (!answer) {
-      log::debug("{}: qmgr nudge failed (qmgr scans incoming/ anyway): {}", queue_id,
-                 answer.error().describe());
-    }
+    server_.qmgr_nudge().nudge(queue_id);
   }
   if (server_.stopping()) close_after("421 4.3.2 Service shutting down");
 }

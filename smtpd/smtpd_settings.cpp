@@ -43,7 +43,6 @@ Result<SmtpdSettings> load_smtpd_settings(const MainConfig& config) {
   if (!networks) return networks.error();
   s.mynetworks = std::move(networks).value();
   s.queue.root = config.get("queue_directory");
-  s.qmgr_socket = s.queue.private_dir() + "/qmgr";
   s.accounts_db = config.get("data_directory") + "/accounts";
   return s;
 }

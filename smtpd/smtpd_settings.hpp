@@ -35,7 +35,6 @@ struct SmtpdSettings {
   std::vector<std::string> relay_domains;  // lower-case; we accept mail for them from anyone
   NetworkList mynetworks;              // clients that may relay
   QueueLayout queue;
-  std::string qmgr_socket;             // $queue_directory/private/qmgr
   std::string accounts_db;             // $data_directory/accounts
 };
 
