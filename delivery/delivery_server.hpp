@@ -1,15 +1,18 @@
 // The postern-delivery service loop: accepts qmgr's connections on private/delivery (fd 3), reads
-// request records (lib/ipc.hpp), carries each one out (maildir_delivery) and writes the reply.
-// A connection may carry any number of requests, one after the other. Trusts only local peers
-// that can reach the private socket, and even then checks every record: a malformed one ends
-// the connection. Bounded by kMaxDeliveryConnections and the IPC record limit.
+// request records (lib/ipc.hpp), hands each one to a disk worker thread (maildir_delivery) and
+// writes the reply when it is done. A connection carries one request at a time, any number one
+// after the other; several connections are served at once. Trusts only local peers that can
+// reach the private socket, and even then checks every record: a malformed one ends the
+// connection. Bounded by kMaxDeliveryConnections and the IPC record limit.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
-#include <set>
 
+#include "delivery/disk_workers.hpp"
 #include "delivery/maildir_delivery.hpp"
 #include "lib/unique_fd.hpp"
 
@@ -29,25 +32,35 @@ class DeliveryServer {
   DeliveryServer& operator=(const DeliveryServer&) = delete;
   ~DeliveryServer();
 
-  // Stops accepting and closes every connection once its replies are written (no request is
-  // half done: work is synchronous); on_stopped runs when the last one is gone.
+  // Stops accepting; each connection closes once its request in progress is answered and the
+  // reply written. on_stopped runs when the last one is gone.
   void stop(std::function<void()> on_stopped);
 
  private:
-  static void on_accept(evconnlistener* listener, int fd, sockaddr* addr, int len,
-                        void* arg);
+  struct Connection {
+    DeliveryServer* server = nullptr;
+    uint64_t id = 0;
+    bufferevent* bev = nullptr;
+    bool busy = false;  // a request is with the disk workers
+  };
+  static void on_accept(evconnlistener* listener, int fd, sockaddr* addr, int len, void* arg);
   static void on_read(bufferevent* bev, void* arg);
   static void on_write(bufferevent* bev, void* arg);
   static void on_event(bufferevent* bev, short what, void* arg);
-  void close_connection(bufferevent* bev);
+  void serve(Connection* conn);
+  void reply_done(uint64_t id, std::string frame);
+  bool idle(const Connection* conn) const;
+  void close_connection(Connection* conn);
   void check_stopped();
 
   event_base* base_;
   evconnlistener* listener_ = nullptr;
   DeliverySettings settings_;
-  std::set<bufferevent*> connections_;
+  std::map<uint64_t, std::unique_ptr<Connection>> connections_;
+  uint64_t next_id_ = 1;
   bool stopping_ = false;
   std::function<void()> on_stopped_;
+  DiskWorkers workers_;  // last: its threads stop before the settings they read go away
 };
 
 }  // namespace postern
