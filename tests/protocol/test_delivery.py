@@ -180,6 +180,51 @@ def test_mail_for_another_domain_is_deferred_and_stays():
         assert not suite.messages(f"demo@{TEST_DOMAIN}"), "nothing bounced yet"
 
 
+def test_expired_message_bounces_and_a_failed_bounce_goes_to_postmaster():
+    # A lifetime of 0: the first temporary failure is final (as in Postfix).
+    extra = "mynetworks = 127.0.0.0/8\nmaximal_queue_lifetime = 0\nbounce_queue_lifetime = 0\n"
+    with Suite(main_cf_extra=extra) as suite:
+        token, queue_id = send(suite, f"alice@{TEST_DOMAIN}", ["someone@elsewhere.test"],
+                               "expires")
+        [path] = wait_until(
+            lambda: [p for p in suite.messages(f"alice@{TEST_DOMAIN}")
+                     if token.encode() in read(p)], 30, 0.05, "the bounce to alice")
+        report = read(path).decode(errors="replace")
+        assert "Final-Recipient: rfc822; someone@elsewhere.test" in report, report
+        assert "Action: failed" in report and "Status: 4.3.0" in report, report
+        assert "relay transport not available yet" in report
+        assert f"{queue_id}: from=<alice@{TEST_DOMAIN}>, status=expired, returned to sender" in \
+            suite.log()
+        # A bounce (null sender) that cannot be delivered either: postmaster (demo) hears of it,
+        # and nobody hears of a failed postmaster copy: no loop.
+        token2, queue_id2 = send(suite, "", ["other@elsewhere.test"], "null sender")
+        [copy] = wait_until(
+            lambda: [p for p in suite.messages(f"demo@{TEST_DOMAIN}")
+                     if token2.encode() in read(p)], 30, 0.05, "the postmaster copy")
+        text = read(copy).decode(errors="replace")
+        assert "Subject: Postmaster Copy: Undelivered Mail" in text, text[:800]
+        assert "Final-Recipient: rfc822; other@elsewhere.test" in text
+        wait_until(lambda: not suite.queue_files(), 30, 0.05, "an empty queue")
+        assert f"{queue_id2}: postmaster non-delivery notification:" in suite.log()
+
+
+def test_unparsable_queue_file_goes_to_corrupt():
+    with Suite() as suite:
+        owner = pwd.getpwnam(suite.mail_owner)
+        name = "0000000000ZZZZZZ"  # the shape of a queue ID, content garbage
+        tmp = os.path.join(suite.spool, "incoming", "." + name)
+        with open(tmp, "wb") as f:
+            f.write(b"V\x00\x00\x00\x05junk and more junk")
+        os.chown(tmp, owner.pw_uid, owner.pw_gid)
+        os.rename(tmp, os.path.join(suite.spool, "incoming", name))
+        corrupt = os.path.join(suite.spool, "corrupt", name)
+        wait_until(lambda: os.path.exists(corrupt), 30, 0.05, "the file in corrupt/")
+        assert f"{name}: corrupt queue file moved to corrupt/" in suite.log()
+        # And mail keeps flowing.
+        token, _ = send(suite, "sender@remote.test", [f"demo@{TEST_DOMAIN}"], "after corrupt")
+        wait_token(suite, f"demo@{TEST_DOMAIN}", token)
+
+
 if __name__ == "__main__":
     postern_harness.run_tests([
         test_headers_and_line_ends,
@@ -187,4 +232,6 @@ if __name__ == "__main__":
         test_multi_recipient_message_reaches_each_once,
         test_bounce_for_recipient_removed_while_queued,
         test_mail_for_another_domain_is_deferred_and_stays,
+        test_expired_message_bounces_and_a_failed_bounce_goes_to_postmaster,
+        test_unparsable_queue_file_goes_to_corrupt,
     ])
