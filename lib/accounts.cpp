@@ -338,7 +338,7 @@ struct AccountDbs {
 Result<std::optional<AccountDbs>> open_account_dbs(LmdbTxn& txn, bool create) {
   AccountDbs dbs{};
   const std::pair<const char*, MDB_dbi*> names[] = {
-      {kDomainsDb, &dbs.domains}, {kUsersDb, &dbs.users},   {kAliasesDb, &dbs.aliases},
+      {kDomainsDb, &dbs.domains},    {kUsersDb, &dbs.users},    {kAliasesDb, &dbs.aliases},
       {kCatchAllDb, &dbs.catch_all}, {kSendAsDb, &dbs.send_as}, {kMetaDb, &dbs.meta},
   };
   for (const auto& [name, dbi] : names) {
@@ -381,8 +381,8 @@ class Resolver {
   // local and domain lower-cased, domain ours. True when something matched.
   Result<bool> resolve_local(const std::string& local, const std::string& domain, int depth) {
     if (depth > kMaxAliasDepth) {
-      return Error::config(fmt::format("alias expansion of {}@{} deeper than {}", local, domain,
-                                       kMaxAliasDepth));
+      return Error::config(
+          fmt::format("alias expansion of {}@{} deeper than {}", local, domain, kMaxAliasDepth));
     }
     std::string address = local + "@" + domain;
     if (std::find(path_.begin(), path_.end(), address) != path_.end()) {

@@ -25,8 +25,8 @@ namespace postern {
 namespace {
 
 constexpr size_t kFrameHeaderBytes = 4;
-constexpr size_t kPayloadHeaderBytes = 1 + 4;           // version, count
-constexpr size_t kAttrHeaderBytes = 2 + 4;               // name_len, value_len
+constexpr size_t kPayloadHeaderBytes = 1 + 4;  // version, count
+constexpr size_t kAttrHeaderBytes = 2 + 4;     // name_len, value_len
 
 void put_u16(std::string& out, uint16_t value) {
   out.push_back(static_cast<char>(value >> 8));
@@ -227,7 +227,8 @@ std::optional<Result<AttrRecord>> take_attr_record(evbuffer* buf) {
   if (available - kFrameHeaderBytes < length) return std::nullopt;
   evbuffer_drain(buf, kFrameHeaderBytes);
   std::string payload(length, '\0');
-  if (length > 0 && evbuffer_copyout(buf, payload.data(), length) != static_cast<ev_ssize_t>(length)) {
+  if (length > 0 &&
+      evbuffer_copyout(buf, payload.data(), length) != static_cast<ev_ssize_t>(length)) {
     return Result<AttrRecord>(Error::system("evbuffer_copyout", EIO));
   }
   evbuffer_drain(buf, length);

@@ -22,8 +22,8 @@ namespace {
 
 constexpr char kBase36[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 constexpr size_t kQueueIdLength = 16;
-constexpr size_t kTimeDigits = 10;  // 36^10 microseconds: good until the year 2085
-constexpr size_t kTagDigits = 6;    // 36^6 > 2^31 = pid (22 bits) x counter (9 bits)
+constexpr size_t kTimeDigits = 10;                 // 36^10 microseconds: good until the year 2085
+constexpr size_t kTagDigits = 6;                   // 36^6 > 2^31 = pid (22 bits) x counter (9 bits)
 constexpr uint64_t kPidLimit = uint64_t{1} << 22;  // Linux pid_max ceiling
 constexpr uint64_t kCounterLimit = uint64_t{1} << 9;
 
@@ -80,7 +80,9 @@ std::atomic<uint64_t> g_cached_pid{0};
 std::atomic<uint64_t> g_last_micros{0};
 std::atomic<uint64_t> g_counter{0};
 
-void forget_pid_after_fork() { g_cached_pid.store(0, std::memory_order_relaxed); }
+void forget_pid_after_fork() {
+  g_cached_pid.store(0, std::memory_order_relaxed);
+}
 
 uint64_t current_pid() {
   uint64_t pid = g_cached_pid.load(std::memory_order_relaxed);
@@ -117,8 +119,8 @@ Status ensure_queue_directories(const QueueLayout& layout, uid_t uid, gid_t gid)
   // maildrop/ stays 0700 for now: when sendmail(1) writes there as a local user it becomes
   // 1730 with a postdrop group, as in Postfix.
   const FolderSpec folders[] = {
-      {clean.incoming(), 0700}, {clean.active(), 0700},   {clean.deferred(), 0700},
-      {clean.hold(), 0700},     {clean.corrupt(), 0700},  {clean.maildrop(), 0700},
+      {clean.incoming(), 0700},    {clean.active(), 0700},     {clean.deferred(), 0700},
+      {clean.hold(), 0700},        {clean.corrupt(), 0700},    {clean.maildrop(), 0700},
       {clean.private_dir(), 0700}, {clean.public_dir(), 0711}, {clean.pid_dir(), 0755},
   };
   for (const FolderSpec& folder : folders) {
@@ -130,8 +132,8 @@ Status ensure_queue_directories(const QueueLayout& layout, uid_t uid, gid_t gid)
 std::string new_queue_id() {
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);
-  uint64_t micros = static_cast<uint64_t>(now.tv_sec) * 1000000u +
-                    static_cast<uint64_t>(now.tv_nsec) / 1000u;
+  uint64_t micros =
+      static_cast<uint64_t>(now.tv_sec) * 1000000u + static_cast<uint64_t>(now.tv_nsec) / 1000u;
   // Never go backwards within a process (clock steps, two IDs in one microsecond): the time
   // part stays strictly increasing, so IDs sort by arrival and never repeat within a process.
   uint64_t last = g_last_micros.load(std::memory_order_relaxed);

@@ -100,8 +100,7 @@ Status pread_all(int fd, char* out, size_t size, uint64_t offset, const std::str
   return Status::success();
 }
 
-Status pwrite_all(int fd, const char* data, size_t size, uint64_t offset,
-                  const std::string& path) {
+Status pwrite_all(int fd, const char* data, size_t size, uint64_t offset, const std::string& path) {
   while (size > 0) {
     ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
     if (n < 0) {
@@ -132,14 +131,12 @@ class MemorySource {
 
 class FileSource {
  public:
-  FileSource(int fd, uint64_t size, const std::string& path)
-      : fd_(fd), size_(size), path_(path) {}
+  FileSource(int fd, uint64_t size, const std::string& path) : fd_(fd), size_(size), path_(path) {}
   uint64_t size() const { return size_; }
   Result<std::string_view> fetch(uint64_t offset, size_t length) {
     uint64_t window_end = window_offset_ + window_.size();
     if (offset >= window_offset_ && offset + length <= window_end) {
-      return std::string_view(window_).substr(static_cast<size_t>(offset - window_offset_),
-                                              length);
+      return std::string_view(window_).substr(static_cast<size_t>(offset - window_offset_), length);
     }
     size_t ahead = offset == window_end ? kSequentialReadAheadBytes : kSkipReadAheadBytes;
     size_t want = std::max(length, ahead);
@@ -341,8 +338,7 @@ Result<QueueFileWriter> QueueFileWriter::create(const std::string& dir,
   writer.dir_ = dir;
   writer.queue_id_ = envelope.queue_id;
   writer.tmp_path_ = dir + "/." + envelope.queue_id + ".tmp";
-  writer.fd_.reset(
-      ::open(writer.tmp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  writer.fd_.reset(::open(writer.tmp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!writer.fd_) {
     writer.done_ = true;  // nothing of ours to unlink
     return Error::system("create " + writer.tmp_path_);
@@ -350,8 +346,7 @@ Result<QueueFileWriter> QueueFileWriter::create(const std::string& dir,
   writer.buffer_.reserve(2 * kWriteBufferBytes + 2 * kRecordHeaderBytes);
 
   auto maybe_flush = [&writer]() -> Status {
-    return writer.buffer_.size() >= kWriteBufferBytes ? writer.flush_buffer()
-                                                      : Status::success();
+    return writer.buffer_.size() >= kWriteBufferBytes ? writer.flush_buffer() : Status::success();
   };
   append_record(writer.buffer_, 'V', kQueueVersion);
   append_record(writer.buffer_, 'T', std::to_string(envelope.arrival_time));
@@ -405,7 +400,9 @@ QueueFileWriter& QueueFileWriter::operator=(QueueFileWriter&& other) noexcept {
   return *this;
 }
 
-QueueFileWriter::~QueueFileWriter() { abort(); }
+QueueFileWriter::~QueueFileWriter() {
+  abort();
+}
 
 void QueueFileWriter::abort() {
   if (done_) return;
@@ -461,8 +458,8 @@ Status QueueFileWriter::commit() {
   if (::fsync(fd_.get()) != 0) return Error::system("fsync " + tmp_path_);
   std::string final_path = dir_ + "/" + queue_id_;
   // Never replace an existing queue file, even if an ID were ever reused.
-  if (::renameat2(AT_FDCWD, tmp_path_.c_str(), AT_FDCWD, final_path.c_str(),
-                  RENAME_NOREPLACE) != 0) {
+  if (::renameat2(AT_FDCWD, tmp_path_.c_str(), AT_FDCWD, final_path.c_str(), RENAME_NOREPLACE) !=
+      0) {
     if (errno != EINVAL || ::rename(tmp_path_.c_str(), final_path.c_str()) != 0) {
       return Error::system("rename " + tmp_path_);
     }
@@ -479,8 +476,8 @@ Status QueueFileWriter::commit() {
 
 // --- Reader
 
-Result<QueueEnvelope> parse_queue_file(
-    std::string_view image, std::vector<std::pair<uint64_t, uint32_t>>* chunk_offsets) {
+Result<QueueEnvelope> parse_queue_file(std::string_view image,
+                                       std::vector<std::pair<uint64_t, uint32_t>>* chunk_offsets) {
   MemorySource source(image);
   return walk_queue_records(source, chunk_offsets);
 }
@@ -505,8 +502,7 @@ Result<QueueFile> QueueFile::open(const std::string& path, bool writable) {
   return file;
 }
 
-Status QueueFile::for_each_message_chunk(
-    const std::function<Status(std::string_view)>& fn) const {
+Status QueueFile::for_each_message_chunk(const std::function<Status(std::string_view)>& fn) const {
   std::string block;
   size_t index = 0;
   while (index < chunks_.size()) {
@@ -525,8 +521,7 @@ Status QueueFile::for_each_message_chunk(
       return st;
     }
     for (; index < end_index; ++index) {
-      std::string_view chunk(block.data() + (chunks_[index].first - start),
-                             chunks_[index].second);
+      std::string_view chunk(block.data() + (chunks_[index].first - start), chunks_[index].second);
       if (Status st = fn(chunk); !st) return st;
     }
   }
@@ -570,8 +565,7 @@ Status QueueFile::mark_recipients_done(const std::vector<size_t>& indexes) {
 Status QueueFile::update_schedule(uint32_t attempts, int64_t next_attempt) {
   char schedule[kScheduleBytes];
   encode_schedule(schedule, attempts, next_attempt);
-  if (Status st = pwrite_all(fd_.get(), schedule, kScheduleBytes, envelope_.schedule_offset,
-                             path_);
+  if (Status st = pwrite_all(fd_.get(), schedule, kScheduleBytes, envelope_.schedule_offset, path_);
       !st) {
     return st;
   }

@@ -79,8 +79,7 @@ std::string parse_error(const std::string& yaml) {
 TEST(AccountsParseTest, SampleIsNormalised) {
   AccountsData data = parse_ok(kSample);
   EXPECT_EQ(data.postmaster, "admin@example.org");
-  EXPECT_EQ(data.domains,
-            (std::set<std::string>{"example.org", "other.example", "third.example"}));
+  EXPECT_EQ(data.domains, (std::set<std::string>{"example.org", "other.example", "third.example"}));
   EXPECT_EQ(data.passwords.at("admin@example.org"), "$y$j9T$abc$def");
   EXPECT_EQ(data.passwords.at("nologin@example.org"), "");
   EXPECT_EQ(data.send_as.at("admin@example.org"),
@@ -112,30 +111,29 @@ TEST(AccountsParseTest, ErrorsNameFileAndLine) {
   EXPECT_NE(msg.find("accounts.yaml:2:"), std::string::npos) << msg;
   msg = parse_error("domains:\n  example.org:\n    users:\n      \"a b\": {}\n");
   EXPECT_NE(msg.find("accounts.yaml:4:"), std::string::npos) << msg;
-  msg = parse_error(
-      "domains:\n  example.org:\n    users:\n      a:\n        password: secret\n");
+  msg = parse_error("domains:\n  example.org:\n    users:\n      a:\n        password: secret\n");
   EXPECT_NE(msg.find("accounts.yaml:5:"), std::string::npos) << msg;
   EXPECT_EQ(msg.find("secret"), std::string::npos) << "a plain password must not be logged";
 }
 
 TEST(AccountsParseTest, MistakesAreRefused) {
-  parse_error("- a\n- b\n");                                          // not a map
-  parse_error("postmaster: admin\n");                                 // not a full address
-  parse_error("postmaster: [a@b.c]\n");                               // not a string
-  parse_error("hostname: x\n");                                       // unknown key
-  parse_error("domains: [example.org]\n");                            // not a map
-  parse_error("domains:\n  example.org: {}\n  EXAMPLE.org: {}\n");    // duplicate domain
-  parse_error("domains:\n  -example.org: {}\n");                      // bad label
-  parse_error("domains:\n  example..org: {}\n");                      // empty label
-  parse_error("domains:\n  " + std::string(64, 'a') + ".org: {}\n");  // label too long
+  parse_error("- a\n- b\n");                                                  // not a map
+  parse_error("postmaster: admin\n");                                         // not a full address
+  parse_error("postmaster: [a@b.c]\n");                                       // not a string
+  parse_error("hostname: x\n");                                               // unknown key
+  parse_error("domains: [example.org]\n");                                    // not a map
+  parse_error("domains:\n  example.org: {}\n  EXAMPLE.org: {}\n");            // duplicate domain
+  parse_error("domains:\n  -example.org: {}\n");                              // bad label
+  parse_error("domains:\n  example..org: {}\n");                              // empty label
+  parse_error("domains:\n  " + std::string(64, 'a') + ".org: {}\n");          // label too long
   parse_error("domains:\n  e.org:\n    users:\n      A: {}\n      a: {}\n");  // duplicate user
   parse_error("domains:\n  e.org:\n    users:\n      .a: {}\n");
   parse_error("domains:\n  e.org:\n    users:\n      a:\n        pass: x\n");
   parse_error("domains:\n  e.org:\n    users:\n      a:\n        password: \"$\"\n");
   parse_error("domains:\n  e.org:\n    users:\n      a:\n        password: \"$1$a b\"\n");
-  parse_error("domains:\n  e.org:\n    aliases:\n      a: []\n");            // empty list
-  parse_error("domains:\n  e.org:\n    aliases:\n      a: {b: c}\n");        // wrong type
-  parse_error("domains:\n  e.org:\n    aliases:\n      a: \"x y\"\n");       // bad target
+  parse_error("domains:\n  e.org:\n    aliases:\n      a: []\n");       // empty list
+  parse_error("domains:\n  e.org:\n    aliases:\n      a: {b: c}\n");   // wrong type
+  parse_error("domains:\n  e.org:\n    aliases:\n      a: \"x y\"\n");  // bad target
   parse_error("domains:\n  e.org:\n    aliases:\n      a: b@bad..example\n");
   parse_error("domains:\n  e.org:\n    aliases:\n      a: b\n      A: c\n");  // duplicate
   parse_error("domains:\n  e.org:\n    catch_all: \"@e.org\"\n");

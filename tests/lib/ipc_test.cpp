@@ -51,7 +51,9 @@ UniqueFd listen_unix(const std::string& path) {
   return fd;
 }
 
-std::string payload_of(const AttrRecord& record) { return record.encode().substr(4); }
+std::string payload_of(const AttrRecord& record) {
+  return record.encode().substr(4);
+}
 
 // A payload with `count` attributes, built by hand (not by encode()).
 std::string raw_payload(uint32_t count, std::string_view body) {
@@ -270,7 +272,8 @@ TEST(IpcTest, LargeRecordOverASocketPair) {
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
   UniqueFd a(fds[0]), b(fds[1]);
   AttrRecord big;
-  for (int i = 0; i < 3000; ++i) big.add("rcpt", std::string(1000, static_cast<char>('a' + i % 26)));
+  for (int i = 0; i < 3000; ++i)
+    big.add("rcpt", std::string(1000, static_cast<char>('a' + i % 26)));
   std::thread sender([&] { EXPECT_TRUE(ipc_send(a.get(), big, 10000).ok()); });
   Result<AttrRecord> got = ipc_receive(b.get(), 10000);
   sender.join();

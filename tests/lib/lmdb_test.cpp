@@ -63,7 +63,8 @@ TEST_F(LmdbTest, CommittedWritesAreVisible) {
   }
   EXPECT_EQ(read("t", "key"), std::optional<std::string>("value"));
   EXPECT_EQ(read("t", "empty"), std::optional<std::string>(""));
-  EXPECT_EQ(read("t", std::string_view("bin\0ary", 7)), std::optional<std::string>(std::string("\0\1", 2)));
+  EXPECT_EQ(read("t", std::string_view("bin\0ary", 7)),
+            std::optional<std::string>(std::string("\0\1", 2)));
   EXPECT_EQ(read("t", "absent"), std::nullopt);
 }
 

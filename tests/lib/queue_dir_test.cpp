@@ -39,10 +39,11 @@ mode_t mode_of(const std::string& path) {
 TEST(QueueDirTest, CreatesEveryFolderWithItsMode) {
   TempDir tmp;
   QueueLayout layout{tmp.path() + "/spool/postern"};  // parents do not exist yet
-  ASSERT_TRUE(ensure_queue_directories(layout, static_cast<uid_t>(-1), static_cast<gid_t>(-1)).ok());
-  for (const std::string& dir : {layout.incoming(), layout.active(), layout.deferred(),
-                                 layout.hold(), layout.corrupt(), layout.maildrop(),
-                                 layout.private_dir()}) {
+  ASSERT_TRUE(
+      ensure_queue_directories(layout, static_cast<uid_t>(-1), static_cast<gid_t>(-1)).ok());
+  for (const std::string& dir :
+       {layout.incoming(), layout.active(), layout.deferred(), layout.hold(), layout.corrupt(),
+        layout.maildrop(), layout.private_dir()}) {
     EXPECT_TRUE(fs::is_directory(dir)) << dir;
     EXPECT_EQ(mode_of(dir), 0700u) << dir;
   }
@@ -52,7 +53,8 @@ TEST(QueueDirTest, CreatesEveryFolderWithItsMode) {
 
   // Idempotent, and repairs a mode someone changed.
   ASSERT_EQ(::chmod(layout.deferred().c_str(), 0777), 0);
-  ASSERT_TRUE(ensure_queue_directories(layout, static_cast<uid_t>(-1), static_cast<gid_t>(-1)).ok());
+  ASSERT_TRUE(
+      ensure_queue_directories(layout, static_cast<uid_t>(-1), static_cast<gid_t>(-1)).ok());
   EXPECT_EQ(mode_of(layout.deferred()), 0700u);
 }
 
@@ -83,7 +85,8 @@ TEST(QueueDirTest, RefusesASymlinkOrFileInPlaceOfAFolder) {
   QueueLayout layout2{tmp.path() + "/q2"};
   ASSERT_TRUE(fs::create_directories(layout2.root));
   std::ofstream(layout2.hold()) << "not a directory";
-  EXPECT_FALSE(ensure_queue_directories(layout2, static_cast<uid_t>(-1), static_cast<gid_t>(-1)).ok());
+  EXPECT_FALSE(
+      ensure_queue_directories(layout2, static_cast<uid_t>(-1), static_cast<gid_t>(-1)).ok());
 }
 
 TEST(QueueDirTest, QueueIdShape) {

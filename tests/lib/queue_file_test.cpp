@@ -58,8 +58,10 @@ QueueEnvelope sample_envelope() {
   env.attempts = 0;
   env.next_attempt = 1700000000;
   env.sender = "alice@example.org";
-  env.attributes = {{"client", "mx.example.net[192.0.2.1]"}, {"helo", "mx.example.net"},
-                    {"auth", ""}, {"ret", "HDRS"}};
+  env.attributes = {{"client", "mx.example.net[192.0.2.1]"},
+                    {"helo", "mx.example.net"},
+                    {"auth", ""},
+                    {"ret", "HDRS"}};
   env.recipients.resize(3);
   env.recipients[0].address = "bob@example.com";
   env.recipients[0].orcpt = "rfc822;bob@example.com";
@@ -80,8 +82,10 @@ std::string make_message(size_t size, unsigned seed) {
     for (size_t i = 0; i < line && message.size() < size; ++i) {
       message.push_back(static_cast<char>('!' + rng() % 90));
     }
-    if (message.size() + 2 <= size) message += "\r\n";
-    else if (message.size() < size) message.push_back('x');
+    if (message.size() + 2 <= size)
+      message += "\r\n";
+    else if (message.size() < size)
+      message.push_back('x');
   }
   return message;
 }
@@ -114,7 +118,9 @@ std::string record(char type, std::string_view payload) {
   return out;
 }
 
-std::string schedule_payload() { return std::string(16, '\0'); }
+std::string schedule_payload() {
+  return std::string(16, '\0');
+}
 
 std::string rcpt_payload(std::string_view address) {
   std::string p = "P";
@@ -255,8 +261,8 @@ TEST(QueueFileTest, EmptyMessageAndLargeEnvelope) {
 
 TEST(QueueFileTest, ChunkCallbackErrorStopsTheWalk) {
   TempDir dir;
-  std::string path = write_queue_file(dir.path(), sample_envelope(), make_message(300000, 3),
-                                      100000);
+  std::string path =
+      write_queue_file(dir.path(), sample_envelope(), make_message(300000, 3), 100000);
   Result<QueueFile> file = QueueFile::open(path, false);
   ASSERT_TRUE(file.ok());
   int calls = 0;
@@ -345,16 +351,15 @@ TEST(QueueFileTest, TrailingDataIsRejected) {
 }
 
 TEST(QueueFileTest, VersionMustComeFirstAndMatch) {
-  std::string rest = record('T', "1700000000") + record('S', schedule_payload()) +
-                     record('F', "") + record('E', "");
+  std::string rest = record('T', "1700000000") + record('S', schedule_payload()) + record('F', "") +
+                     record('E', "");
   EXPECT_TRUE(parse_queue_file(record('V', "postern-queue 1") + rest, nullptr).ok());
   EXPECT_FALSE(parse_queue_file(record('V', "postern-queue 2") + rest, nullptr).ok());
   EXPECT_FALSE(parse_queue_file(record('V', "postern-queue 1 ") + rest, nullptr).ok());
   EXPECT_FALSE(parse_queue_file(record('V', "") + rest, nullptr).ok());
   EXPECT_FALSE(parse_queue_file(rest, nullptr).ok());
-  EXPECT_FALSE(parse_queue_file(record('T', "1") + record('V', "postern-queue 1") + rest,
-                                nullptr)
-                   .ok());
+  EXPECT_FALSE(
+      parse_queue_file(record('T', "1") + record('V', "postern-queue 1") + rest, nullptr).ok());
   EXPECT_FALSE(parse_queue_file("", nullptr).ok());
 }
 
@@ -434,15 +439,14 @@ TEST(QueueFileTest, MessageChunkLimit) {
   const std::string head = minimal_head();
   const std::string e = record('E', "");
   std::vector<std::pair<uint64_t, uint32_t>> chunks;
-  Result<QueueEnvelope> ok = parse_queue_file(
-      head + record('M', std::string(kMaxMessageChunkBytes, 'm')) + e, &chunks);
+  Result<QueueEnvelope> ok =
+      parse_queue_file(head + record('M', std::string(kMaxMessageChunkBytes, 'm')) + e, &chunks);
   ASSERT_TRUE(ok.ok()) << ok.error().describe();
   EXPECT_EQ(ok->message_bytes, kMaxMessageChunkBytes);
   ASSERT_EQ(chunks.size(), 1u);
   EXPECT_EQ(chunks[0].first, head.size() + 5);
   EXPECT_FALSE(
-      parse_queue_file(head + record('M', std::string(kMaxMessageChunkBytes + 1, 'm')) + e,
-                       nullptr)
+      parse_queue_file(head + record('M', std::string(kMaxMessageChunkBytes + 1, 'm')) + e, nullptr)
           .ok());
 }
 
