@@ -14,7 +14,7 @@ import postern_harness
 from postern_harness import Suite, default_accounts, wait_until, TEST_DOMAIN
 
 
-def send(suite, sender, rcpts, subject, extra_headers=""):
+def send(suite, sender, rcpts, subject, extra_headers="", rcpt_options=None):
     """Sends one message; returns (its unique token, the queue ID from the 250 reply)."""
     token = uuid.uuid4().hex
     body = (f"From: <{sender or 'nobody@remote.test'}>\r\nTo: {', '.join(rcpts)}\r\n"
@@ -25,7 +25,7 @@ def send(suite, sender, rcpts, subject, extra_headers=""):
         code, reply = client.mail(sender)
         assert code == 250, (code, reply)
         for rcpt in rcpts:
-            code, reply = client.rcpt(rcpt)
+            code, reply = client.rcpt(rcpt, (rcpt_options or {}).get(rcpt, []))
             assert code == 250, (rcpt, code, reply)
         code, reply = client.data(body.encode())
         assert code == 250, (code, reply)
@@ -184,8 +184,11 @@ def test_expired_message_bounces_and_a_failed_bounce_goes_to_postmaster():
     # A lifetime of 0: the first temporary failure is final (as in Postfix).
     extra = "mynetworks = 127.0.0.0/8\nmaximal_queue_lifetime = 0\nbounce_queue_lifetime = 0\n"
     with Suite(main_cf_extra=extra) as suite:
-        token, queue_id = send(suite, f"alice@{TEST_DOMAIN}", ["someone@elsewhere.test"],
-                               "expires")
+        token, queue_id = send(
+            suite, f"alice@{TEST_DOMAIN}", ["someone@elsewhere.test", "quiet@elsewhere.test"],
+            "expires", rcpt_options={
+                "someone@elsewhere.test": ["ORCPT=rfc822;Someone+2Bx@elsewhere.test"],
+                "quiet@elsewhere.test": ["NOTIFY=NEVER"]})
         [path] = wait_until(
             lambda: [p for p in suite.messages(f"alice@{TEST_DOMAIN}")
                      if token.encode() in read(p)], 30, 0.05, "the bounce to alice")
@@ -193,6 +196,8 @@ def test_expired_message_bounces_and_a_failed_bounce_goes_to_postmaster():
         assert "Final-Recipient: rfc822; someone@elsewhere.test" in report, report
         assert "Action: failed" in report and "Status: 4.3.0" in report, report
         assert "relay transport not available yet" in report
+        assert "Original-Recipient: rfc822; Someone+x@elsewhere.test" in report, report
+        assert "Final-Recipient: rfc822; quiet@" not in report, "NOTIFY=NEVER: not reported"
         assert f"{queue_id}: from=<alice@{TEST_DOMAIN}>, status=expired, returned to sender" in \
             suite.log()
         # A bounce (null sender) that cannot be delivered either: postmaster (demo) hears of it,
