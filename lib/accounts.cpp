@@ -218,7 +218,10 @@ class YamlReader {
                     const std::set<std::string>& our_domains, AccountsData& data) const {
     Result<std::string> name = scalar(key, "a user name");
     if (!name) return name.error();
-    if (!valid_local_part(*name)) return error_at(key, "invalid user name '" + *name + "'");
+    // A user name becomes a Maildir folder name (mail_spool/DOMAIN/USER): no '/'.
+    if (!valid_local_part(*name) || name->find('/') != std::string::npos) {
+      return error_at(key, "invalid user name '" + *name + "'");
+    }
     std::string user = lower(*name) + "@" + domain;
     if (data.passwords.count(user)) return error_at(key, "duplicate user '" + user + "'");
     std::string hash;

@@ -128,6 +128,8 @@ TEST(AccountsParseTest, MistakesAreRefused) {
   parse_error("domains:\n  " + std::string(64, 'a') + ".org: {}\n");          // label too long
   parse_error("domains:\n  e.org:\n    users:\n      A: {}\n      a: {}\n");  // duplicate user
   parse_error("domains:\n  e.org:\n    users:\n      .a: {}\n");
+  parse_error("domains:\n  e.org:\n    users:\n      a/.b: {}\n");  // a folder name
+  parse_ok("domains:\n  e.org:\n    users:\n      a.b_c-d: {}\n");
   parse_error("domains:\n  e.org:\n    users:\n      a:\n        pass: x\n");
   parse_error("domains:\n  e.org:\n    users:\n      a:\n        password: \"$\"\n");
   parse_error("domains:\n  e.org:\n    users:\n      a:\n        password: \"$1$a b\"\n");
