@@ -119,6 +119,13 @@ void SmtpSession::on_event(bufferevent* bev, short what, void* arg) {
     self->close_now();  // EOF, error or the linger/write timeout: we are done either way
     return;
   }
+  if (self->phase_ == Phase::kHandshake) {  // no reply is possible in a half-made TLS session
+    log::info("SSL_accept {} from {}: {}",
+              (what & BEV_EVENT_TIMEOUT) ? "timeout" : "error", self->client_label(),
+              log::printable(openssl_errors(), 200));
+    self->close_now();
+    return;
+  }
   if (what & BEV_EVENT_TIMEOUT) {
     const char* after = self->phase_ == Phase::kData   ? "DATA"
                         : self->phase_ == Phase::kBdat ? "BDAT"
@@ -132,10 +139,7 @@ void SmtpSession::on_event(bufferevent* bev, short what, void* arg) {
     }
     return;
   }
-  if (self->phase_ == Phase::kHandshake && (what & BEV_EVENT_ERROR)) {
-    log::info("SSL_accept error from {}: {}", self->client_label(),
-              log::printable(openssl_errors(), 200));
-  } else if (self->transaction_.intake) {
+  if (self->transaction_.intake) {
     log::info("{}: lost connection after {} from {}", self->transaction_.queue_id,
               self->phase_ == Phase::kData ? "DATA" : "BDAT", self->client_label());
   }

@@ -97,6 +97,19 @@ def test_commands_pipelined_after_starttls_are_dropped():
             tls.close()
 
 
+def test_failed_handshake_closes_only_that_session():
+    with Suite() as suite:
+        with Wire(suite.smtp_port) as wire:
+            wire.greet()
+            wire.command("STARTTLS", 220)
+            wire.send(b"this is not a TLS ClientHello\r\n" * 4)
+            assert wire.closed_by_peer()
+        with Wire(suite.smtp_port) as wire:
+            wire.greet()
+            wire.command("NOOP", 250)
+        assert "SSL_accept error from unknown[127.0.0.1]" in suite.log()
+
+
 def test_no_starttls_without_certificate_or_when_disabled():
     for extra in ("smtpd_tls_cert_file =\nsmtpd_tls_key_file =",
                   "smtpd_tls_security_level = none"):
@@ -124,6 +137,7 @@ if __name__ == "__main__":
         test_smtplib_starttls_resets_the_session,
         test_tls12_client,
         test_commands_pipelined_after_starttls_are_dropped,
+        test_failed_handshake_closes_only_that_session,
         test_no_starttls_without_certificate_or_when_disabled,
         test_encrypt_level_requires_tls,
     ])
