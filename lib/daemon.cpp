@@ -1,10 +1,11 @@
 // The worker skeleton (lib/daemon.hpp): argv parsing, main.cf plus "-o" overrides, logging set
-// up, the descriptors master hands over (fd 3 listener, fd 4 master watch), the privilege drop,
-// the stop watch (SIGTERM, SIGINT, master gone), and the listening-socket helpers that master
-// and the -L test option share. Runs in every worker (smtpd, qmgr, delivery...) and in master.
-// Trusts master's argv and descriptors and the admin's config; it checks that fd 3 really is a
-// listening socket and fd 4 a pipe before taking them, so a stray descriptor inherited from a
-// shell is never mistaken for one. Bounded: the getpwnam_r buffer (kMaxPasswdBuffer).
+// up, the descriptors master hands over (fd 3 listener, fd 4 master watch, fd 5 the main.cf text
+// master checked, with -m), the privilege drop, the stop watch (SIGTERM, SIGINT, master gone),
+// and the listening-socket helpers that master and the -L test option share. Runs in every
+// worker (smtpd, qmgr, delivery...) and in master. Trusts master's argv and descriptors and the
+// admin's config; it checks that fd 3 really is a listening socket and fd 4 a pipe before taking
+// them, so a stray descriptor inherited from a shell is never mistaken for one. Bounded: the
+// getpwnam_r buffer (kMaxPasswdBuffer), main.cf text (kMaxMainCfBytes).
 #include "daemon.hpp"
 
 #include <arpa/inet.h>
@@ -40,12 +41,13 @@ struct ParsedArgs {
   std::string listen_address;  // -L
   bool log_to_stderr = false;
   bool debug = false;
+  bool main_cf_on_fd = false;  // -m
   std::vector<std::pair<std::string, std::string>> overrides;
   std::vector<std::string> args;
   std::string error;  // usage error, reported once logging is set up
 };
 
-// Options taking a value: -c -n -t -o -L, either "-c DIR" or "-cDIR". Flags: -S -v.
+// Options taking a value: -c -n -t -o -L, either "-c DIR" or "-cDIR". Flags: -S -m -v.
 ParsedArgs parse_args(int argc, char** argv) {
   ParsedArgs parsed;
   int i = 1;
@@ -63,6 +65,10 @@ ParsedArgs parse_args(int argc, char** argv) {
     }
     if (option == 'v' && arg.size() == 2) {
       parsed.debug = true;
+      continue;
+    }
+    if (option == 'm' && arg.size() == 2) {
+      parsed.main_cf_on_fd = true;
       continue;
     }
     if (std::string_view("cntoL").find(option) == std::string_view::npos) {
@@ -216,6 +222,24 @@ class AddrInfo {
 
 }  // namespace
 
+Result<std::string> read_main_cf_text(int fd, const std::string& shown_name) {
+  std::string text;
+  char buffer[65536];
+  while (true) {
+    ssize_t n = ::pread(fd, buffer, sizeof buffer, static_cast<off_t>(text.size()));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::system("read " + shown_name);
+    }
+    if (n == 0) return text;
+    if (text.size() + static_cast<size_t>(n) > kMaxMainCfBytes) {
+      return Error::limit(
+          fmt::format("{}: larger than {} bytes", shown_name, kMaxMainCfBytes));
+    }
+    text.append(buffer, static_cast<size_t>(n));
+  }
+}
+
 Result<UniqueFd> listen_inet(const std::string& host, int port, std::string_view inet_protocols) {
   if (port < 0 || port > 65535) return Error::config(fmt::format("bad port {}", port));
   if (host.empty() || host == "*") return listen_wildcard(port, inet_protocols);
@@ -280,7 +304,7 @@ DaemonContext daemon_init(int argc, char** argv, std::string_view program) {
   log::init("postern/" + ctx.program, ctx.log_to_stderr);
   if (parsed.debug) log::set_debug(true);
   if (!parsed.error.empty()) {
-    log::fatal("{}; usage: postern-{} -c CONFIG_DIR -n SERVICE -t inet|unix [-S] [-v] "
+    log::fatal("{}; usage: postern-{} -c CONFIG_DIR -n SERVICE -t inet|unix [-S] [-m] [-v] "
                "[-L ADDRESS] [-o name=value]... [-- args]",
                parsed.error, ctx.program);
   }
@@ -289,7 +313,16 @@ DaemonContext daemon_init(int argc, char** argv, std::string_view program) {
   ctx.args = std::move(parsed.args);
 
   std::vector<ConfigWarning> warnings;
-  auto loaded = MainConfig::load(ctx.config_dir + "/main.cf", &warnings);
+  std::string main_cf_path = ctx.config_dir + "/main.cf";
+  Result<MainConfig> loaded = Error::config("not loaded");
+  if (parsed.main_cf_on_fd) {
+    UniqueFd snapshot(kMainCfFd);
+    auto text = read_main_cf_text(snapshot.get(), main_cf_path + " (from master, fd 5)");
+    if (!text) log::fatal("{}", text.error().describe());
+    loaded = MainConfig::parse(*text, main_cf_path, &warnings);
+  } else {
+    loaded = MainConfig::load(main_cf_path, &warnings);
+  }
   if (!loaded) log::fatal("{}", loaded.error().describe());
   ctx.config = std::move(loaded).value();
   if (Status set = ctx.config.set("config_directory", ctx.config_dir); !set) {

@@ -14,6 +14,9 @@
 //                      fd 4 = read end of a pipe the master holds open: EOF means the master
 //                             is gone and the worker must stop.
 // -S: log to stderr (master runs in the foreground) instead of syslog.
+// -m: fd 5 holds the main.cf text master checked (a sealed memfd); it is parsed instead of
+//     CONFIG_DIR/main.cf, so a worker (re)started after a reload that master refused runs the
+//     configuration master runs, not the broken file on disk. Messages still name main.cf.
 // Without master (tests, debugging): -L ADDRESS binds the listener itself, ADDRESS being
 // host:port, [v6addr]:port or :port for inet, or a socket path (contains '/') for unix;
 // -v turns on debug logging. Words after "--" (or the first word that is not an option) go to
@@ -36,6 +39,8 @@ namespace postern {
 
 inline constexpr int kListenFd = 3;
 inline constexpr int kMasterWatchFd = 4;
+inline constexpr int kMainCfFd = 5;  // with -m only
+inline constexpr size_t kMaxMainCfBytes = 16 * 1024 * 1024;
 
 struct DaemonContext {
   std::string program;       // "smtpd"
@@ -55,6 +60,9 @@ DaemonContext daemon_init(int argc, char** argv, std::string_view program);
 // When running as root: initgroups, setgid, setuid to mail_owner, and checks that root cannot
 // be regained. Fatal when mail_owner is unknown or is root. A no-op when not root.
 void drop_privileges(const MainConfig& config);
+
+// Reads a whole main.cf (file or memfd) from fd with pread, at most kMaxMainCfBytes.
+Result<std::string> read_main_cf_text(int fd, const std::string& shown_name);
 
 // Listening sockets, bound the way master binds them (also used by the -L option that lets a
 // test start a worker without master). Non-blocking, close-on-exec, backlog kListenBacklog.

@@ -6,6 +6,7 @@
 // Trusts the admin's config files, checked before anything is started: any error is one
 // file:line message on stderr and a non-zero exit.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -107,6 +108,12 @@ int check_programs(const MasterConfig& config) {
 
 int run(int argc, char** argv) {
   MasterArgs args = parse_args(argc, argv);
+  // Until the event loop watches them, the signals we answer wait (blocked) instead of killing
+  // us: a SIGHUP sent while we start becomes a reload right after it. Master::run unblocks.
+  sigset_t handled;
+  sigemptyset(&handled);
+  for (int signal_number : kHandledSignals) sigaddset(&handled, signal_number);
+  ::sigprocmask(SIG_BLOCK, &handled, nullptr);
   ::umask(022);
   ensure_standard_descriptors();
   log::init("postern/master", true);

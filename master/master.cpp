@@ -33,13 +33,17 @@ Master::~Master() {
 
 int Master::run() {
   ::signal(SIGPIPE, SIG_IGN);
-  for (int signal_number : {SIGHUP, SIGTERM, SIGINT, SIGCHLD}) {
+  sigset_t handled;
+  sigemptyset(&handled);
+  for (int signal_number : kHandledSignals) {
     EventPtr ev(evsignal_new(base_.get(), signal_number, &Master::on_signal, this));
     if (!ev || evsignal_add(ev.get(), nullptr) != 0) {
       log::fatal("cannot watch signal {}", signal_number);
     }
     signal_events_.push_back(std::move(ev));
+    sigaddset(&handled, signal_number);
   }
+  ::sigprocmask(SIG_UNBLOCK, &handled, nullptr);  // blocked since main(); pending ones now run
   log::info("daemon started -- configuration {}", config_.config_dir);
   start_generation();
   event_base_dispatch(base_.get());
@@ -57,6 +61,7 @@ void Master::start_generation() {
     run.program = program_path(config_.main, service);
     run.argv = {run.program, "-c", config_.config_dir, "-n", service.name, "-t", service.type};
     if (foreground_) run.argv.push_back("-S");
+    run.argv.push_back("-m");
     for (const auto& [name, value] : service.overrides) {
       run.argv.push_back("-o");
       run.argv.push_back(name + "=" + value);
@@ -66,6 +71,7 @@ void Master::start_generation() {
       run.argv.insert(run.argv.end(), service.args.begin(), service.args.end());
     }
     run.listen_fd = table_.fd_for(plan.key);
+    run.main_cf_fd = config_.main_cf_snapshot.get();
     run.max_processes = service.max_processes;
     run.wait_for_previous = service.type == "unix";
     runs.push_back(std::move(run));

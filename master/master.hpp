@@ -4,6 +4,8 @@
 // beyond its exit status.
 #pragma once
 
+#include <signal.h>
+
 #include <memory>
 #include <vector>
 
@@ -14,6 +16,9 @@
 #include "master/service_table.hpp"
 
 namespace postern::master {
+
+// The signals master answers; blocked from the start of main() until run() watches them.
+inline constexpr int kHandledSignals[] = {SIGHUP, SIGTERM, SIGINT, SIGCHLD};
 
 class Master {
  public:

@@ -4,17 +4,52 @@
 // the checks that need all three files together.
 #include "master/master_config.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <fmt/format.h>
 
+#include "lib/daemon.hpp"
+
 namespace postern::master {
+namespace {
+
+// An in-memory file holding text that nobody (not even us) can change any more.
+Result<UniqueFd> sealed_snapshot(const std::string& text) {
+  UniqueFd fd(::memfd_create("postern-main.cf", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!fd) return Error::system("memfd_create");
+  size_t written = 0;
+  while (written < text.size()) {
+    ssize_t n = ::write(fd.get(), text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error::system("write main.cf snapshot");
+    written += static_cast<size_t>(n);
+  }
+  if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) !=
+      0) {
+    return Error::system("seal main.cf snapshot");
+  }
+  return fd;
+}
+
+}  // namespace
 
 Result<MasterConfig> load_master_config(const std::string& config_dir) {
   MasterConfig config;
   config.config_dir = config_dir;
-  auto main_cf = MainConfig::load(config_dir + "/main.cf", &config.warnings);
+  std::string main_cf_path = config_dir + "/main.cf";
+  UniqueFd file(::open(main_cf_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!file) return Error::system("open " + main_cf_path);
+  auto text = read_main_cf_text(file.get(), main_cf_path);
+  if (!text) return text.error();
+  auto main_cf = MainConfig::parse(*text, main_cf_path, &config.warnings);
   if (!main_cf) return main_cf.error();
+  auto snapshot = sealed_snapshot(*text);
+  if (!snapshot) return snapshot.error();
+  config.main_cf_snapshot = std::move(snapshot).value();
   config.main = std::move(main_cf).value();
   if (Status set = config.main.set("config_directory", config_dir); !set) return set.error();
 

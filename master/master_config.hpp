@@ -11,6 +11,7 @@
 #include "lib/main_cf.hpp"
 #include "lib/master_cf.hpp"
 #include "lib/result.hpp"
+#include "lib/unique_fd.hpp"
 #include "master/mail_owner.hpp"
 
 namespace postern::master {
@@ -21,6 +22,9 @@ struct MasterConfig {
   std::vector<ServiceEntry> services;
   AccountsData accounts;
   MailOwner owner;
+  // The main.cf text checked here, in a sealed memfd: workers read it on fd 5 (-m), so one
+  // started after a refused reload runs this configuration, not the broken file.
+  UniqueFd main_cf_snapshot;
   std::vector<ConfigWarning> warnings;  // unknown main.cf names and similar: logged, not fatal
 };
 

@@ -90,7 +90,8 @@ void ProcessSupervisor::fill(Service& service) {
 }
 
 bool ProcessSupervisor::spawn(Service& service) {
-  auto spawned = spawn_worker(service.run.program, service.run.argv, service.run.listen_fd);
+  auto spawned = spawn_worker(service.run.program, service.run.argv, service.run.listen_fd,
+                              service.run.main_cf_fd);
   if (!spawned) {
     log::warning("service {}: {}", service.run.name, spawned.error().describe());
     return false;
@@ -102,6 +103,7 @@ bool ProcessSupervisor::spawn(Service& service) {
 }
 
 void ProcessSupervisor::record_crash(Service& service) {
+  if (service.given_up) return;  // said once; its other workers may still die
   Clock::time_point now = Clock::now();
   service.crashes.push_back(now);
   auto window = std::chrono::seconds(settings_.restart_window_seconds);

@@ -37,7 +37,7 @@ void write_stderr(const char* a, const char* b, const char* c) {
 }
 
 [[noreturn]] void child_after_fork(const char* program, char* const* argv, int listen_fd,
-                                   int watch_read) {
+                                   int watch_read, int main_cf_fd) {
   for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);  // SIGKILL/SIGSTOP just fail
   sigset_t empty;
   sigemptyset(&empty);
@@ -46,8 +46,10 @@ void write_stderr(const char* a, const char* b, const char* c) {
   // Move both out of the way first: either may already sit on 3 or 4.
   int listen_copy = ::fcntl(listen_fd, F_DUPFD, kHighFd);
   int watch_copy = ::fcntl(watch_read, F_DUPFD, kHighFd + 1);
-  if (listen_copy < 0 || watch_copy < 0 || ::dup2(listen_copy, kListenFd) < 0 ||
-      ::dup2(watch_copy, kMasterWatchFd) < 0) {
+  int config_copy = ::fcntl(main_cf_fd, F_DUPFD, kHighFd + 2);
+  if (listen_copy < 0 || watch_copy < 0 || config_copy < 0 ||
+      ::dup2(listen_copy, kListenFd) < 0 || ::dup2(watch_copy, kMasterWatchFd) < 0 ||
+      ::dup2(config_copy, kMainCfFd) < 0) {
     write_stderr("postern-master: cannot set up descriptors for ", program, "\n");
     ::_exit(127);
   }
@@ -56,7 +58,7 @@ void write_stderr(const char* a, const char* b, const char* c) {
     write_stderr("postern-master: cannot open /dev/null for ", program, "\n");
     ::_exit(127);
   }
-  close_from(kMasterWatchFd + 1);
+  close_from(kMainCfFd + 1);
   ::execv(program, argv);
   write_stderr("postern-master: fatal: exec ", program, ": ");
   write_stderr(std::strerror(errno), "\n", "");
@@ -66,9 +68,11 @@ void write_stderr(const char* a, const char* b, const char* c) {
 }  // namespace
 
 Result<SpawnedWorker> spawn_worker(const std::string& program,
-                                   const std::vector<std::string>& argv, int listen_fd) {
+                                   const std::vector<std::string>& argv, int listen_fd,
+                                   int main_cf_fd) {
   if (::access(program.c_str(), X_OK) != 0) return Error::system("cannot execute " + program);
   if (listen_fd < 0) return Error::config("no listener for " + program);
+  if (main_cf_fd < 0) return Error::config("no main.cf snapshot for " + program);
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return Error::system("pipe");
   UniqueFd watch_read(pipe_fds[0]);
@@ -85,7 +89,8 @@ Result<SpawnedWorker> spawn_worker(const std::string& program,
   ::sigprocmask(SIG_SETMASK, &all, &old_mask);
   pid_t pid = ::fork();
   if (pid == 0) {
-    child_after_fork(program.c_str(), raw_argv.data(), listen_fd, watch_read.get());
+    child_after_fork(program.c_str(), raw_argv.data(), listen_fd, watch_read.get(),
+                     main_cf_fd);
   }
   int fork_errno = errno;
   ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);

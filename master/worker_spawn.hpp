@@ -1,6 +1,7 @@
 // fork+exec of one worker with the descriptor layout lib/daemon.hpp documents: fd 0 from
 // /dev/null, fd 1 and 2 inherited, fd 3 the service's listener, fd 4 the read end of a pipe
-// whose write end master keeps (EOF = master gone), nothing else. Process: master.
+// whose write end master keeps (EOF = master gone), fd 5 the checked main.cf text (argv carries
+// -m), nothing else. Process: master.
 #pragma once
 
 #include <sys/types.h>
@@ -21,6 +22,7 @@ struct SpawnedWorker {
 // Fails (without forking) when program is not executable or a pipe/fork fails. An exec that
 // fails in the child is reported on stderr and the child exits with status 127.
 Result<SpawnedWorker> spawn_worker(const std::string& program,
-                                   const std::vector<std::string>& argv, int listen_fd);
+                                   const std::vector<std::string>& argv, int listen_fd,
+                                   int main_cf_fd);
 
 }  // namespace postern::master
