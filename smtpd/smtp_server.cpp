@@ -15,7 +15,8 @@ SmtpServer::SmtpServer(event_base* base, const SmtpdSettings& settings,
       accounts_(accounts),
       tls_(tls),
       limits_(settings.connection_count_limit),
-      qmgr_nudge_(settings.queue) {
+      qmgr_nudge_(base, settings.queue),
+      commit_pool_(base) {
   reaper_.reset(event_new(base_, -1, 0, on_reap, this));
 }
 
@@ -27,6 +28,7 @@ SmtpServer::~SmtpServer() {
 
 Status SmtpServer::listen(UniqueFd listen_fd) {
   if (!reaper_) return Error::system("event_new");
+  if (!commit_pool_.ok()) return Error::system("commit pool wake-up pipe");
   evconnlistener* listener = evconnlistener_new(
       base_, on_accept, this, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
       listen_fd.get());

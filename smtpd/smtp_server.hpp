@@ -12,6 +12,7 @@
 #include "lib/accounts.hpp"
 #include "lib/tls_server.hpp"
 #include "lib/unique_fd.hpp"
+#include "smtpd/commit_pool.hpp"
 #include "smtpd/connection_limits.hpp"
 #include "smtpd/event_handles.hpp"
 #include "smtpd/qmgr_nudge.hpp"
@@ -42,6 +43,7 @@ class SmtpServer {
   const TlsServerContext* tls() const { return tls_; }
   bool stopping() const { return stopping_; }
   QmgrNudge& qmgr_nudge() { return qmgr_nudge_; }
+  CommitPool& commit_pool() { return commit_pool_; }
   // A session that is done: freed soon, outside the callback that is running now.
   void retire(SmtpSession* session);
 
@@ -58,6 +60,7 @@ class SmtpServer {
   const TlsServerContext* tls_;
   ConnectionLimits limits_;
   QmgrNudge qmgr_nudge_;
+  CommitPool commit_pool_;
   ListenerHandle listener_;
   EventTimerHandle reaper_;
   std::unordered_map<SmtpSession*, std::unique_ptr<SmtpSession>> sessions_;

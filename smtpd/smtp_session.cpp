@@ -627,20 +627,51 @@ void SmtpSession::finish_message() {
     log::error("{}: queue file write error: {}", queue_id, intake.write_error()->describe());
     reset_transaction();
     reply("451 4.3.0 Error: queue file write error");
-  } else if (Status committed = intake.commit(); !committed) {
+  } else {
+    // Durable in a commit thread; reading pauses until the 250 (or 451) has been sent.
+    phase_ = Phase::kCommitting;
+    bufferevent_disable(bev_.get(), EV_READ);
+    committed_bytes_ = intake.message_bytes();
+    MessageIntake owned = std::move(intake);
+    transaction_.intake.reset();
+    server_.commit_pool().submit(std::move(owned),
+                                 [this](Status committed) { on_commit_done(std::move(committed)); });
+    return;
+  }
+  if (server_.stopping()) close_after("421 4.3.2 Service shutting down");
+}
+
+void SmtpSession::on_commit_done(Status committed) {
+  const std::string queue_id = transaction_.queue_id;
+  if (retire_when_committed_) {  // the client went away meanwhile: nobody to answer
+    log::info("{}: {} after the client left", queue_id,
+              committed ? "queued" : "not queued: " + committed.error().describe());
+    if (committed) server_.qmgr_nudge().nudge(queue_id);
+    server_.retire(this);
+    return;
+  }
+  phase_ = Phase::kCommand;
+  bufferevent_enable(bev_.get(), EV_READ);
+  if (!committed) {
     log::error("{}: cannot commit the queue file: {}", queue_id, committed.error().describe());
     reset_transaction();
     reply("451 4.3.0 Error: queue file write error");
   } else {
     log::info("{}: queued: from=<{}>, size={}, nrcpt={}, proto={}", queue_id,
-              log::printable(transaction_.sender, kMaxLoggedBytes), intake.message_bytes(),
+              log::printable(transaction_.sender, kMaxLoggedBytes), committed_bytes_,
               transaction_.recipients.size(), protocol_name());
     reset_transaction();
-    errors_ = 0;  // "without delivering mail": a delivered message clears the count
+    errors_ = 0;  // "without delivering mail": a queued message clears the count
     send_line("250 2.0.0 Ok: queued as " + queue_id);
     server_.qmgr_nudge().nudge(queue_id);
   }
-  if (server_.stopping()) close_after("421 4.3.2 Service shutting down");
+  if (server_.stopping()) {
+    close_after("421 4.3.2 Service shutting down");
+  } else if (pause_pending_) {
+    pause_for_error_sleep();
+  } else {
+    process_input();  // commands the client pipelined behind the message
+  }
 }
 
 // ---- replies and the end -------------------------------------------------------------------
@@ -704,6 +735,7 @@ void SmtpSession::start_lingering() {
 
 void SmtpSession::close_now() {
   if (phase_ == Phase::kDone) return;
+  const bool committing = phase_ == Phase::kCommitting;
   phase_ = Phase::kDone;
   transaction_.intake.reset();
   static constexpr const char* kNames[] = {"ehlo", "helo", "starttls", "mail", "rcpt", "data",
@@ -715,6 +747,10 @@ void SmtpSession::close_now() {
   log::info("disconnect from {}{} commands={}", client_label(), counts, counters_[kCommandCount]);
   timer_.reset();
   bev_.reset();
+  if (committing) {
+    retire_when_committed_ = true;  // the commit thread's job still calls back into us
+    return;
+  }
   server_.retire(this);
 }
 
@@ -730,6 +766,7 @@ void SmtpSession::server_stopping() {
       return;
     case Phase::kData:
     case Phase::kBdat:
+    case Phase::kCommitting:
     case Phase::kClosing:
     case Phase::kDone:
       return;

@@ -49,6 +49,7 @@ class SmtpSession {
     kData,       // between the 354 and the final "."
     kBdat,       // reading the bytes of a BDAT chunk
     kHandshake,  // STARTTLS handshake running
+    kCommitting,  // the message is being made durable in a commit thread; the 250 waits
     kPaused,     // smtpd_error_sleep_time after an error past the soft limit
     kClosing,    // last reply queued; waiting for it to leave, then a lingering close
     kDone,       // retired; no more I/O
@@ -89,6 +90,7 @@ class SmtpSession {
   void finish_bdat_chunk();
   bool open_intake();
   void finish_message();
+  void on_commit_done(Status committed);
 
   void reply(std::string_view line);
   void send_line(std::string_view line);
@@ -112,6 +114,7 @@ class SmtpSession {
   bool client_trusted_ = false;
   Phase phase_ = Phase::kCommand;
   bool lingering_ = false;
+  bool retire_when_committed_ = false;  // closed while its commit ran
   int flush_polls_ = 0;
   bool discarding_long_line_ = false;
   bool pause_pending_ = false;
@@ -124,6 +127,7 @@ class SmtpSession {
   Transaction transaction_;
   SmtpDataReader data_reader_;
   SmtpDataReader::Sink data_sink_;
+  uint64_t committed_bytes_ = 0;  // size of the message in the commit thread, for the log
   uint64_t bdat_remaining_ = 0;
   uint64_t bdat_chunk_bytes_ = 0;
   bool bdat_last_ = false;
