@@ -54,6 +54,7 @@ int Master::run() {
 void Master::start_generation() {
   std::vector<ServiceRun> runs;
   for (const ListenerPlan& plan : plans_) {
+    if (table_.fd_for(plan.key) < 0) continue;  // an optional listener that was not bound
     const ServiceEntry& service = config_.services[plan.service_index];
     ServiceRun run;
     run.key = plan.key;

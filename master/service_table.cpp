@@ -5,6 +5,8 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <map>
 #include <utility>
 
@@ -23,29 +25,34 @@ std::string endpoint_text(const std::string& host, int port) {
   return fmt::format("{}:{}", host, port);
 }
 
+struct InterfaceHost {
+  std::string host;
+  bool skip_when_unavailable = false;
+};
+
 // inet_interfaces -> the hosts an inet service without a host listens on ("" = every address).
-Result<std::vector<std::string>> interface_hosts(const MainConfig& config) {
+Result<std::vector<InterfaceHost>> interface_hosts(const MainConfig& config) {
   std::vector<std::string> words = config.get_list("inet_interfaces");
   std::string protocols = config.get("inet_protocols");
-  std::vector<std::string> hosts;
+  std::vector<InterfaceHost> hosts;
   for (const std::string& word : words) {
     if (word == "all") {
       if (words.size() != 1) {
         return Error::config("inet_interfaces: \"all\" cannot be combined with addresses");
       }
-      hosts.push_back("");
+      hosts.push_back({"", false});
     } else if (word == "loopback-only") {
-      if (protocols != "ipv6") hosts.push_back("127.0.0.1");
-      if (protocols != "ipv4") hosts.push_back("::1");
+      if (protocols != "ipv6") hosts.push_back({"127.0.0.1", false});
+      if (protocols != "ipv4") hosts.push_back({"::1", protocols == "all"});
     } else {
       std::string host = word;
       if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
         host = host.substr(1, host.size() - 2);
       }
-      hosts.push_back(host);
+      hosts.push_back({host, false});
     }
   }
-  if (hosts.empty()) hosts.push_back("");
+  if (hosts.empty()) hosts.push_back({"", false});
   return hosts;
 }
 
@@ -61,15 +68,16 @@ Result<std::vector<ListenerPlan>> plan_listeners(const MasterConfig& config) {
     const ServiceEntry& service = config.services[i];
     std::vector<ListenerPlan> mine;
     if (service.type == "inet") {
-      std::vector<std::string> service_hosts =
+      std::vector<InterfaceHost> service_hosts =
           service.listen_host.empty() ? hosts.value()
-                                      : std::vector<std::string>{service.listen_host};
-      for (const std::string& host : service_hosts) {
+                                      : std::vector<InterfaceHost>{{service.listen_host, false}};
+      for (const InterfaceHost& host : service_hosts) {
         ListenerPlan plan;
         plan.type = "inet";
-        plan.host = host;
+        plan.host = host.host;
         plan.port = service.listen_port;
-        plan.key = "inet " + endpoint_text(host, service.listen_port);
+        plan.skip_when_unavailable = host.skip_when_unavailable;
+        plan.key = "inet " + endpoint_text(host.host, service.listen_port);
         mine.push_back(std::move(plan));
       }
     } else {
@@ -125,6 +133,11 @@ Status ServiceTable::apply(const std::vector<ListenerPlan>& plans, const MasterC
     if (fd_for(plan.key) >= 0) continue;
     if (plan.type == "inet") {
       auto fd = listen_inet(plan.host, plan.port, protocols);
+      if (!fd && plan.skip_when_unavailable && fd.error().kind == ErrorKind::kSystem &&
+          (fd.error().sys_errno == EADDRNOTAVAIL || fd.error().sys_errno == EAFNOSUPPORT)) {
+        log::warning("{}: no IPv6 here; not listening on it", fd.error().describe());
+        continue;
+      }
       if (!fd) {
         const ServiceEntry& service = config.services[plan.service_index];
         return Error{fd.error().kind,

@@ -23,6 +23,9 @@ struct ListenerPlan {
   int port = 0;
   std::string path;          // unix
   unsigned mode = 0600;      // unix: 0600 private, 0666 public
+  // From inet_interfaces = loopback-only: ::1 on a host without IPv6 is skipped with a warning
+  // instead of failing the start.
+  bool skip_when_unavailable = false;
 };
 
 Result<std::vector<ListenerPlan>> plan_listeners(const MasterConfig& config);
