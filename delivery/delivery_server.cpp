@@ -21,8 +21,7 @@ DeliveryServer::DeliveryServer(event_base* base, UniqueFd listen_fd, DeliverySet
     : base_(base), settings_(std::move(settings)), workers_(base, kDiskWorkerThreads) {
   // backlog 0: the master already called listen(). The listener owns the descriptor from here.
   listener_ = evconnlistener_new(base_, &DeliveryServer::on_accept, this,
-                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0,
-                                 listen_fd.get());
+                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, listen_fd.get());
   if (!listener_) log::fatal("cannot listen on the delivery socket");
   listen_fd.release();
 }

@@ -18,10 +18,11 @@ namespace postern {
 DiskWorkers::DiskWorkers(event_base* base, size_t threads)
     : wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   if (!wake_fd_) log::fatal("eventfd: {}", std::strerror(errno));
-  wake_event_ = event_new(base, wake_fd_.get(), EV_READ | EV_PERSIST, &DiskWorkers::on_wakeup,
-                          this);
+  wake_event_ =
+      event_new(base, wake_fd_.get(), EV_READ | EV_PERSIST, &DiskWorkers::on_wakeup, this);
   if (!wake_event_ || event_add(wake_event_, nullptr) != 0) log::fatal("cannot watch eventfd");
-  for (size_t i = 0; i < std::max<size_t>(1, threads); ++i) threads_.emplace_back([this] { run(); });
+  for (size_t i = 0; i < std::max<size_t>(1, threads); ++i)
+    threads_.emplace_back([this] { run(); });
 }
 
 DiskWorkers::~DiskWorkers() {

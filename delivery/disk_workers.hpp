@@ -25,8 +25,8 @@ inline constexpr size_t kDiskWorkerThreads = 8;
 
 class DiskWorkers {
  public:
-  using Job = std::function<std::string()>;                 // runs on a worker thread
-  using Done = std::function<void(std::string result)>;     // runs on the loop thread
+  using Job = std::function<std::string()>;              // runs on a worker thread
+  using Done = std::function<void(std::string result)>;  // runs on the loop thread
 
   DiskWorkers(event_base* base, size_t threads);
   DiskWorkers(const DiskWorkers&) = delete;
@@ -52,7 +52,7 @@ class DiskWorkers {
   std::deque<Task> queued_;    // waiting for a thread
   std::deque<Task> finished_;  // waiting for the loop
   bool stopping_ = false;
-  size_t outstanding_ = 0;     // loop thread only
+  size_t outstanding_ = 0;  // loop thread only
   std::vector<std::thread> threads_;
 };
 

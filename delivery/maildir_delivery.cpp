@@ -38,7 +38,8 @@ Outcome outcome_of(const Error& error) {
     return Outcome{OutcomeKind::kBounced, "5.1.3", error.message};
   }
   if (error.kind == ErrorKind::kSystem) {
-    if (error.sys_errno == ENOSPC) return deferred("4.3.1", "mail system full: " + error.describe());
+    if (error.sys_errno == ENOSPC)
+      return deferred("4.3.1", "mail system full: " + error.describe());
     if (error.sys_errno == EDQUOT) return deferred("4.2.2", "mailbox full: " + error.describe());
   }
   return deferred("4.3.0", error.describe());
@@ -46,9 +47,12 @@ Outcome outcome_of(const Error& error) {
 
 const char* status_word(OutcomeKind kind) {
   switch (kind) {
-    case OutcomeKind::kSent: return "sent";
-    case OutcomeKind::kDeferred: return "deferred";
-    case OutcomeKind::kBounced: return "bounced";
+    case OutcomeKind::kSent:
+      return "sent";
+    case OutcomeKind::kDeferred:
+      return "deferred";
+    case OutcomeKind::kBounced:
+      return "bounced";
   }
   return "deferred";
 }
@@ -56,9 +60,12 @@ const char* status_word(OutcomeKind kind) {
 // Deferred beats bounced beats sent: a recipient whose mailboxes did not all succeed is retried.
 int severity(OutcomeKind kind) {
   switch (kind) {
-    case OutcomeKind::kSent: return 0;
-    case OutcomeKind::kBounced: return 1;
-    case OutcomeKind::kDeferred: return 2;
+    case OutcomeKind::kSent:
+      return 0;
+    case OutcomeKind::kBounced:
+      return 1;
+    case OutcomeKind::kDeferred:
+      return 2;
   }
   return 2;
 }
@@ -156,7 +163,8 @@ AttrRecord deliver_request(const DeliveryRequest& request, const DeliverySetting
   int64_t arrival_time = 0;
   Result<QueueFile> file = QueueFile::open(request.path, false);
   if (!file) {
-    for (Slot& slot : slots) slot.outcome = deferred("4.3.0", "queue file: " + file.error().describe());
+    for (Slot& slot : slots)
+      slot.outcome = deferred("4.3.0", "queue file: " + file.error().describe());
   } else {
     arrival_time = file->envelope().arrival_time;
     // Open every Maildir file and write our two header lines.
@@ -230,7 +238,8 @@ AttrRecord deliver_request(const DeliveryRequest& request, const DeliverySetting
       const Slot& slot = slots[s];
       const Outcome& outcome = slot.outcome;
       std::string orig_to;
-      if (slot.mailbox != rcpt.address) orig_to = ", orig_to=<" + log::printable(rcpt.address) + ">";
+      if (slot.mailbox != rcpt.address)
+        orig_to = ", orig_to=<" + log::printable(rcpt.address) + ">";
       log::info("{}: to=<{}>{}, relay=delivery, delay={:.2f}, dsn={}, status={} ({})", queue_id,
                 log::printable(slot.mailbox), orig_to, delay, outcome.dsn,
                 status_word(outcome.kind), log::printable(outcome.reason, 200));

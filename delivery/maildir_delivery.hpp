@@ -15,9 +15,9 @@
 namespace postern {
 
 struct DeliverySettings {
-  std::string mail_base;      // $virtual_mailbox_base
-  std::string active_dir;     // $queue_directory/active: the only place a request may point to
-  std::string hostname;       // $myhostname, for Maildir names
+  std::string mail_base;   // $virtual_mailbox_base
+  std::string active_dir;  // $queue_directory/active: the only place a request may point to
+  std::string hostname;    // $myhostname, for Maildir names
 };
 
 struct DeliveryRecipient {

@@ -5,9 +5,8 @@
 // line boundary, and the MIME boundary is checked not to occur in the quoted headers.
 #include "dsn.hpp"
 
-#include <time.h>
-
 #include <fmt/format.h>
+#include <time.h>
 
 namespace postern {
 namespace {
@@ -34,7 +33,9 @@ std::string clean_field(std::string_view text) {
   return out;
 }
 
-std::string angle(std::string_view address) { return "<" + clean_field(address) + ">"; }
+std::string angle(std::string_view address) {
+  return "<" + clean_field(address) + ">";
+}
 
 // Original-Recipient: "addr-type;xtext" from ORCPT, decoded; "" when there is none.
 std::string original_recipient_field(std::string_view orcpt) {
@@ -90,8 +91,8 @@ std::string rfc5322_date(int64_t unix_seconds) {
   static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   return fmt::format("{}, {:02d} {} {:04d} {:02d}:{:02d}:{:02d} +0000", kDays[tm.tm_wday % 7],
-                     tm.tm_mday, kMonths[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec);
+                     tm.tm_mday, kMonths[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec);
 }
 
 std::string xtext_decode(std::string_view text) {
@@ -103,8 +104,7 @@ std::string xtext_decode(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+' && i + 2 < text.size() && hex(text[i + 1]) >= 0 &&
-        hex(text[i + 2]) >= 0) {
+    if (text[i] == '+' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
       out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
       i += 2;
     } else {
@@ -120,8 +120,7 @@ std::string build_dsn(const DsnReport& report) {
 
   std::string boundary =
       fmt::format("{}.{}/{}", clean_field(report.bounce_queue_id), report.now, mta);
-  for (int i = 0; i < kMaxBoundaryTries && headers.find(boundary) != std::string_view::npos;
-       ++i) {
+  for (int i = 0; i < kMaxBoundaryTries && headers.find(boundary) != std::string_view::npos; ++i) {
     boundary += ".=";
   }
 
@@ -131,9 +130,9 @@ std::string build_dsn(const DsnReport& report) {
     if (rcpt.action == "failed") any_failed = true;
     if (rcpt.action == "delayed") any_delayed = true;
   }
-  const char* subject = any_failed                 ? "Undelivered Mail Returned to Sender"
-                        : any_delayed              ? "Delayed Mail (still being retried)"
-                                                   : "Successful Mail Delivery Report";
+  const char* subject = any_failed    ? "Undelivered Mail Returned to Sender"
+                        : any_delayed ? "Delayed Mail (still being retried)"
+                                      : "Successful Mail Delivery Report";
   if (report.postmaster_copy) subject = "Postmaster Copy: Undelivered Mail";
 
   std::string out;
@@ -175,8 +174,8 @@ std::string build_dsn(const DsnReport& report) {
   append_line(out, "                   The mail system");
   append_line(out, "");
   for (const DsnRecipient& rcpt : report.recipients) {
-    append_line(out, fmt::format("{}: {}", angle(rcpt.final_recipient),
-                                 clean_field(rcpt.diagnostic)));
+    append_line(out,
+                fmt::format("{}: {}", angle(rcpt.final_recipient), clean_field(rcpt.diagnostic)));
   }
   append_line(out, "");
 

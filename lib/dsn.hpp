@@ -18,22 +18,22 @@ inline constexpr size_t kMaxDsnHeaderBytes = 64 * 1024;
 inline constexpr size_t kMaxDsnFieldBytes = 512;
 
 struct DsnRecipient {
-  std::string final_recipient;  // "user@domain" as it was in the envelope
-  std::string orcpt;            // RFC 3461 ORCPT as given ("rfc822;user@domain", xtext), or ""
+  std::string final_recipient;    // "user@domain" as it was in the envelope
+  std::string orcpt;              // RFC 3461 ORCPT as given ("rfc822;user@domain", xtext), or ""
   std::string action = "failed";  // failed | delayed | delivered | relayed | expanded
-  std::string status;           // "5.1.1"
-  std::string diagnostic;       // human text: "User unknown"
+  std::string status;             // "5.1.1"
+  std::string diagnostic;         // human text: "User unknown"
 };
 
 struct DsnReport {
-  std::string reporting_mta;    // $myhostname
+  std::string reporting_mta;  // $myhostname
   std::string original_queue_id;
-  std::string bounce_queue_id;  // the queue ID of the DSN itself (Message-ID, boundary)
-  std::string original_sender;  // "" for <>
-  std::string notify_to;        // To: of the DSN ("" allowed only for tests)
-  int64_t arrival_time = 0;     // of the original message, unix seconds
-  int64_t now = 0;              // unix seconds
-  bool postmaster_copy = false; // a report about a bounce, sent to postmaster
+  std::string bounce_queue_id;   // the queue ID of the DSN itself (Message-ID, boundary)
+  std::string original_sender;   // "" for <>
+  std::string notify_to;         // To: of the DSN ("" allowed only for tests)
+  int64_t arrival_time = 0;      // of the original message, unix seconds
+  int64_t now = 0;               // unix seconds
+  bool postmaster_copy = false;  // a report about a bounce, sent to postmaster
   std::vector<DsnRecipient> recipients;
   std::string_view original_headers;  // wire form; may hold the body too: cut at the blank line
 };

@@ -5,14 +5,13 @@
 #include "maildir.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cctype>
-
-#include <fmt/format.h>
 
 #include "queue_dir.hpp"
 
@@ -25,7 +24,9 @@ constexpr mode_t kFileMode = 0600;
 
 std::atomic<uint64_t> g_delivery_counter{0};
 
-Error permanent(std::string what) { return Error{ErrorKind::kPermanent, std::move(what), 0}; }
+Error permanent(std::string what) {
+  return Error{ErrorKind::kPermanent, std::move(what), 0};
+}
 
 // A path component that cannot leave its parent folder.
 bool safe_component(std::string_view part) {
@@ -166,8 +167,7 @@ Result<MaildirMessage> MaildirMessage::create(const std::string& base, const std
     message.unique_ = maildir_unique_name(now.tv_sec, now.tv_nsec / 1000, pid,
                                           g_delivery_counter.fetch_add(1), host);
     message.tmp_path_ = maildir + "/tmp/" + message.unique_;
-    int fd = ::open(message.tmp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                    kFileMode);
+    int fd = ::open(message.tmp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
     if (fd >= 0) {
       message.fd_.reset(fd);
       return message;
@@ -208,7 +208,9 @@ MaildirMessage& MaildirMessage::operator=(MaildirMessage&& other) noexcept {
   return *this;
 }
 
-MaildirMessage::~MaildirMessage() { discard(); }
+MaildirMessage::~MaildirMessage() {
+  discard();
+}
 
 void MaildirMessage::discard() {
   if (!committed_ && !tmp_path_.empty()) ::unlink(tmp_path_.c_str());

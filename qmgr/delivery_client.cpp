@@ -46,7 +46,8 @@ void run_later(int, short, void* arg) {
 }  // namespace
 
 ServiceClient::ServiceClient(event_base* base, std::string socket_path, int reply_timeout_seconds)
-    : base_(base), socket_path_(std::move(socket_path)),
+    : base_(base),
+      socket_path_(std::move(socket_path)),
       reply_timeout_seconds_(reply_timeout_seconds) {}
 
 ServiceClient::~ServiceClient() {
@@ -156,7 +157,7 @@ void ServiceClient::on_event(bufferevent*, short what, void* arg) {
       return;
     }
   }
-  std::string what_text = timed_out ? "timeout waiting for the reply"
+  std::string what_text = timed_out                ? "timeout waiting for the reply"
                           : (what & BEV_EVENT_EOF) ? "connection closed before the reply"
                                                    : "connection error";
   int code = timed_out ? ETIMEDOUT : (err != 0 ? err : ECONNRESET);

@@ -38,12 +38,10 @@ int main(int argc, char** argv) {
   settings.maximal_queue_lifetime_seconds = config.get_seconds("maximal_queue_lifetime");
   settings.bounce_queue_lifetime_seconds = config.get_seconds("bounce_queue_lifetime");
   settings.ipc_timeout_seconds = config.get_seconds("ipc_timeout");
-  settings.delivery_concurrency =
-      static_cast<size_t>(config.get_int("delivery_concurrency_limit"));
+  settings.delivery_concurrency = static_cast<size_t>(config.get_int("delivery_concurrency_limit"));
 
   // The accounts db is opened before the privilege drop (its files may be root's).
-  Result<AccountsDb> accounts =
-      AccountsDb::open(config.get("data_directory") + "/accounts", true);
+  Result<AccountsDb> accounts = AccountsDb::open(config.get("data_directory") + "/accounts", true);
   if (!accounts) log::fatal("cannot open the accounts db: {}", accounts.error().describe());
 
   drop_privileges(config);

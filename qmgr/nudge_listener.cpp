@@ -17,13 +17,14 @@ namespace postern {
 NudgeListener::NudgeListener(event_base* base, UniqueFd listen_fd, Handler handler)
     : base_(base), handler_(std::move(handler)) {
   listener_ = evconnlistener_new(base_, &NudgeListener::on_accept, this,
-                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0,
-                                 listen_fd.get());
+                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, listen_fd.get());
   if (!listener_) log::fatal("cannot listen on the qmgr socket");
   listen_fd.release();  // the listener owns it now
 }
 
-NudgeListener::~NudgeListener() { stop(); }
+NudgeListener::~NudgeListener() {
+  stop();
+}
 
 void NudgeListener::stop() {
   if (listener_) {
@@ -67,7 +68,8 @@ void NudgeListener::on_read(bufferevent* bev, void* arg) {
     return;
   }
   std::optional<std::string> queue_id;
-  if (auto id = record->value().get("queue_id"); id && is_queue_id(*id)) queue_id = std::string(*id);
+  if (auto id = record->value().get("queue_id"); id && is_queue_id(*id))
+    queue_id = std::string(*id);
   AttrRecord reply;
   reply.add("status", "ok");
   std::string frame = reply.encode();

@@ -26,7 +26,9 @@
 namespace postern {
 namespace {
 
-int64_t now_seconds() { return static_cast<int64_t>(::time(nullptr)); }
+int64_t now_seconds() {
+  return static_cast<int64_t>(::time(nullptr));
+}
 
 double now_precise() {
   timespec now{};
@@ -147,8 +149,8 @@ bool QueueManager::take_file(const std::string& from_dir, const std::string& que
   std::string to = settings_.layout.active() + "/" + queue_id;
   // A plain rename: after a crash the file is in one folder or the other, and both are scanned.
   if (::rename(from.c_str(), to.c_str()) != 0) {
-    if (errno != ENOENT) log::error("{}: cannot move {} to active/: {}", queue_id, from,
-                                    std::strerror(errno));
+    if (errno != ENOENT)
+      log::error("{}: cannot move {} to active/: {}", queue_id, from, std::strerror(errno));
     return false;
   }
   known_.insert(queue_id);
@@ -293,9 +295,8 @@ void QueueManager::process(const std::string& queue_id) {
   }
   Attempt* raw = attempt.get();
   in_flight_.emplace(raw, std::move(attempt));
-  delivery_.call(request, [this, raw](Result<AttrRecord> reply) {
-    on_delivery_reply(raw, std::move(reply));
-  });
+  delivery_.call(
+      request, [this, raw](Result<AttrRecord> reply) { on_delivery_reply(raw, std::move(reply)); });
 }
 
 void QueueManager::set_result(Attempt& attempt, size_t index, Outcome outcome, std::string dsn,
@@ -464,8 +465,7 @@ void QueueManager::send_bounces(Attempt& attempt, int64_t now) {
   Result<std::string> bounce_id = write_bounce(settings_.layout, *attempt.file, bounce);
   if (!bounce_id) {
     // Not recorded as done: the recipients stay pending and bounce on a later attempt.
-    log::error("{}: cannot write the bounce: {}", attempt.queue_id,
-               bounce_id.error().describe());
+    log::error("{}: cannot write the bounce: {}", attempt.queue_id, bounce_id.error().describe());
     attempt.short_retry = true;
     for (size_t i : reported) {
       attempt.results[i].outcome = Outcome::kDeferred;
@@ -482,10 +482,9 @@ void QueueManager::send_bounces(Attempt& attempt, int64_t now) {
 void QueueManager::defer_file(Attempt& attempt, int64_t now) {
   QueueFile& file = *attempt.file;
   const uint32_t attempts = file.envelope().attempts;
-  int64_t delay = attempt.short_retry
-                      ? std::max<int64_t>(1, settings_.minimal_backoff_seconds)
-                      : backoff_seconds(attempts, settings_.minimal_backoff_seconds,
-                                        settings_.maximal_backoff_seconds);
+  int64_t delay = attempt.short_retry ? std::max<int64_t>(1, settings_.minimal_backoff_seconds)
+                                      : backoff_seconds(attempts, settings_.minimal_backoff_seconds,
+                                                        settings_.maximal_backoff_seconds);
   int64_t next = now + delay;
   if (Status s = file.update_schedule(attempts + 1, next); !s) {
     log::error("{}: cannot update the schedule: {}", attempt.queue_id, s.error().describe());

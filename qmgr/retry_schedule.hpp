@@ -10,8 +10,7 @@ namespace postern {
 
 // Seconds to wait after a failed attempt, when attempts_before attempts had already failed
 // (0 for the first failure): minimal * 2^attempts_before, at most maximal (and at least 1).
-int64_t backoff_seconds(uint32_t attempts_before, int64_t minimal_seconds,
-                        int64_t maximal_seconds);
+int64_t backoff_seconds(uint32_t attempts_before, int64_t minimal_seconds, int64_t maximal_seconds);
 
 // True when a message that arrived at arrival_time has been queued for lifetime_seconds or
 // longer: its pending recipients bounce instead of being deferred again.

@@ -35,8 +35,7 @@ const std::string kHeaders =
 
 size_t count(const std::string& text, const std::string& needle) {
   size_t n = 0;
-  for (size_t pos = text.find(needle); pos != std::string::npos;
-       pos = text.find(needle, pos + 1)) {
+  for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) {
     ++n;
   }
   return n;
@@ -59,8 +58,7 @@ TEST(DsnTest, HasTheMultipartReportShape) {
   EXPECT_NE(dsn.find("Reporting-MTA: dns; mx.example.test\r\n"), std::string::npos);
   EXPECT_NE(dsn.find("Arrival-Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"), std::string::npos);
   EXPECT_NE(dsn.find("Final-Recipient: rfc822; nobody@example.test\r\n"), std::string::npos);
-  EXPECT_NE(dsn.find("Original-Recipient: rfc822; NoBody+tag@example.test\r\n"),
-            std::string::npos);
+  EXPECT_NE(dsn.find("Original-Recipient: rfc822; NoBody+tag@example.test\r\n"), std::string::npos);
   EXPECT_NE(dsn.find("Action: failed\r\nStatus: 5.1.1\r\n"), std::string::npos);
   EXPECT_NE(dsn.find("Diagnostic-Code: X-Postern; User unknown\r\n"), std::string::npos);
   EXPECT_NE(dsn.find("Subject: hello\r\n"), std::string::npos);
@@ -140,7 +138,7 @@ TEST(HeaderSectionTest, StopsAtTheBlankLine) {
 }
 
 TEST(HeaderSectionTest, CutsAtALineBoundaryAtTheLimit) {
-  const std::string text = "A: 1\r\nB: 2\r\n\r\n";  // lines of 6 bytes
+  const std::string text = "A: 1\r\nB: 2\r\n\r\n";          // lines of 6 bytes
   EXPECT_EQ(header_section(text, 12), "A: 1\r\nB: 2\r\n");  // N: both lines
   EXPECT_EQ(header_section(text, 11), "A: 1\r\n");          // N-1: the second is left out
   EXPECT_EQ(header_section(text, 5), "");
