@@ -16,7 +16,9 @@ namespace {
 constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 constexpr int kMappedPrefixBits = 96;
 
-bool is_mapped_ipv4(const IpBytes& ip) { return std::memcmp(ip.data(), kMappedPrefix, 12) == 0; }
+bool is_mapped_ipv4(const IpBytes& ip) {
+  return std::memcmp(ip.data(), kMappedPrefix, 12) == 0;
+}
 
 IpBytes mapped_from_ipv4(const in_addr& v4) {
   IpBytes ip{};
@@ -128,8 +130,8 @@ Result<NetworkList> NetworkList::parse(const std::vector<std::string>& entries) 
     int bits = max_bits;
     if (has_prefix) {
       if (prefix_text.empty() || prefix_text.size() > 3) return bad("bad prefix length");
-      auto [end, ec] = std::from_chars(prefix_text.data(), prefix_text.data() + prefix_text.size(),
-                                       bits);
+      auto [end, ec] =
+          std::from_chars(prefix_text.data(), prefix_text.data() + prefix_text.size(), bits);
       if (ec != std::errc() || end != prefix_text.data() + prefix_text.size() || bits < 0 ||
           bits > max_bits) {
         return bad("bad prefix length");

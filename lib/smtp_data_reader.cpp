@@ -82,8 +82,8 @@ DataFeedResult SmtpDataReader::feed(std::string_view input, const Sink& sink) {
 
       case State::kText: {
         const void* lf_found = std::memchr(data + pos, '\n', size - pos);
-        const size_t lf = lf_found ? static_cast<size_t>(static_cast<const char*>(lf_found) - data)
-                                   : size;
+        const size_t lf =
+            lf_found ? static_cast<size_t>(static_cast<const char*>(lf_found) - data) : size;
         if (forbid_bare_newline_) {
           // The only CR allowed in [pos, lf) is the last byte: before the LF, or before the end
           // of this input (its LF may come next time).

@@ -25,8 +25,7 @@ inline constexpr const char* kTlsServerCiphers =
 class TlsServerContext {
  public:
   // Loads the PEM certificate chain and private key and checks that they match.
-  static Result<TlsServerContext> create(const std::string& cert_file,
-                                         const std::string& key_file);
+  static Result<TlsServerContext> create(const std::string& cert_file, const std::string& key_file);
   TlsServerContext(TlsServerContext&& other) noexcept;
   TlsServerContext& operator=(TlsServerContext&& other) noexcept;
   TlsServerContext(const TlsServerContext&) = delete;

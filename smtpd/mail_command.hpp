@@ -14,11 +14,11 @@
 namespace postern::smtpd {
 
 struct MailRequest {
-  std::string sender;      // "" for <>
-  bool utf8 = false;       // SMTPUTF8
-  std::string body;        // "7BIT", "8BITMIME" or "" (not given)
-  std::string dsn_ret;     // "FULL", "HDRS" or ""
-  std::string dsn_envid;   // RFC 3461 ENVID as given (xtext), or ""
+  std::string sender;     // "" for <>
+  bool utf8 = false;      // SMTPUTF8
+  std::string body;       // "7BIT", "8BITMIME" or "" (not given)
+  std::string dsn_ret;    // "FULL", "HDRS" or ""
+  std::string dsn_envid;  // RFC 3461 ENVID as given (xtext), or ""
   uint64_t declared_size = 0;
 };
 

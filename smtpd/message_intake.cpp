@@ -7,8 +7,7 @@ namespace postern::smtpd {
 
 Result<MessageIntake> MessageIntake::begin(const std::string& incoming_dir,
                                            const QueueEnvelope& envelope,
-                                           std::string_view received_header,
-                                           uint64_t size_limit) {
+                                           std::string_view received_header, uint64_t size_limit) {
   Result<QueueFileWriter> writer = QueueFileWriter::create(incoming_dir, envelope);
   if (!writer) return writer.error();
   if (Status st = writer->append_message(received_header); !st) return st.error();

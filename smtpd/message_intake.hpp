@@ -18,8 +18,7 @@ namespace postern::smtpd {
 class MessageIntake {
  public:
   // size_limit: bytes of client message (our header not counted); 0 = no limit.
-  static Result<MessageIntake> begin(const std::string& incoming_dir,
-                                     const QueueEnvelope& envelope,
+  static Result<MessageIntake> begin(const std::string& incoming_dir, const QueueEnvelope& envelope,
                                      std::string_view received_header, uint64_t size_limit);
 
   // Appends message bytes (wire form). Never fails: a failure is remembered and reported at

@@ -45,7 +45,8 @@ RcptDecision check_rcpt_command(const SmtpCommand& command, const RcptContext& c
       decision.reply = "550 5.1.1 <" + address + ">: Recipient address rejected: User unknown";
       return decision;
     }
-  } else if (!context.client_trusted && !is_relay_domain(context.settings, command.address.domain)) {
+  } else if (!context.client_trusted &&
+             !is_relay_domain(context.settings, command.address.domain)) {
     decision.reply = "554 5.7.1 <" + address + ">: Relay access denied";
     return decision;
   }

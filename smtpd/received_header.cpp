@@ -22,8 +22,8 @@ std::string received_protocol(bool esmtp, bool tls, bool authenticated, bool utf
 }
 
 std::string received_header(const ReceivedInfo& info) {
-  std::string helo = info.helo.empty() ? std::string(info.client_name)
-                                       : log::printable(info.helo, kMaxHeloBytes);
+  std::string helo =
+      info.helo.empty() ? std::string(info.client_name) : log::printable(info.helo, kMaxHeloBytes);
   std::string header = fmt::format("Received: from {} ({} [{}])\r\n\tby {} (Postern) with {} id {}",
                                    helo, info.client_name, info.client_address, info.hostname,
                                    info.protocol, info.queue_id);

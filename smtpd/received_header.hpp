@@ -16,7 +16,7 @@ struct ReceivedInfo {
   std::string_view hostname;        // myhostname
   std::string_view protocol;        // from received_protocol()
   std::string_view queue_id;
-  std::string_view tls_description;  // "TLSv1.3 with cipher ... (256/256 bits)", "" when plain
+  std::string_view tls_description;   // "TLSv1.3 with cipher ... (256/256 bits)", "" when plain
   std::string_view single_recipient;  // set only when the message has exactly one recipient
   std::time_t when = 0;
 };

@@ -8,8 +8,8 @@
 
 namespace postern::smtpd {
 
-SmtpServer::SmtpServer(event_base* base, const SmtpdSettings& settings,
-                       const AccountsDb& accounts, const TlsServerContext* tls)
+SmtpServer::SmtpServer(event_base* base, const SmtpdSettings& settings, const AccountsDb& accounts,
+                       const TlsServerContext* tls)
     : base_(base),
       settings_(settings),
       accounts_(accounts),
@@ -30,8 +30,7 @@ Status SmtpServer::listen(UniqueFd listen_fd) {
   if (!reaper_) return Error::system("event_new");
   if (!commit_pool_.ok()) return Error::system("commit pool wake-up pipe");
   evconnlistener* listener = evconnlistener_new(
-      base_, on_accept, this, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
-      listen_fd.get());
+      base_, on_accept, this, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, listen_fd.get());
   if (listener == nullptr) return Error::system("evconnlistener_new");
   listen_fd.release();  // the listener closes it
   evconnlistener_set_error_cb(listener, on_accept_error);
@@ -39,8 +38,7 @@ Status SmtpServer::listen(UniqueFd listen_fd) {
   return Status::success();
 }
 
-void SmtpServer::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* address, int,
-                           void* arg) {
+void SmtpServer::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* address, int, void* arg) {
   auto* self = static_cast<SmtpServer*>(arg);
   Result<IpBytes> ip = ip_of_sockaddr(address);
   if (!ip) {

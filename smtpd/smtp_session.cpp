@@ -42,7 +42,9 @@ bool starts_with_bdat(std::string_view line) {
   return line.size() == 4 || line[4] == ' ' || line[4] == '\t';
 }
 
-timeval seconds(int s) { return timeval{s, 0}; }
+timeval seconds(int s) {
+  return timeval{s, 0};
+}
 
 }  // namespace
 
@@ -55,8 +57,8 @@ SmtpSession::SmtpSession(SmtpServer& server, evutil_socket_t fd, const IpBytes& 
       data_reader_(server.settings().forbid_bare_newline) {
   UniqueFd owned(fd);
   client_trusted_ = server.settings().mynetworks.contains(client_ip);
-  bev_.reset(bufferevent_socket_new(server.base(), fd,
-                                    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
+  bev_.reset(
+      bufferevent_socket_new(server.base(), fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
   if (bev_) owned.release();  // the bufferevent closes it now
   timer_.reset(evtimer_new(server.base(), on_timer, this));
   data_sink_ = [this](std::string_view bytes) { transaction_.intake->append(bytes); };
@@ -120,9 +122,8 @@ void SmtpSession::on_event(bufferevent* bev, short what, void* arg) {
     return;
   }
   if (self->phase_ == Phase::kHandshake) {  // no reply is possible in a half-made TLS session
-    log::info("SSL_accept {} from {}: {}",
-              (what & BEV_EVENT_TIMEOUT) ? "timeout" : "error", self->client_label(),
-              log::printable(openssl_errors(), 200));
+    log::info("SSL_accept {} from {}: {}", (what & BEV_EVENT_TIMEOUT) ? "timeout" : "error",
+              self->client_label(), log::printable(openssl_errors(), 200));
     self->close_now();
     return;
   }
@@ -261,8 +262,8 @@ void SmtpSession::read_data() {
       log::info("{}: reject: bare {} received in DATA from {}", transaction_.queue_id, what,
                 client_label());
       reset_transaction();  // drops the temporary queue file
-      close_after(fmt::format("521 5.5.2 {} Error: bare {} received",
-                              server_.settings().hostname, what));
+      close_after(
+          fmt::format("521 5.5.2 {} Error: bare {} received", server_.settings().hostname, what));
       return;
     }
   }
@@ -551,9 +552,9 @@ void SmtpSession::handle_starttls() {
   evbuffer* in = bufferevent_get_input(plain);
   evbuffer_drain(in, evbuffer_get_length(in));
   bufferevent_set_timeouts(plain, nullptr, nullptr);  // the filter times out instead
-  bufferevent* filter = bufferevent_openssl_filter_new(
-      server_.base(), plain, *ssl, BUFFEREVENT_SSL_ACCEPTING,
-      BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+  bufferevent* filter =
+      bufferevent_openssl_filter_new(server_.base(), plain, *ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
   if (filter == nullptr) {
     SSL_free(*ssl);
     log::warning("cannot start TLS for {}: no bufferevent filter", client_label());
@@ -599,7 +600,8 @@ bool SmtpSession::open_intake() {
   info.protocol = protocol;
   info.queue_id = transaction_.queue_id;
   info.tls_description = tls_active_ ? std::string_view(tls_description_) : std::string_view();
-  if (transaction_.recipients.size() == 1) info.single_recipient = transaction_.recipients[0].address;
+  if (transaction_.recipients.size() == 1)
+    info.single_recipient = transaction_.recipients[0].address;
   info.when = now;
   std::string header = received_header(info);
 
@@ -634,8 +636,8 @@ void SmtpSession::finish_message() {
     committed_bytes_ = intake.message_bytes();
     MessageIntake owned = std::move(intake);
     transaction_.intake.reset();
-    server_.commit_pool().submit(std::move(owned),
-                                 [this](Status committed) { on_commit_done(std::move(committed)); });
+    server_.commit_pool().submit(
+        std::move(owned), [this](Status committed) { on_commit_done(std::move(committed)); });
     return;
   }
   if (server_.stopping()) close_after("421 4.3.2 Service shutting down");
@@ -738,8 +740,8 @@ void SmtpSession::close_now() {
   const bool committing = phase_ == Phase::kCommitting;
   phase_ = Phase::kDone;
   transaction_.intake.reset();
-  static constexpr const char* kNames[] = {"ehlo", "helo", "starttls", "mail", "rcpt", "data",
-                                           "bdat", "rset", "noop", "quit", "unknown"};
+  static constexpr const char* kNames[] = {"ehlo", "helo", "starttls", "mail", "rcpt",   "data",
+                                           "bdat", "rset", "noop",     "quit", "unknown"};
   std::string counts;
   for (int i = 0; i < kCommandCount; ++i) {
     if (counters_[i] > 0) counts += fmt::format(" {}={}", kNames[i], counters_[i]);
@@ -787,7 +789,9 @@ void SmtpSession::pause_for_error_sleep() {
   evtimer_add(timer_.get(), &pause);
 }
 
-std::string SmtpSession::client_label() const { return "unknown[" + client_address_ + "]"; }
+std::string SmtpSession::client_label() const {
+  return "unknown[" + client_address_ + "]";
+}
 
 std::string SmtpSession::protocol_name() const {
   return received_protocol(esmtp_, tls_active_, false, transaction_.utf8);

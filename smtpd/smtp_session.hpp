@@ -45,14 +45,14 @@ class SmtpSession {
 
  private:
   enum class Phase {
-    kCommand,    // reading command lines
-    kData,       // between the 354 and the final "."
-    kBdat,       // reading the bytes of a BDAT chunk
-    kHandshake,  // STARTTLS handshake running
+    kCommand,     // reading command lines
+    kData,        // between the 354 and the final "."
+    kBdat,        // reading the bytes of a BDAT chunk
+    kHandshake,   // STARTTLS handshake running
     kCommitting,  // the message is being made durable in a commit thread; the 250 waits
-    kPaused,     // smtpd_error_sleep_time after an error past the soft limit
-    kClosing,    // last reply queued; waiting for it to leave, then a lingering close
-    kDone,       // retired; no more I/O
+    kPaused,      // smtpd_error_sleep_time after an error past the soft limit
+    kClosing,     // last reply queued; waiting for it to leave, then a lingering close
+    kDone,        // retired; no more I/O
   };
 
   struct Transaction {
@@ -136,9 +136,21 @@ class SmtpSession {
   std::vector<evbuffer_iovec> iovecs_;
 
   // counters for the disconnect log line
-  enum Counter { kEhloCount, kHeloCount, kStarttlsCount, kMailCount, kRcptCount, kDataCount,
-                 kBdatCount, kRsetCount, kNoopCount, kQuitCount, kUnknownCount, kCommandCount,
-                 kCounterCount };
+  enum Counter {
+    kEhloCount,
+    kHeloCount,
+    kStarttlsCount,
+    kMailCount,
+    kRcptCount,
+    kDataCount,
+    kBdatCount,
+    kRsetCount,
+    kNoopCount,
+    kQuitCount,
+    kUnknownCount,
+    kCommandCount,
+    kCounterCount
+  };
   std::array<int, kCounterCount> counters_{};
 };
 

@@ -30,7 +30,7 @@ Result<SmtpdSettings> load_smtpd_settings(const MainConfig& config) {
       static_cast<int>(config.get_int("smtpd_client_connection_count_limit"));
   s.forbid_bare_newline = config.get_bool("smtpd_forbid_bare_newline");
   std::string level = lower(config.get("smtpd_tls_security_level"));
-  s.tls_level = level == "none" ? TlsLevel::kNone
+  s.tls_level = level == "none"      ? TlsLevel::kNone
                 : level == "encrypt" ? TlsLevel::kEncrypt
                                      : TlsLevel::kMay;
   s.tls_cert_file = config.get("smtpd_tls_cert_file");

@@ -17,25 +17,25 @@ namespace postern::smtpd {
 enum class TlsLevel { kNone, kMay, kEncrypt };
 
 struct SmtpdSettings {
-  std::string hostname;                // myhostname: greeting, Received, reply texts
-  std::string banner;                  // smtpd_banner, after "220 "
-  uint64_t message_size_limit = 0;     // bytes; 0 = no limit
-  size_t recipient_limit = 1000;       // smtpd_recipient_limit
-  size_t line_length_limit = 2048;     // command line bytes without the CRLF
+  std::string hostname;             // myhostname: greeting, Received, reply texts
+  std::string banner;               // smtpd_banner, after "220 "
+  uint64_t message_size_limit = 0;  // bytes; 0 = no limit
+  size_t recipient_limit = 1000;    // smtpd_recipient_limit
+  size_t line_length_limit = 2048;  // command line bytes without the CRLF
   int soft_error_limit = 10;
   int hard_error_limit = 20;
-  int error_sleep_ms = 1000;           // smtpd_error_sleep_time, once past the soft limit
-  int timeout_seconds = 300;           // smtpd_timeout: per command and per read in DATA
-  int connection_count_limit = 50;     // per client address, per smtpd process
+  int error_sleep_ms = 1000;        // smtpd_error_sleep_time, once past the soft limit
+  int timeout_seconds = 300;        // smtpd_timeout: per command and per read in DATA
+  int connection_count_limit = 50;  // per client address, per smtpd process
   bool forbid_bare_newline = true;
   TlsLevel tls_level = TlsLevel::kMay;
   std::string tls_cert_file;
   std::string tls_key_file;
-  std::string recipient_delimiter;     // "+" (characters, any one of them)
+  std::string recipient_delimiter;         // "+" (characters, any one of them)
   std::vector<std::string> relay_domains;  // lower-case; we accept mail for them from anyone
-  NetworkList mynetworks;              // clients that may relay
+  NetworkList mynetworks;                  // clients that may relay
   QueueLayout queue;
-  std::string accounts_db;             // $data_directory/accounts
+  std::string accounts_db;  // $data_directory/accounts
 };
 
 // Reads and checks what smtpd needs; a bad mynetworks entry is an error.

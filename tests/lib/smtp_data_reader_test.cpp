@@ -98,7 +98,9 @@ TEST(SmtpDataReaderTest, SimpleMessage) {
   expect_all_splits(in, "Subject: x\r\n\r\nHello\r\n", DataEvent::kEnd, in.size());
 }
 
-TEST(SmtpDataReaderTest, EmptyMessage) { expect_all_splits(".\r\n", "", DataEvent::kEnd, 3); }
+TEST(SmtpDataReaderTest, EmptyMessage) {
+  expect_all_splits(".\r\n", "", DataEvent::kEnd, 3);
+}
 
 TEST(SmtpDataReaderTest, EmptyFirstLine) {
   expect_all_splits("\r\n.\r\n", "\r\n", DataEvent::kEnd, 5);

@@ -21,9 +21,10 @@ class TlsServerTest : public testing::Test {
     ASSERT_NE(mkdtemp(pattern), nullptr);
     dir_ = pattern;
     for (const char* name : {"a", "b"}) {
-      std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=mx.test "
-                        "-keyout " + dir_ + "/" + name + ".key -out " + dir_ + "/" + name +
-                        ".crt >/dev/null 2>&1";
+      std::string cmd =
+          "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=mx.test "
+          "-keyout " +
+          dir_ + "/" + name + ".key -out " + dir_ + "/" + name + ".crt >/dev/null 2>&1";
       ASSERT_EQ(std::system(cmd.c_str()), 0);
     }
   }
@@ -57,13 +58,17 @@ SSL* handshake(const TlsServerContext& server, int max_client_version) {
   for (int round = 0; round < 50 && !(client_done && server_done) && !failed; ++round) {
     if (!client_done) {
       int rc = SSL_do_handshake(client);
-      if (rc == 1) client_done = true;
-      else if (SSL_get_error(client, rc) != SSL_ERROR_WANT_READ) failed = true;
+      if (rc == 1)
+        client_done = true;
+      else if (SSL_get_error(client, rc) != SSL_ERROR_WANT_READ)
+        failed = true;
     }
     if (!server_done) {
       int rc = SSL_do_handshake(srv);
-      if (rc == 1) server_done = true;
-      else if (SSL_get_error(srv, rc) != SSL_ERROR_WANT_READ) failed = true;
+      if (rc == 1)
+        server_done = true;
+      else if (SSL_get_error(srv, rc) != SSL_ERROR_WANT_READ)
+        failed = true;
     }
   }
   ERR_clear_error();
