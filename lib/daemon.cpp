@@ -85,10 +85,18 @@ ParsedArgs parse_args(int argc, char** argv) {
       return parsed;
     }
     switch (option) {
-      case 'c': parsed.config_dir = value; break;
-      case 'n': parsed.service_name = value; break;
-      case 't': parsed.service_type = value; break;
-      case 'L': parsed.listen_address = value; break;
+      case 'c':
+        parsed.config_dir = value;
+        break;
+      case 'n':
+        parsed.service_name = value;
+        break;
+      case 't':
+        parsed.service_type = value;
+        break;
+      case 'L':
+        parsed.listen_address = value;
+        break;
       case 'o': {
         size_t eq = value.find('=');
         if (eq == std::string::npos || eq == 0) {
@@ -108,8 +116,8 @@ ParsedArgs parse_args(int argc, char** argv) {
   if (parsed.config_dir.empty()) parsed.error = "-c: empty configuration directory";
   if (!parsed.service_type.empty() && parsed.service_type != "inet" &&
       parsed.service_type != "unix") {
-    parsed.error = fmt::format("-t {}: expected inet or unix",
-                               log::printable(parsed.service_type, 20));
+    parsed.error =
+        fmt::format("-t {}: expected inet or unix", log::printable(parsed.service_type, 20));
   }
   return parsed;
 }
@@ -233,8 +241,7 @@ Result<std::string> read_main_cf_text(int fd, const std::string& shown_name) {
     }
     if (n == 0) return text;
     if (text.size() + static_cast<size_t>(n) > kMaxMainCfBytes) {
-      return Error::limit(
-          fmt::format("{}: larger than {} bytes", shown_name, kMaxMainCfBytes));
+      return Error::limit(fmt::format("{}: larger than {} bytes", shown_name, kMaxMainCfBytes));
     }
     text.append(buffer, static_cast<size_t>(n));
   }
@@ -304,9 +311,10 @@ DaemonContext daemon_init(int argc, char** argv, std::string_view program) {
   log::init("postern/" + ctx.program, ctx.log_to_stderr);
   if (parsed.debug) log::set_debug(true);
   if (!parsed.error.empty()) {
-    log::fatal("{}; usage: postern-{} -c CONFIG_DIR -n SERVICE -t inet|unix [-S] [-m] [-v] "
-               "[-L ADDRESS] [-o name=value]... [-- args]",
-               parsed.error, ctx.program);
+    log::fatal(
+        "{}; usage: postern-{} -c CONFIG_DIR -n SERVICE -t inet|unix [-S] [-m] [-v] "
+        "[-L ADDRESS] [-o name=value]... [-- args]",
+        parsed.error, ctx.program);
   }
   ctx.config_dir = parsed.config_dir;
   ctx.service_name = parsed.service_name.empty() ? ctx.program : parsed.service_name;
@@ -349,8 +357,7 @@ DaemonContext daemon_init(int argc, char** argv, std::string_view program) {
     } else {
       auto host_port = split_host_port(parsed.listen_address);
       if (!host_port) log::fatal("-L {}: expected host:port", parsed.listen_address);
-      auto fd = listen_inet(host_port->first, host_port->second,
-                            ctx.config.get("inet_protocols"));
+      auto fd = listen_inet(host_port->first, host_port->second, ctx.config.get("inet_protocols"));
       if (!fd) log::fatal("-L {}: {}", parsed.listen_address, fd.error().describe());
       ctx.listen_fd = std::move(fd).value();
     }
@@ -406,8 +413,8 @@ DaemonStopWatch::DaemonStopWatch(event_base* base, int master_watch_fd,
     log::fatal("cannot watch SIGTERM and SIGINT");
   }
   if (master_watch_fd >= 0) {
-    master_ = event_new(base, master_watch_fd, EV_READ | EV_PERSIST, &DaemonStopWatch::on_event,
-                        this);
+    master_ =
+        event_new(base, master_watch_fd, EV_READ | EV_PERSIST, &DaemonStopWatch::on_event, this);
     if (master_ == nullptr || event_add(master_, nullptr) != 0) {
       log::fatal("cannot watch the master pipe");
     }

@@ -3,13 +3,12 @@
 // Trusts the passwd database; refuses uid or gid 0. Bounded: the getpwnam_r buffer.
 #include "master/mail_owner.hpp"
 
+#include <fmt/format.h>
 #include <pwd.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace postern::master {
 namespace {
@@ -25,21 +24,23 @@ Result<MailOwner> resolve_mail_owner(const MainConfig& config) {
   passwd* found = nullptr;
   std::vector<char> buffer(16384);
   int rc = 0;
-  while ((rc = ::getpwnam_r(owner.name.c_str(), &entry, buffer.data(), buffer.size(),
-                            &found)) == ERANGE &&
+  while ((rc = ::getpwnam_r(owner.name.c_str(), &entry, buffer.data(), buffer.size(), &found)) ==
+             ERANGE &&
          buffer.size() < kMaxPasswdBuffer) {
     buffer.resize(buffer.size() * 2);
   }
   if (rc != 0) return Error::system("look up mail_owner " + owner.name, rc);
   if (found == nullptr) {
-    return Error::config(fmt::format("mail_owner {}: no such user (create it, e.g. with "
-                                     "adduser --system --group {})",
-                                     owner.name, owner.name));
+    return Error::config(
+        fmt::format("mail_owner {}: no such user (create it, e.g. with "
+                    "adduser --system --group {})",
+                    owner.name, owner.name));
   }
   if (entry.pw_uid == 0 || entry.pw_gid == 0) {
-    return Error::config(fmt::format("mail_owner {} has user or group ID 0: it must be an "
-                                     "unprivileged account",
-                                     owner.name));
+    return Error::config(
+        fmt::format("mail_owner {} has user or group ID 0: it must be an "
+                    "unprivileged account",
+                    owner.name));
   }
   owner.uid = entry.pw_uid;
   owner.gid = entry.pw_gid;

@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -36,10 +36,11 @@ struct MasterArgs {
 };
 
 [[noreturn]] void usage(const char* problem) {
-  std::fprintf(stderr, "postern-master: %s\nusage: postern-master [-c CONFIG_DIR] [-f] [-t] [-v]\n"
-                       "  -f  stay in the foreground and log to stderr\n"
-                       "  -t  check the configuration and exit (0 when usable)\n"
-                       "  -v  debug logging\n",
+  std::fprintf(stderr,
+               "postern-master: %s\nusage: postern-master [-c CONFIG_DIR] [-f] [-t] [-v]\n"
+               "  -f  stay in the foreground and log to stderr\n"
+               "  -t  check the configuration and exit (0 when usable)\n"
+               "  -v  debug logging\n",
                problem);
   std::exit(2);
 }
@@ -49,12 +50,22 @@ MasterArgs parse_args(int argc, char** argv) {
   int option;
   while ((option = ::getopt(argc, argv, "c:ftvh")) != -1) {
     switch (option) {
-      case 'c': args.config_dir = optarg; break;
-      case 'f': args.foreground = true; break;
-      case 't': args.check_only = true; break;
-      case 'v': args.debug = true; break;
-      case 'h': usage("the Postern supervisor");
-      default: usage("unknown option");
+      case 'c':
+        args.config_dir = optarg;
+        break;
+      case 'f':
+        args.foreground = true;
+        break;
+      case 't':
+        args.check_only = true;
+        break;
+      case 'v':
+        args.debug = true;
+        break;
+      case 'h':
+        usage("the Postern supervisor");
+      default:
+        usage("unknown option");
     }
   }
   if (optind != argc) usage("unexpected argument");
@@ -167,4 +178,6 @@ int run(int argc, char** argv) {
 }  // namespace
 }  // namespace postern::master
 
-int main(int argc, char** argv) { return postern::master::run(argc, argv); }
+int main(int argc, char** argv) {
+  return postern::master::run(argc, argv);
+}

@@ -89,8 +89,7 @@ void Master::reload() {
   log::info("reload -- configuration {}", config_.config_dir);
   auto next = load_master_config(config_.config_dir);
   if (!next) {
-    log::error("reload failed: {}; keeping the running configuration",
-               next.error().describe());
+    log::error("reload failed: {}; keeping the running configuration", next.error().describe());
     return;
   }
   for (const ConfigWarning& warning : next->warnings) log::warning("{}", warning.describe());
@@ -104,8 +103,7 @@ void Master::reload() {
   }
   auto plans = plan_listeners(*next);
   if (!plans) {
-    log::error("reload failed: {}; keeping the running configuration",
-               plans.error().describe());
+    log::error("reload failed: {}; keeping the running configuration", plans.error().describe());
     return;
   }
   if (Status accounts = load_accounts_into_lmdb(next->accounts, next->main, next->owner);

@@ -23,8 +23,8 @@ inline constexpr int kHandledSignals[] = {SIGHUP, SIGTERM, SIGINT, SIGCHLD};
 class Master {
  public:
   // config, plans and table as main() checked and bound them; pid_file already holds the pid.
-  Master(MasterConfig config, std::vector<ListenerPlan> plans, ServiceTable table,
-         PidFile pid_file, bool foreground);
+  Master(MasterConfig config, std::vector<ListenerPlan> plans, ServiceTable table, PidFile pid_file,
+         bool foreground);
   Master(const Master&) = delete;
   Master& operator=(const Master&) = delete;
   ~Master();

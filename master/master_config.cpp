@@ -5,12 +5,11 @@
 #include "master/master_config.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
-
-#include <fmt/format.h>
 
 #include "lib/daemon.hpp"
 
@@ -58,9 +57,10 @@ Result<MasterConfig> load_master_config(const std::string& config_dir) {
   config.services = std::move(services).value();
   for (const ServiceEntry& service : config.services) {
     if (service.command.find('/') != std::string::npos && service.command.front() != '/') {
-      return Error::config(fmt::format("{}/master.cf:{}: command {}: expected a program name "
-                                       "or an absolute path",
-                                       config_dir, service.line, service.command));
+      return Error::config(
+          fmt::format("{}/master.cf:{}: command {}: expected a program name "
+                      "or an absolute path",
+                      config_dir, service.line, service.command));
     }
   }
 

@@ -3,13 +3,12 @@
 #include "master/pid_file.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <utility>
-
-#include <fmt/format.h>
 
 namespace postern::master {
 namespace {

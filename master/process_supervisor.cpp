@@ -5,11 +5,10 @@
 // kKillWaitMs.
 #include "master/process_supervisor.hpp"
 
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include "lib/log.hpp"
 #include "master/worker_spawn.hpp"
@@ -49,8 +48,8 @@ void ProcessSupervisor::replace_services(std::vector<ServiceRun> runs,
   for (auto& service : services_) {
     for (auto& [pid, worker] : service->workers) {
       ::kill(pid, SIGTERM);
-      retired_.emplace(pid, RetiredWorker{service->run.key, service->run.program,
-                                          std::move(worker.watch_pipe)});
+      retired_.emplace(
+          pid, RetiredWorker{service->run.key, service->run.program, std::move(worker.watch_pipe)});
     }
   }
   services_.clear();  // frees their restart timers
@@ -114,8 +113,8 @@ void ProcessSupervisor::record_crash(Service& service) {
   if (crashes > settings_.restart_limit) {
     service.given_up = true;
     evtimer_del(service.restart_timer.get());
-    log::warning("fatal: service {}: giving up after {} crashes in {}s", service.run.name,
-                 crashes, settings_.restart_window_seconds);
+    log::warning("fatal: service {}: giving up after {} crashes in {}s", service.run.name, crashes,
+                 settings_.restart_window_seconds);
     return;
   }
   int64_t delay = settings_.throttle_seconds;
@@ -141,8 +140,7 @@ void ProcessSupervisor::reap_children() {
       if (clean_stop(status)) {
         log::debug("process {} pid {} {}", retired->second.program, pid, describe_exit(status));
       } else {
-        log::warning("process {} pid {} {}", retired->second.program, pid,
-                     describe_exit(status));
+        log::warning("process {} pid {} {}", retired->second.program, pid, describe_exit(status));
       }
       retired_.erase(retired);
       continue;
@@ -209,8 +207,7 @@ void ProcessSupervisor::begin_shutdown() {
 void ProcessSupervisor::kill_remaining() {
   for (auto& service : services_) {
     for (const auto& [pid, worker] : service->workers) {
-      log::warning("process {} pid {} did not stop in time: killing it", service->run.program,
-                   pid);
+      log::warning("process {} pid {} did not stop in time: killing it", service->run.program, pid);
       ::kill(pid, SIGKILL);
     }
   }

@@ -24,12 +24,12 @@ inline constexpr int64_t kMaxRestartDelaySeconds = 60;
 
 // One listener's worth of workers, as the supervisor starts them.
 struct ServiceRun {
-  std::string key;           // the listener's key: the same service across reloads
-  std::string name;          // master.cf service name, for log lines
-  std::string program;       // absolute path of the executable
+  std::string key;                // the listener's key: the same service across reloads
+  std::string name;               // master.cf service name, for log lines
+  std::string program;            // absolute path of the executable
   std::vector<std::string> argv;  // argv[0] = program
-  int listen_fd = -1;        // borrowed from the ServiceTable
-  int main_cf_fd = -1;       // borrowed from the MasterConfig: the checked main.cf (fd 5, -m)
+  int listen_fd = -1;             // borrowed from the ServiceTable
+  int main_cf_fd = -1;            // borrowed from the MasterConfig: the checked main.cf (fd 5, -m)
   int max_processes = 1;
   // Start only once the previous generation's workers of this key have gone (unix services
   // such as qmgr must not run twice at once); inet services hand over at once.

@@ -3,14 +3,12 @@
 // errno and leaves the running listeners alone.
 #include "master/service_table.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
-
 #include <map>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "lib/daemon.hpp"
 #include "lib/log.hpp"
@@ -83,8 +81,8 @@ Result<std::vector<ListenerPlan>> plan_listeners(const MasterConfig& config) {
     } else {
       ListenerPlan plan;
       plan.type = "unix";
-      plan.path = (service.is_private ? layout.private_dir() : layout.public_dir()) + "/" +
-                  service.name;
+      plan.path =
+          (service.is_private ? layout.private_dir() : layout.public_dir()) + "/" + service.name;
       plan.mode = service.is_private ? 0600 : 0666;
       plan.key = "unix " + plan.path;
       mine.push_back(std::move(plan));
@@ -118,7 +116,9 @@ Listener& Listener::operator=(Listener&& other) noexcept {
   return *this;
 }
 
-Listener::~Listener() { remove_socket_file(); }
+Listener::~Listener() {
+  remove_socket_file();
+}
 
 void Listener::remove_socket_file() {
   if (fd_.valid() && !unix_path_.empty()) ::unlink(unix_path_.c_str());
@@ -141,8 +141,8 @@ Status ServiceTable::apply(const std::vector<ListenerPlan>& plans, const MasterC
       if (!fd) {
         const ServiceEntry& service = config.services[plan.service_index];
         return Error{fd.error().kind,
-                     fmt::format("{}/master.cf:{}: service {}: {}", config.config_dir,
-                                 service.line, service.name, fd.error().describe()),
+                     fmt::format("{}/master.cf:{}: service {}: {}", config.config_dir, service.line,
+                                 service.name, fd.error().describe()),
                      0};
       }
       fresh.emplace(plan.key, Listener(plan.key, std::move(fd).value(), ""));

@@ -21,8 +21,8 @@ struct ListenerPlan {
   std::string type;          // "inet" or "unix"
   std::string host;          // inet: "" = every address
   int port = 0;
-  std::string path;          // unix
-  unsigned mode = 0600;      // unix: 0600 private, 0666 public
+  std::string path;      // unix
+  unsigned mode = 0600;  // unix: 0600 private, 0666 public
   // From inet_interfaces = loopback-only: ::1 on a host without IPv6 is skipped with a warning
   // instead of failing the start.
   bool skip_when_unavailable = false;

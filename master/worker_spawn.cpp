@@ -47,9 +47,8 @@ void write_stderr(const char* a, const char* b, const char* c) {
   int listen_copy = ::fcntl(listen_fd, F_DUPFD, kHighFd);
   int watch_copy = ::fcntl(watch_read, F_DUPFD, kHighFd + 1);
   int config_copy = ::fcntl(main_cf_fd, F_DUPFD, kHighFd + 2);
-  if (listen_copy < 0 || watch_copy < 0 || config_copy < 0 ||
-      ::dup2(listen_copy, kListenFd) < 0 || ::dup2(watch_copy, kMasterWatchFd) < 0 ||
-      ::dup2(config_copy, kMainCfFd) < 0) {
+  if (listen_copy < 0 || watch_copy < 0 || config_copy < 0 || ::dup2(listen_copy, kListenFd) < 0 ||
+      ::dup2(watch_copy, kMasterWatchFd) < 0 || ::dup2(config_copy, kMainCfFd) < 0) {
     write_stderr("postern-master: cannot set up descriptors for ", program, "\n");
     ::_exit(127);
   }
@@ -67,9 +66,8 @@ void write_stderr(const char* a, const char* b, const char* c) {
 
 }  // namespace
 
-Result<SpawnedWorker> spawn_worker(const std::string& program,
-                                   const std::vector<std::string>& argv, int listen_fd,
-                                   int main_cf_fd) {
+Result<SpawnedWorker> spawn_worker(const std::string& program, const std::vector<std::string>& argv,
+                                   int listen_fd, int main_cf_fd) {
   if (::access(program.c_str(), X_OK) != 0) return Error::system("cannot execute " + program);
   if (listen_fd < 0) return Error::config("no listener for " + program);
   if (main_cf_fd < 0) return Error::config("no main.cf snapshot for " + program);
@@ -89,8 +87,7 @@ Result<SpawnedWorker> spawn_worker(const std::string& program,
   ::sigprocmask(SIG_SETMASK, &all, &old_mask);
   pid_t pid = ::fork();
   if (pid == 0) {
-    child_after_fork(program.c_str(), raw_argv.data(), listen_fd, watch_read.get(),
-                     main_cf_fd);
+    child_after_fork(program.c_str(), raw_argv.data(), listen_fd, watch_read.get(), main_cf_fd);
   }
   int fork_errno = errno;
   ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);

@@ -21,8 +21,7 @@ struct SpawnedWorker {
 
 // Fails (without forking) when program is not executable or a pipe/fork fails. An exec that
 // fails in the child is reported on stderr and the child exits with status 127.
-Result<SpawnedWorker> spawn_worker(const std::string& program,
-                                   const std::vector<std::string>& argv, int listen_fd,
-                                   int main_cf_fd);
+Result<SpawnedWorker> spawn_worker(const std::string& program, const std::vector<std::string>& argv,
+                                   int listen_fd, int main_cf_fd);
 
 }  // namespace postern::master

@@ -78,7 +78,9 @@ struct Argv {
   std::vector<char*> pointers_;
 };
 
-bool is_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
+bool is_open(int fd) {
+  return ::fcntl(fd, F_GETFD) != -1;
+}
 
 TEST(DaemonInitTest, ParsesArgvLoadsMainCfAndAppliesOverrides) {
   TempDir dir;
@@ -86,8 +88,8 @@ TEST(DaemonInitTest, ParsesArgvLoadsMainCfAndAppliesOverrides) {
   int status = in_child([&] {
     ::close(kListenFd);
     ::close(kMasterWatchFd);
-    Argv args({"postern-smtpd", "-c", dir.path(), "-n", "127.0.0.1:2525", "-t", "inet", "-S",
-               "-o", "message_size_limit=2000", "-osmtpd_banner=hello", "--", "-v", "extra"});
+    Argv args({"postern-smtpd", "-c", dir.path(), "-n", "127.0.0.1:2525", "-t", "inet", "-S", "-o",
+               "message_size_limit=2000", "-osmtpd_banner=hello", "--", "-v", "extra"});
     DaemonContext ctx = daemon_init(args.argc(), args.argv(), "smtpd");
     bool ok = ctx.program == "smtpd" && ctx.service_name == "127.0.0.1:2525" &&
               ctx.service_type == "inet" && ctx.config_dir == dir.path() && ctx.log_to_stderr &&
@@ -106,11 +108,13 @@ TEST(DaemonInitTest, BrokenMainCfIsFatalWithFileAndLine) {
   TempDir dir;
   write_file(dir.path() + "/main.cf", "# one\n\nmessage_size_limit = lots\n");
   std::string err = dir.path() + "/stderr";
-  int status = in_child([&] {
-    Argv args({"postern-qmgr", "-c", dir.path(), "-S"});
-    daemon_init(args.argc(), args.argv(), "qmgr");
-    return 0;
-  }, err);
+  int status = in_child(
+      [&] {
+        Argv args({"postern-qmgr", "-c", dir.path(), "-S"});
+        daemon_init(args.argc(), args.argv(), "qmgr");
+        return 0;
+      },
+      err);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 1);
   EXPECT_NE(read_file(err).find("main.cf:3"), std::string::npos) << read_file(err);
