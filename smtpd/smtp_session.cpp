@@ -191,6 +191,10 @@ bool SmtpSession::read_command_line() {
     close_after("421 4.7.0 " + settings.hostname + " Error: too many errors");
     return false;
   }
+  if (server_.stopping() && !transaction_.active()) {
+    close_after("421 4.3.2 Service shutting down");
+    return false;
+  }
   evbuffer* in = bufferevent_get_input(bev_.get());
   if (discarding_long_line_) {
     evbuffer_ptr lf = evbuffer_search(in, "\n", 1, nullptr);
@@ -760,7 +764,9 @@ void SmtpSession::server_stopping() {
   switch (phase_) {
     case Phase::kCommand:
     case Phase::kPaused:
-      if (transaction_.bdat_used && transaction_.intake) return;  // between BDAT chunks
+      // A transaction under way (MAIL given, or between BDAT chunks) may finish: the 421 comes
+      // when it ends (read_command_line). The master's shutdown_grace_time bounds the wait.
+      if (transaction_.active()) return;
       close_after("421 4.3.2 Service shutting down");
       return;
     case Phase::kHandshake:

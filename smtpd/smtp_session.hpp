@@ -39,8 +39,8 @@ class SmtpSession {
   bool start();
   // Sends reply (e.g. the connection-limit 421) and closes, without reading any command.
   bool start_refused(std::string_view reply);
-  // The server is stopping: an idle session says 421 4.3.2 and closes; one in DATA/BDAT or a
-  // TLS handshake finishes that first.
+  // The server is stopping (SIGTERM, or a reload): a session with no transaction says 421 4.3.2
+  // and closes; one with a transaction under way (after MAIL, in DATA/BDAT) finishes it first.
   void server_stopping();
 
  private:

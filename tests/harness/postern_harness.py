@@ -140,7 +140,7 @@ service_throttle_time = 0s
     def write_master_cf(self, services=None):
         lines = services or [
             f"127.0.0.1:{self.smtp_port} inet n - n - - smtpd",
-            "qmgr unix n - n 300 1 qmgr",
+            "qmgr unix - - n 300 1 qmgr",
             "delivery unix - - n - 2 delivery",
         ]
         with open(os.path.join(self.etc, "master.cf"), "w") as f:

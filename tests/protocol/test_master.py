@@ -98,7 +98,7 @@ def test_crash_loop_is_given_up_and_the_rest_keeps_serving():
     probe = Suite(start=False)
     services = [
         f"127.0.0.1:{probe.smtp_port} inet n - n - - smtpd",
-        "qmgr unix n - n 300 1 qmgr",
+        "qmgr unix - - n 300 1 qmgr",
         "delivery unix - - n - 2 delivery",
         "crashy unix - - n - 1 /bin/false",      # exits at once with status 1
         "ghost unix - - n - 1 no-such-program",  # $daemon_directory/postern-no-such-program
