@@ -112,6 +112,7 @@ constexpr std::array kParameters = {
     text("syslog_facility", "mail",
          "mail|daemon|user|local0|local1|local2|local3|local4|local5|local6|local7"),
     text("syslog_name", "postern"),
+    time("temporary_file_lifetime", "1d", 1, 365 * kDay),
     list("transport_maps", ""),
     text("virtual_mailbox_base", "/var/mail/vhosts"),
 };

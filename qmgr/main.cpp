@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   settings.minimal_backoff_seconds = config.get_seconds("minimal_backoff_time");
   settings.maximal_backoff_seconds = config.get_seconds("maximal_backoff_time");
   settings.queue_run_delay_seconds = config.get_seconds("queue_run_delay");
+  settings.temporary_file_lifetime_seconds = config.get_seconds("temporary_file_lifetime");
   settings.maximal_queue_lifetime_seconds = config.get_seconds("maximal_queue_lifetime");
   settings.bounce_queue_lifetime_seconds = config.get_seconds("bounce_queue_lifetime");
   settings.ipc_timeout_seconds = config.get_seconds("ipc_timeout");

@@ -184,8 +184,34 @@ void QueueManager::scan_incoming() {
   pump();
 }
 
+void QueueManager::purge_stale_temporaries() {
+  const std::string dir = settings_.layout.incoming();
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return;  // scan_incoming logs it
+  const int64_t now = now_seconds();
+  while (dirent* entry = ::readdir(d)) {
+    std::string_view name = entry->d_name;
+    constexpr std::string_view kSuffix = ".tmp";
+    if (name.size() <= 1 + kSuffix.size() || name.front() != '.' || !name.ends_with(kSuffix)) {
+      continue;
+    }
+    if (!is_queue_id(name.substr(1, name.size() - 1 - kSuffix.size()))) continue;
+    struct stat st {};
+    if (::fstatat(::dirfd(d), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (!S_ISREG(st.st_mode) || now - st.st_mtime < settings_.temporary_file_lifetime_seconds) {
+      continue;
+    }
+    if (::unlinkat(::dirfd(d), entry->d_name, 0) == 0) {
+      log::info("removed stale temporary file incoming/{} ({} s old; never acknowledged)",
+                name, now - st.st_mtime);
+    }
+  }
+  ::closedir(d);
+}
+
 void QueueManager::scan_deferred() {
   if (stopping_) return;
+  purge_stale_temporaries();
   const int64_t now = now_seconds();
   for_each_queue_id(settings_.layout.deferred(), [&](int dir_fd, std::string queue_id) {
     if (!has_room()) return false;

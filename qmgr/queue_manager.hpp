@@ -39,6 +39,7 @@ struct QmgrSettings {
   int64_t minimal_backoff_seconds = 300;
   int64_t maximal_backoff_seconds = 4000;
   int64_t queue_run_delay_seconds = 300;
+  int64_t temporary_file_lifetime_seconds = 86400;
   int64_t maximal_queue_lifetime_seconds = 5 * 86400;
   int64_t bounce_queue_lifetime_seconds = 5 * 86400;
   int64_t ipc_timeout_seconds = 3600;
@@ -81,6 +82,9 @@ class QueueManager {
   void recover_active();
   void scan_incoming();
   void scan_deferred();
+  // Removes incoming/.<ID>.tmp files untouched for temporary_file_lifetime: smtpd died while
+  // writing them, so no client heard 250 for them.
+  void purge_stale_temporaries();
   void pump();
   void process(const std::string& queue_id);
   void on_delivery_reply(Attempt* attempt, Result<AttrRecord> reply);

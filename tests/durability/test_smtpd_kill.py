@@ -64,6 +64,19 @@ def kill_mid_transfer(suite, start_transfer):
     return killed
 
 
+def test_stale_temporary_file_is_purged():
+    """The .tmp a killed smtpd leaves behind is removed by qmgr after temporary_file_lifetime."""
+    with Suite(main_cf_extra="temporary_file_lifetime = 1s") as suite:
+        def start(wire):
+            wire.command("DATA", 354)
+            wire.send("Subject: left half-written\r\n\r\nfirst half\r\n")
+        kill_mid_transfer(suite, start)
+        wait_until(lambda: not any(n.endswith(".tmp") for n in incoming_entries(suite)), 20,
+                   0.1, "qmgr to remove the stale temporary file")
+        assert "removed stale temporary file" in suite.log()
+        assert suite.messages(RCPT) == []
+
+
 def test_kill_in_the_middle_of_data():
     with Suite() as suite:
         def start(wire):
@@ -108,6 +121,7 @@ def test_kill_right_after_250_keeps_the_message():
 
 if __name__ == "__main__":
     postern_harness.run_tests([
+        test_stale_temporary_file_is_purged,
         test_kill_in_the_middle_of_data,
         test_kill_in_the_middle_of_a_bdat_chunk,
         test_kill_right_after_250_keeps_the_message,
