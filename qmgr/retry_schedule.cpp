@@ -11,7 +11,9 @@ int64_t backoff_seconds(uint32_t attempts_before, int64_t minimal_seconds,
   int64_t minimal = std::max<int64_t>(1, minimal_seconds);
   int64_t maximal = std::max(minimal, maximal_seconds);
   int64_t delay = minimal;
-  for (uint32_t i = 0; i < attempts_before && delay < maximal; ++i) delay *= 2;
+  for (uint32_t i = 0; i < attempts_before && delay < maximal; ++i) {
+    delay = delay > maximal / 2 ? maximal : delay * 2;  // never past maximal: no overflow
+  }
   return std::min(delay, maximal);
 }
 
