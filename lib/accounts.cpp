@@ -17,9 +17,9 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <fstream>
 #include <sstream>
 
+#include "file_read.hpp"
 #include "log.hpp"
 
 namespace postern {
@@ -497,18 +497,9 @@ Result<AccountsData> parse_accounts_yaml(std::string_view text, std::string_view
 }
 
 Result<AccountsData> load_accounts_yaml(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error::system("open " + path);
-  std::string text;
-  char block[64 * 1024];
-  while (in.read(block, sizeof block) || in.gcount() > 0) {
-    text.append(block, static_cast<size_t>(in.gcount()));
-    if (text.size() > kMaxAccountsFileBytes) {
-      return Error::limit(fmt::format("{}: larger than {} bytes", path, kMaxAccountsFileBytes));
-    }
-  }
-  if (in.bad()) return Error::system("read " + path, EIO);
-  return parse_accounts_yaml(text, path);
+  Result<std::string> text = read_small_file(path, kMaxAccountsFileBytes);
+  if (!text) return text.error();
+  return parse_accounts_yaml(*text, path);
 }
 
 Result<AccountsDb> AccountsDb::open(const std::string& db_dir, bool read_only) {

@@ -5,17 +5,15 @@
 // "a = $b$b", "b = $c$c", ... cannot make us work forever). Errors name file:line.
 #include "main_cf.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <climits>
 
+#include "file_read.hpp"
 #include "log.hpp"
 #include "parameters.hpp"
-#include "unique_fd.hpp"
 
 namespace postern {
 namespace {
@@ -347,26 +345,9 @@ std::string ConfigWarning::describe() const {
 MainConfig::MainConfig() = default;
 
 Result<MainConfig> MainConfig::load(const std::string& path, std::vector<ConfigWarning>* warnings) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return Error::system("open " + path);
-  struct stat st {};
-  if (fstat(fd.get(), &st) != 0) return Error::system("stat " + path);
-  if (!S_ISREG(st.st_mode)) return Error::config(path + ": not a regular file");
-  std::string text;
-  char buf[65536];
-  while (true) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Error::system("read " + path);
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > kMaxFileBytes) {
-      return Error::limit(fmt::format("{}: file is larger than {} bytes", path, kMaxFileBytes));
-    }
-  }
-  return parse(text, path, warnings);
+  Result<std::string> text = read_small_file(path, kMaxFileBytes);
+  if (!text) return text.error();
+  return parse(*text, path, warnings);
 }
 
 Result<MainConfig> MainConfig::parse(std::string_view text, std::string_view file_name,

@@ -7,14 +7,11 @@
 #include "master_cf.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <array>
 
-#include "unique_fd.hpp"
+#include "file_read.hpp"
 
 namespace postern {
 namespace {
@@ -313,26 +310,9 @@ Result<std::vector<ServiceEntry>> parse_master_cf(std::string_view text,
 }
 
 Result<std::vector<ServiceEntry>> load_master_cf(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return Error::system("open " + path);
-  struct stat st {};
-  if (fstat(fd.get(), &st) != 0) return Error::system("stat " + path);
-  if (!S_ISREG(st.st_mode)) return Error::config(path + ": not a regular file");
-  std::string text;
-  char buf[65536];
-  while (true) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Error::system("read " + path);
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > kMaxFileBytes) {
-      return Error::limit(fmt::format("{}: file is larger than {} bytes", path, kMaxFileBytes));
-    }
-  }
-  return parse_master_cf(text, path);
+  Result<std::string> text = read_small_file(path, kMaxFileBytes);
+  if (!text) return text.error();
+  return parse_master_cf(*text, path);
 }
 
 }  // namespace postern

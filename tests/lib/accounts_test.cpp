@@ -5,6 +5,8 @@
 #include "lib/accounts.hpp"
 
 #include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.hpp"
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,17 +51,10 @@ domains:
         password: "$1$a$b"
 )";
 
-class TempDir {
+// One fresh directory per test, named after this file.
+class TempDir : public test_support::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "accounts_test.XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : test_support::TempDir("accounts_test") {}
 };
 
 AccountsData parse_ok(const std::string& yaml) {

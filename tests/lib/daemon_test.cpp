@@ -9,6 +9,8 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.hpp"
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -28,17 +30,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
+// One fresh directory per test, named after this file.
+class TempDir : public test_support::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "daemon_test.XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : test_support::TempDir("daemon_test") {}
 };
 
 void write_file(const std::string& path, const std::string& text) {

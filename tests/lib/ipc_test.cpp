@@ -6,6 +6,8 @@
 
 #include <event2/buffer.h>
 #include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.hpp"
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -18,17 +20,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
+// One fresh directory per test, named after this file.
+class TempDir : public test_support::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "ipc_test.XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : test_support::TempDir("ipc_test") {}
 };
 
 class EvBuffer {

@@ -5,6 +5,8 @@
 
 #include <dirent.h>
 #include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.hpp"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,17 +19,10 @@
 namespace postern {
 namespace {
 
-class TempDir {
+// One fresh directory per test, named after this file.
+class TempDir : public test_support::TempDir {
  public:
-  TempDir() {
-    char pattern[] = "/tmp/maildir-test-XXXXXX";
-    path_ = ::mkdtemp(pattern);
-  }
-  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : test_support::TempDir("maildir_test") {}
 };
 
 std::vector<std::string> list(const std::string& dir) {

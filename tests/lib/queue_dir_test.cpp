@@ -4,6 +4,8 @@
 #include "lib/queue_dir.hpp"
 
 #include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.hpp"
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,17 +19,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
+// One fresh directory per test, named after this file.
+class TempDir : public test_support::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "queue_dir_test.XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : test_support::TempDir("queue_dir_test") {}
 };
 
 mode_t mode_of(const std::string& path) {

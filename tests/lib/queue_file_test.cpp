@@ -5,6 +5,8 @@
 #include "lib/queue_file.hpp"
 
 #include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.hpp"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,17 +22,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
+// One fresh directory per test, named after this file.
+class TempDir : public test_support::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "queue_file_test.XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : test_support::TempDir("queue_file_test") {}
 };
 
 std::string read_file(const std::string& path) {
