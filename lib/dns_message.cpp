@@ -3,13 +3,14 @@
 #include "dns_message.hpp"
 
 #include <arpa/inet.h>
-
 #include <fmt/format.h>
 
 namespace postern {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 class Reader {
  public:
@@ -52,8 +53,8 @@ class Reader {
       uint8_t length = static_cast<uint8_t>(bytes_[cursor]);
       if ((length & 0xc0) == 0xc0) {
         if (cursor + 1 >= bytes_.size()) return Error::parse("DNS pointer runs past the message");
-        size_t target = (static_cast<size_t>(length & 0x3f) << 8) |
-                        static_cast<uint8_t>(bytes_[cursor + 1]);
+        size_t target =
+            (static_cast<size_t>(length & 0x3f) << 8) | static_cast<uint8_t>(bytes_[cursor + 1]);
         // Strictly backwards: no pointer can reach itself, so no loop; the jump count is a
         // second guard.
         if (target >= cursor) return Error::parse("DNS pointer does not point backwards");
@@ -87,7 +88,9 @@ class Reader {
   size_t pos_ = 0;
 };
 
-Error truncated_message() { return Error::parse("DNS message truncated"); }
+Error truncated_message() {
+  return Error::parse("DNS message truncated");
+}
 
 std::string_view strip_trailing_dot(std::string_view name) {
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);

@@ -4,10 +4,9 @@
 #include "mx_resolver.hpp"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -118,8 +117,8 @@ Result<ResolverAddress> parse_resolver_address(std::string_view text) {
     return Error::config(fmt::format("resolver address {:?} is not a numeric address", text));
   }
   if (!port.empty()) {
-    if (port.size() > 5 || !std::all_of(port.begin(), port.end(),
-                                         [](char c) { return c >= '0' && c <= '9'; })) {
+    if (port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       return Error::config("resolver address: bad port");
     }
     unsigned long value = std::stoul(std::string(port));
@@ -179,7 +178,9 @@ Result<uint64_t> MxResolver::resolve(std::string_view domain, Callback done) {
   return ref.id;
 }
 
-void MxResolver::cancel(uint64_t lookup_id) { lookups_.erase(lookup_id); }
+void MxResolver::cancel(uint64_t lookup_id) {
+  lookups_.erase(lookup_id);
+}
 
 void MxResolver::start_query(Lookup& lookup, const std::string& name, uint16_t type,
                              size_t host_index) {
@@ -329,8 +330,9 @@ void MxResolver::on_mx_answer(Lookup& lookup, Query& query) {
     return;
   }
   if (query.answer.rcode == kDnsNxDomain) {
-    finish(lookup.id, MxResult{MxStatus::kNotFound, false, {},
-                               fmt::format("{}: no such domain", lookup.domain)});
+    finish(
+        lookup.id,
+        MxResult{MxStatus::kNotFound, false, {}, fmt::format("{}: no such domain", lookup.domain)});
     return;
   }
   std::set<std::string> names = alias_names(query.answer);
@@ -347,9 +349,11 @@ void MxResolver::on_mx_answer(Lookup& lookup, Query& query) {
     if (!seen) hosts.push_back(MxHost{record.preference, record.target, {}});
   }
   if (null_mx && hosts.empty()) {
-    finish(lookup.id, MxResult{MxStatus::kNullMx, true, {},
-                               fmt::format("{}: null MX, the domain accepts no mail",
-                                           lookup.domain)});
+    finish(lookup.id,
+           MxResult{MxStatus::kNullMx,
+                    true,
+                    {},
+                    fmt::format("{}: null MX, the domain accepts no mail", lookup.domain)});
     return;
   }
   if (hosts.empty()) {
@@ -359,9 +363,8 @@ void MxResolver::on_mx_answer(Lookup& lookup, Query& query) {
   } else {
     lookup.from_mx = true;
     std::shuffle(hosts.begin(), hosts.end(), rng());
-    std::stable_sort(hosts.begin(), hosts.end(), [](const MxHost& a, const MxHost& b) {
-      return a.preference < b.preference;
-    });
+    std::stable_sort(hosts.begin(), hosts.end(),
+                     [](const MxHost& a, const MxHost& b) { return a.preference < b.preference; });
     if (hosts.size() > options_.max_mx_hosts) hosts.resize(options_.max_mx_hosts);
   }
   lookup.hosts = std::move(hosts);

@@ -26,10 +26,10 @@ struct MxResolverOptions {
   // "127.0.0.1:5353", "[::1]:53", "127.0.0.1" (port 53); empty: the first nameserver in
   // /etc/resolv.conf (127.0.0.1 when there is none, as glibc does).
   std::string resolver_address;
-  int timeout_ms = 2000;    // per attempt
-  int attempts = 2;         // sends per query (the first and the retries)
-  bool want_ipv6 = true;    // also look up AAAA
-  size_t max_mx_hosts = 10; // MX hosts looked at per domain, the most preferred first
+  int timeout_ms = 2000;     // per attempt
+  int attempts = 2;          // sends per query (the first and the retries)
+  bool want_ipv6 = true;     // also look up AAAA
+  size_t max_mx_hosts = 10;  // MX hosts looked at per domain, the most preferred first
 };
 
 struct MxHost {
@@ -48,7 +48,7 @@ enum class MxStatus {
 
 struct MxResult {
   MxStatus status = MxStatus::kTemporary;
-  bool from_mx = false;  // false: the domain's own A/AAAA (no MX records, RFC 5321 5.1)
+  bool from_mx = false;       // false: the domain's own A/AAAA (no MX records, RFC 5321 5.1)
   std::vector<MxHost> hosts;  // by preference; random order among equal preferences
   std::string reason;         // why, for a status other than kOk
 };
@@ -78,10 +78,10 @@ class MxResolver {
   void cancel(uint64_t lookup_id);
   size_t pending() const { return lookups_.size(); }
 
-  struct Lookup;
-  struct Query;
-
  private:
+  struct Lookup;  // one resolve() call: its MX query, then its A/AAAA queries
+  struct Query;   // one DNS question: its socket, event, retries and outcome
+
   MxResolver(event_base* base, MxResolverOptions options, ResolverAddress server);
   void start_query(Lookup& lookup, const std::string& name, uint16_t type, size_t host_index);
   void query_done(Query& query);

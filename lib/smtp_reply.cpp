@@ -10,9 +10,13 @@
 namespace postern {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
-char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
+char upper(char c) {
+  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+}
 
 std::string upper(std::string_view text) {
   std::string out(text);
@@ -94,17 +98,17 @@ ReplyFeedResult SmtpReplyParser::feed(std::string_view input) {
   size_t pos = 0;
   while (pos < input.size()) {
     const void* lf = std::memchr(input.data() + pos, '\n', input.size() - pos);
-    size_t end = lf ? static_cast<size_t>(static_cast<const char*>(lf) - input.data())
-                    : input.size();
+    size_t end =
+        lf ? static_cast<size_t>(static_cast<const char*>(lf) - input.data()) : input.size();
     size_t piece = end - pos;
     // A line may hold max_line_bytes plus the CR of its CRLF.
     if (line_.size() + piece > limits_.max_line_bytes + 1) {
-      return fail(pos, Error::limit(fmt::format("reply line longer than {} bytes",
-                                                limits_.max_line_bytes)));
+      return fail(pos, Error::limit(
+                           fmt::format("reply line longer than {} bytes", limits_.max_line_bytes)));
     }
     if (reply_bytes_ + piece + (lf ? 1 : 0) > limits_.max_reply_bytes) {
-      return fail(pos, Error::limit(fmt::format("reply longer than {} bytes",
-                                                limits_.max_reply_bytes)));
+      return fail(pos,
+                  Error::limit(fmt::format("reply longer than {} bytes", limits_.max_reply_bytes)));
     }
     line_.append(input.substr(pos, piece));
     reply_bytes_ += piece;
@@ -114,8 +118,8 @@ ReplyFeedResult SmtpReplyParser::feed(std::string_view input) {
     bool had_cr = !line_.empty() && line_.back() == '\r';
     if (had_cr) line_.pop_back();
     if (line_.size() > limits_.max_line_bytes) {
-      return fail(pos, Error::limit(fmt::format("reply line longer than {} bytes",
-                                                limits_.max_line_bytes)));
+      return fail(pos, Error::limit(
+                           fmt::format("reply line longer than {} bytes", limits_.max_line_bytes)));
     }
     ++pos;  // the LF
     ++reply_bytes_;
@@ -127,8 +131,8 @@ ReplyFeedResult SmtpReplyParser::feed(std::string_view input) {
   }
   if (line_.size() > limits_.max_line_bytes &&
       !(line_.size() == limits_.max_line_bytes + 1 && line_.back() == '\r')) {
-    return fail(pos, Error::limit(fmt::format("reply line longer than {} bytes",
-                                              limits_.max_line_bytes)));
+    return fail(
+        pos, Error::limit(fmt::format("reply line longer than {} bytes", limits_.max_line_bytes)));
   }
   return ReplyFeedResult{pos, ReplyEvent::kNeedMore};
 }

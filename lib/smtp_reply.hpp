@@ -23,10 +23,10 @@ struct SmtpReplyLimits {
 };
 
 struct SmtpReply {
-  int code = 0;               // 200..599
-  std::string enhanced;       // "5.1.1" when the first line carries one (RFC 3463), else empty
+  int code = 0;                    // 200..599
+  std::string enhanced;            // "5.1.1" when the first line carries one (RFC 3463), else empty
   std::vector<std::string> lines;  // each line's text, without code, separator and enhanced code
-  bool bare_lf = false;       // some line ended in LF alone (accepted, as Postfix does)
+  bool bare_lf = false;            // some line ended in LF alone (accepted, as Postfix does)
 
   // "550 5.1.1 text text2": for logs and DSNs (lines joined by one space; not yet printable()).
   std::string to_string() const;

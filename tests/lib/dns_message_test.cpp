@@ -11,7 +11,9 @@
 namespace postern {
 namespace {
 
-std::string u16(uint16_t v) { return std::string{static_cast<char>(v >> 8), static_cast<char>(v)}; }
+std::string u16(uint16_t v) {
+  return std::string{static_cast<char>(v >> 8), static_cast<char>(v)};
+}
 
 std::string wire_name(std::string_view dotted) {
   std::string out;
@@ -40,8 +42,8 @@ std::string record(const std::string& owner, uint16_t type, const std::string& d
 const std::string kPointerToQuestion("\xc0\x0c", 2);
 
 std::string mx_response() {
-  std::string out = header(0x4242, 0x8180, 1, 3) + wire_name("Two.Test") + u16(kDnsTypeMx) +
-                    u16(kDnsClassIn);
+  std::string out =
+      header(0x4242, 0x8180, 1, 3) + wire_name("Two.Test") + u16(kDnsTypeMx) + u16(kDnsClassIn);
   out += record(kPointerToQuestion, kDnsTypeMx, u16(10) + wire_name("mx1.two.test"));
   // "mx2" then a pointer to the "two.test" of the question.
   out += record(kPointerToQuestion, kDnsTypeMx, u16(20) + std::string("\x03mx2\xc0\x0c", 6));
@@ -100,8 +102,8 @@ TEST(DnsMessage, DecodesMxAndAddressesWithCompression) {
   EXPECT_EQ(message->answers[1].ttl, 60u);
   EXPECT_EQ(message->answers[2].address, "127.0.0.2");
 
-  std::string aaaa = header(7, 0x8383, 1, 2) + wire_name("x.test") + u16(kDnsTypeAaaa) +
-                     u16(kDnsClassIn);
+  std::string aaaa =
+      header(7, 0x8383, 1, 2) + wire_name("x.test") + u16(kDnsTypeAaaa) + u16(kDnsClassIn);
   aaaa += record(kPointerToQuestion, kDnsTypeCname, wire_name("Y.test"));
   aaaa += record(wire_name("y.test"), kDnsTypeAaaa,
                  std::string("\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16));
@@ -121,8 +123,8 @@ TEST(DnsMessage, EveryTruncationRejected) {
 }
 
 TEST(DnsMessage, PointerLoopsAndForwardPointersRejected) {
-  std::string base = header(1, 0x8180, 1, 1) + wire_name("a.test") + u16(kDnsTypeMx) +
-                     u16(kDnsClassIn);
+  std::string base =
+      header(1, 0x8180, 1, 1) + wire_name("a.test") + u16(kDnsTypeMx) + u16(kDnsClassIn);
   // An owner name that points at itself (offset of the record = base.size()).
   uint16_t self = static_cast<uint16_t>(0xc000 | base.size());
   Result<DnsMessage> loop = parse_dns_message(base + record(u16(self), kDnsTypeA, "\1\2\3\4"));
@@ -144,8 +146,8 @@ TEST(DnsMessage, PointerJumpLimitAtNAndNPlusOne) {
   // points at the chain's last element. Each pointer points at the previous one; the first one
   // points at the question name.
   auto build = [](size_t chain_length) {
-    std::string m = header(1, 0x8180, 1, 2) + wire_name("a.test") + u16(kDnsTypeCname) +
-                    u16(kDnsClassIn);
+    std::string m =
+        header(1, 0x8180, 1, 2) + wire_name("a.test") + u16(kDnsTypeCname) + u16(kDnsClassIn);
     std::string pointers;
     size_t data_start = m.size() + 2 + 2 + 2 + 4 + 2;
     size_t previous = 12;
@@ -180,8 +182,8 @@ TEST(DnsMessage, AnswerCountLimit) {
 }
 
 TEST(DnsMessage, RecordDataMustMatchItsLength) {
-  std::string base = header(1, 0x8180, 1, 1) + wire_name("a.test") + u16(kDnsTypeA) +
-                     u16(kDnsClassIn);
+  std::string base =
+      header(1, 0x8180, 1, 1) + wire_name("a.test") + u16(kDnsTypeA) + u16(kDnsClassIn);
   EXPECT_FALSE(parse_dns_message(base + record(kPointerToQuestion, kDnsTypeA, "\1\2\3")).ok());
   EXPECT_FALSE(parse_dns_message(base + record(kPointerToQuestion, kDnsTypeA, "\1\2\3\4\5")).ok());
   // MX data longer or shorter than its name.

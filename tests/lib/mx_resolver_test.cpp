@@ -65,14 +65,26 @@ class Dnsmasq {
       port_ = free_udp_port();
       if (port_ == 0) continue;
       std::vector<std::string> args = {
-          kDnsmasq, "--no-daemon", "--keep-in-foreground", "--no-resolv", "--no-hosts",
-          "--conf-file=/dev/null", "--pid-file=", "--user=nobody",
-          "--port=" + std::to_string(port_), "--listen-address=127.0.0.1", "--bind-interfaces",
+          kDnsmasq,
+          "--no-daemon",
+          "--keep-in-foreground",
+          "--no-resolv",
+          "--no-hosts",
+          "--conf-file=/dev/null",
+          "--pid-file=",
+          "--user=nobody",
+          "--port=" + std::to_string(port_),
+          "--listen-address=127.0.0.1",
+          "--bind-interfaces",
           "--local=/test/",  // names under .test that are not configured: NXDOMAIN
-          "--mx-host=two.test,mx1.two.test,10", "--mx-host=two.test,mx2.two.test,20",
-          "--host-record=mx1.two.test,127.0.0.2", "--host-record=mx2.two.test,127.0.0.3,::3",
-          "--mx-host=equal.test,mxa.equal.test,5", "--mx-host=equal.test,mxb.equal.test,5",
-          "--host-record=mxa.equal.test,127.0.0.5", "--host-record=mxb.equal.test,127.0.0.6",
+          "--mx-host=two.test,mx1.two.test,10",
+          "--mx-host=two.test,mx2.two.test,20",
+          "--host-record=mx1.two.test,127.0.0.2",
+          "--host-record=mx2.two.test,127.0.0.3,::3",
+          "--mx-host=equal.test,mxa.equal.test,5",
+          "--mx-host=equal.test,mxb.equal.test,5",
+          "--host-record=mxa.equal.test,127.0.0.5",
+          "--host-record=mxb.equal.test,127.0.0.6",
           "--host-record=aonly.test,127.0.0.4",
           "--mx-host=noaddr.test,ghost.noaddr.test,10",
           "--dns-rr=null.test,15,000000",  // RFC 7505: preference 0, exchange "."

@@ -171,9 +171,9 @@ TEST(SmtpReply, IncompleteReplyNeedsMore) {
 
 TEST(SmtpReply, GarbageRejected) {
   for (std::string_view input :
-       {"hello\r\n", "25\r\n", "2x0 no\r\n", "150 too low\r\n", "650 too high\r\n",
-        "099 no\r\n", "250_underscore\r\n", "250ok\r\n", "\r\n", "250-a\r\n251 b\r\n",
-        "250-a\r\n550 b\r\n", " 250 leading space\r\n", "-250 x\r\n"}) {
+       {"hello\r\n", "25\r\n", "2x0 no\r\n", "150 too low\r\n", "650 too high\r\n", "099 no\r\n",
+        "250_underscore\r\n", "250ok\r\n", "\r\n", "250-a\r\n251 b\r\n", "250-a\r\n550 b\r\n",
+        " 250 leading space\r\n", "-250 x\r\n"}) {
     Parsed p = parse_every_way(input);
     EXPECT_TRUE(p.failed) << input;
     EXPECT_TRUE(p.replies.empty()) << input;
@@ -258,8 +258,8 @@ TEST(SmtpReply, ReplySizeLimitDefault) {
 
 TEST(SmtpReply, SmallConfiguredLimits) {
   SmtpReplyLimits limits{10, 3, 30};
-  EXPECT_FALSE(parse_every_way("250 123456\r\n", limits).failed);   // 10-byte line
-  EXPECT_TRUE(parse_every_way("250 1234567\r\n", limits).failed);   // 11
+  EXPECT_FALSE(parse_every_way("250 123456\r\n", limits).failed);  // 10-byte line
+  EXPECT_TRUE(parse_every_way("250 1234567\r\n", limits).failed);  // 11
   EXPECT_FALSE(parse_every_way("250-a\r\n250-b\r\n250 c\r\n", limits).failed);
   EXPECT_TRUE(parse_every_way("250-a\r\n250-b\r\n250-c\r\n250 d\r\n", limits).failed);
   EXPECT_FALSE(parse_every_way("250-12345\r\n250-12345\r\n250 12\r\n", limits).failed);  // 30
@@ -273,11 +273,11 @@ SmtpReply reply_of(std::string_view text) {
 }
 
 TEST(EhloCapabilities, PostfixStyle) {
-  Result<EhloCapabilities> caps = parse_ehlo_capabilities(reply_of(
-      "250-mail.example.org\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-VRFY\r\n"
-      "250-ETRN\r\n250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n250-AUTH=PLAIN LOGIN\r\n"
-      "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n"
-      "250 CHUNKING\r\n"));
+  Result<EhloCapabilities> caps = parse_ehlo_capabilities(
+      reply_of("250-mail.example.org\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-VRFY\r\n"
+               "250-ETRN\r\n250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n250-AUTH=PLAIN LOGIN\r\n"
+               "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n"
+               "250 CHUNKING\r\n"));
   ASSERT_TRUE(caps.ok()) << caps.error().message;
   EXPECT_EQ(caps->server_name, "mail.example.org");
   EXPECT_TRUE(caps->pipelining);
@@ -302,9 +302,9 @@ TEST(EhloCapabilities, MinimalAndOddForms) {
                caps->smtputf8 || caps->dsn || caps->chunking || caps->enhanced_status_codes);
   EXPECT_TRUE(caps->auth_mechanisms.empty());
 
-  caps = parse_ehlo_capabilities(reply_of(
-      "250-x\r\n250-pipelining\r\n250-size\r\n250-auth=login\r\n250 auth scram-sha-256 "
-      "bad/mech THIS-NAME-IS-LONGER-THAN-20 login\r\n"));
+  caps = parse_ehlo_capabilities(
+      reply_of("250-x\r\n250-pipelining\r\n250-size\r\n250-auth=login\r\n250 auth scram-sha-256 "
+               "bad/mech THIS-NAME-IS-LONGER-THAN-20 login\r\n"));
   ASSERT_TRUE(caps.ok());
   EXPECT_TRUE(caps->pipelining);
   EXPECT_TRUE(caps->size);
