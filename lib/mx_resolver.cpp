@@ -75,6 +75,7 @@ struct MxResolver::Query {
   // The outcome, once done.
   bool failed = false;  // temporary failure (timeout, socket, SERVFAIL, malformed, truncated)
   std::string failure;
+  std::string malformed;  // why the last datagram that did not parse was ignored
   DnsMessage answer;
 };
 
@@ -259,6 +260,7 @@ void MxResolver::on_event(evutil_socket_t fd, short what, void* arg) {
     if (q.failure.empty()) {
       q.failure = fmt::format("no answer from {} after {} attempts", self.server_.host,
                               self.options_.attempts);
+      if (!q.malformed.empty()) q.failure += " (last datagram: " + q.malformed + ")";
     }
     self.query_done(q);
     return;
@@ -275,10 +277,10 @@ void MxResolver::on_event(evutil_socket_t fd, short what, void* arg) {
     buffer.resize(static_cast<size_t>(n));
     Result<DnsMessage> message = parse_dns_message(buffer);
     if (!message) {
-      q.failed = true;
-      q.failure = "malformed DNS answer: " + message.error().message;
-      self.query_done(q);
-      return;
+      // Anyone who guesses the port can send junk: ignore it, keep waiting, and name it if the
+      // query times out.
+      q.malformed = "malformed DNS answer: " + message.error().message;
+      continue;
     }
     // Not ours (a late answer to an earlier ID, or spoofing): keep waiting.
     if (!message->response || message->id != q.dns_id || message->question_name != q.name ||

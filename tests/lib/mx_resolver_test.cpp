@@ -345,6 +345,143 @@ TEST_F(MxResolverTest, BadInputRejectedAtOnce) {
   EXPECT_FALSE(MxResolver::create(base_.get(), bad).ok());
 }
 
+// A resolver played by the test on its own socket, for answers dnsmasq would never give.
+class FakeResolver {
+ public:
+  enum class Mode { kWrongIdFirst, kTruncated, kGarbage, kServFail };
+  FakeResolver(event_base* base, Mode mode) : mode_(mode) {
+    fd_ = UniqueFd(socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    socklen_t length = sizeof(address);
+    getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    ev_ = event_new(base, fd_.get(), EV_READ | EV_PERSIST, &FakeResolver::on_read, this);
+    event_add(ev_, nullptr);
+  }
+  ~FakeResolver() { event_free(ev_); }
+  uint16_t port() const { return port_; }
+  int queries() const { return queries_; }
+
+ private:
+  static std::string u16(uint16_t v) {
+    return std::string{static_cast<char>(v >> 8), static_cast<char>(v)};
+  }
+  static void on_read(evutil_socket_t fd, short, void* arg) {
+    auto& self = *static_cast<FakeResolver*>(arg);
+    char buffer[512];
+    sockaddr_storage peer{};
+    socklen_t peer_length = sizeof(peer);
+    ssize_t n =
+        recvfrom(fd, buffer, sizeof(buffer), 0, reinterpret_cast<sockaddr*>(&peer), &peer_length);
+    if (n < 12) return;
+    ++self.queries_;
+    std::string query(buffer, static_cast<size_t>(n));
+    Result<DnsMessage> parsed = parse_dns_message(query);
+    if (!parsed) return;
+    std::string question = query.substr(12);
+    auto reply = [&](uint16_t id, uint16_t flags, uint16_t answers, const std::string& records) {
+      std::string out =
+          u16(id) + u16(flags) + u16(1) + u16(answers) + u16(0) + u16(0) + question + records;
+      sendto(fd, out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&peer), peer_length);
+    };
+    auto record = [&](uint16_t type, const std::string& data) {
+      return std::string("\xc0\x0c", 2) + u16(type) + u16(kDnsClassIn) + u16(0) + u16(60) +
+             u16(static_cast<uint16_t>(data.size())) + data;
+    };
+    switch (self.mode_) {
+      case Mode::kWrongIdFirst:
+        if (parsed->question_type == kDnsTypeMx) {
+          std::string mx = record(kDnsTypeMx, u16(7) + std::string("\x02mx\x04"
+                                                                   "fake\x04test\0",
+                                                                   14));
+          // Two forgeries come first, both to be ignored: another ID, and our ID with another
+          // question (pointing at an "evil" MX).
+          reply(static_cast<uint16_t>(parsed->id + 1), 0x8180, 1,
+                record(kDnsTypeMx, u16(1) + std::string("\x04"
+                                                        "evil\0",
+                                                        6)));
+          std::string other = u16(parsed->id) + u16(0x8180) + u16(1) + u16(1) + u16(0) + u16(0) +
+                              std::string("\x05other\x04test\0", 12) + u16(kDnsTypeMx) +
+                              u16(kDnsClassIn) + std::string("\xc0\x0c", 2) + u16(kDnsTypeMx) +
+                              u16(kDnsClassIn) + u16(0) + u16(60) + u16(8) + u16(1) +
+                              std::string(
+                                  "\x04"
+                                  "evil\0",
+                                  6);
+          sendto(fd, other.data(), other.size(), 0, reinterpret_cast<sockaddr*>(&peer),
+                 peer_length);
+          reply(parsed->id, 0x8180, 1, mx);
+        } else if (parsed->question_type == kDnsTypeA) {
+          reply(parsed->id, 0x8180, 1, record(kDnsTypeA, std::string("\x7f\x00\x00\x09", 4)));
+        } else {
+          reply(parsed->id, 0x8180, 0, "");
+        }
+        break;
+      case Mode::kTruncated:
+        reply(parsed->id, 0x8380, 0, "");
+        break;
+      case Mode::kGarbage: {
+        std::string junk = u16(parsed->id) + u16(0x8180) + u16(1) + u16(0) + "\x07zz";
+        sendto(fd, junk.data(), junk.size(), 0, reinterpret_cast<sockaddr*>(&peer), peer_length);
+        break;
+      }
+      case Mode::kServFail:
+        reply(parsed->id, 0x8182, 0, "");
+        break;
+    }
+  }
+
+  Mode mode_;
+  UniqueFd fd_;
+  event* ev_ = nullptr;
+  uint16_t port_ = 0;
+  int queries_ = 0;
+};
+
+TEST_F(MxResolverTest, ForgedAndMismatchedAnswersIgnored) {
+  FakeResolver fake(base_.get(), FakeResolver::Mode::kWrongIdFirst);
+  MxResolverOptions o;
+  o.resolver_address = "127.0.0.1:" + std::to_string(fake.port());
+  o.timeout_ms = 2000;
+  o.attempts = 1;
+  auto resolver = make(o);
+  std::optional<MxResult> result = resolve(*resolver, "fake.test");
+  ASSERT_TRUE(result.has_value());
+  ASSERT_EQ(result->status, MxStatus::kOk) << result->reason;
+  ASSERT_EQ(result->hosts.size(), 1u);
+  EXPECT_EQ(result->hosts[0].host, "mx.fake.test");
+  EXPECT_EQ(result->hosts[0].preference, 7);
+  EXPECT_EQ(result->hosts[0].addresses, std::vector<std::string>{"127.0.0.9"});
+  EXPECT_EQ(fake.queries(), 3);  // MX, A, AAAA: nothing was retried
+}
+
+TEST_F(MxResolverTest, TruncatedGarbageAndServFailAreTemporary) {
+  const std::pair<FakeResolver::Mode, std::string> cases[] = {
+      {FakeResolver::Mode::kTruncated, "truncated DNS answer (no TCP fallback)"},
+      {FakeResolver::Mode::kGarbage,
+       "no answer from 127.0.0.1 after 2 attempts (last datagram: malformed DNS answer: DNS "
+       "message truncated)"},
+      {FakeResolver::Mode::kServFail, "DNS error rcode 2"},
+  };
+  for (const auto& [mode, reason] : cases) {
+    FakeResolver fake(base_.get(), mode);
+    MxResolverOptions o;
+    o.resolver_address = "127.0.0.1:" + std::to_string(fake.port());
+    o.timeout_ms = 200;
+    o.attempts = 2;
+    auto resolver = make(o);
+    std::optional<MxResult> result = resolve(*resolver, "fake.test");
+    ASSERT_TRUE(result.has_value()) << reason;
+    EXPECT_EQ(result->status, MxStatus::kTemporary);
+    EXPECT_EQ(result->reason, reason);
+    // A datagram that does not parse is ignored (it may be forged), so the query is retried.
+    EXPECT_EQ(fake.queries(), mode == FakeResolver::Mode::kGarbage ? 2 : 1);
+  }
+}
+
 TEST(ResolverAddress, Forms) {
   Result<ResolverAddress> a = parse_resolver_address("127.0.0.1:5353");
   ASSERT_TRUE(a.ok());
