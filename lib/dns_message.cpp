@@ -117,7 +117,8 @@ Status check_dns_name(std::string_view name) {
   return Status::success();
 }
 
-Result<std::string> build_dns_query(uint16_t id, std::string_view name, uint16_t type) {
+Result<std::string> build_dns_query(uint16_t id, std::string_view name, uint16_t type,
+                                    uint16_t edns_udp_bytes) {
   if (Status checked = check_dns_name(name); !checked) return checked.error();
   name = strip_trailing_dot(name);
   std::string out;
@@ -130,7 +131,7 @@ Result<std::string> build_dns_query(uint16_t id, std::string_view name, uint16_t
   put16(1);       // one question
   put16(0);
   put16(0);
-  put16(0);
+  put16(edns_udp_bytes > 0 ? 1 : 0);  // additional: the OPT record
   size_t start = 0;
   while (start < name.size()) {
     size_t dot = name.find('.', start);
@@ -142,6 +143,14 @@ Result<std::string> build_dns_query(uint16_t id, std::string_view name, uint16_t
   out += '\0';
   put16(type);
   put16(kDnsClassIn);
+  if (edns_udp_bytes > 0) {
+    out += '\0';  // root owner
+    put16(kDnsTypeOpt);
+    put16(edns_udp_bytes);  // the class field carries the UDP payload size
+    put16(0);               // extended rcode, version 0
+    put16(0);               // flags (no DNSSEC)
+    put16(0);               // no options
+  }
   return out;
 }
 

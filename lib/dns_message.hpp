@@ -27,6 +27,7 @@ enum DnsType : uint16_t {
   kDnsTypeCname = 5,
   kDnsTypeMx = 15,
   kDnsTypeAaaa = 28,
+  kDnsTypeOpt = 41,
 };
 inline constexpr uint16_t kDnsClassIn = 1;
 
@@ -56,8 +57,11 @@ struct DnsMessage {
 // Checks a domain name's text form (trailing dot optional) against the label and name limits.
 Status check_dns_name(std::string_view name);
 
-// A standard query (RD set) for name/type in class IN.
-Result<std::string> build_dns_query(uint16_t id, std::string_view name, uint16_t type);
+// A standard query (RD set) for name/type in class IN. edns_udp_bytes > 0 adds an EDNS(0) OPT
+// record (RFC 6891) offering answers of that many bytes over UDP, so that a long MX list does
+// not come back truncated at 512 bytes.
+Result<std::string> build_dns_query(uint16_t id, std::string_view name, uint16_t type,
+                                    uint16_t edns_udp_bytes = 0);
 
 // Parses a response: exactly one question; the answer section decoded; authority and
 // additional sections are not read. Fails on anything malformed or over a limit.

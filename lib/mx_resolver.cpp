@@ -197,7 +197,7 @@ void MxResolver::start_query(Lookup& lookup, const std::string& name, uint16_t t
   lookup.queries.push_back(std::move(query));
   ++lookup.outstanding;
 
-  Result<std::string> packet = build_dns_query(q.dns_id, name, type);
+  Result<std::string> packet = build_dns_query(q.dns_id, name, type, options_.edns_udp_bytes);
   if (packet) {
     q.packet = std::move(*packet);
     q.fd = UniqueFd(socket(server_.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));

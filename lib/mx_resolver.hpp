@@ -30,6 +30,8 @@ struct MxResolverOptions {
   int attempts = 2;          // sends per query (the first and the retries)
   bool want_ipv6 = true;     // also look up AAAA
   size_t max_mx_hosts = 10;  // MX hosts looked at per domain, the most preferred first
+  // EDNS(0) UDP payload offered (1232: the DNS flag day 2020 value); 0: plain 512-byte DNS.
+  uint16_t edns_udp_bytes = 1232;
 };
 
 struct MxHost {

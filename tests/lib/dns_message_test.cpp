@@ -62,6 +62,16 @@ TEST(DnsMessage, QueryBytes) {
   EXPECT_FALSE(build_dns_query(1, ".", kDnsTypeA).ok());
 }
 
+TEST(DnsMessage, QueryWithEdns) {
+  Result<std::string> query = build_dns_query(0x0102, "a.test", kDnsTypeA, 1232);
+  ASSERT_TRUE(query.ok());
+  std::string expected = u16(0x0102) + u16(0x0100) + u16(1) + u16(0) + u16(0) + u16(1) +
+                         wire_name("a.test") + u16(kDnsTypeA) + u16(kDnsClassIn) +
+                         std::string(1, '\0') + u16(kDnsTypeOpt) + u16(1232) + u16(0) + u16(0) +
+                         u16(0);
+  EXPECT_EQ(*query, expected);
+}
+
 TEST(DnsMessage, NameLimits) {
   std::string label63(63, 'a');
   EXPECT_TRUE(check_dns_name(label63 + ".test").ok());

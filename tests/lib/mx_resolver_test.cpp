@@ -6,6 +6,7 @@
 #include "lib/mx_resolver.hpp"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -88,7 +89,12 @@ class Dnsmasq {
           "--host-record=aonly.test,127.0.0.4",
           "--mx-host=noaddr.test,ghost.noaddr.test,10",
           "--dns-rr=null.test,15,000000",  // RFC 7505: preference 0, exchange "."
+          "--host-record=mx00.big.test,127.0.0.7",
       };
+      // 40 MX records: over 512 bytes, so only an EDNS(0) query gets them untruncated.
+      for (int i = 0; i < 40; ++i) {
+        args.push_back(fmt::format("--mx-host=big.test,mx{:02}.big.test,{}", i, 10 + i));
+      }
       pid_ = fork();
       if (pid_ == 0) {
         std::vector<char*> argv;
@@ -221,6 +227,24 @@ TEST_F(MxResolverTest, MxHostsInPreferenceOrderWithAddresses) {
   EXPECT_EQ(result->hosts[0].host, "mx1.two.test");
 }
 
+TEST_F(MxResolverTest, LongMxListNeedsEdns) {
+  auto resolver = make(options());
+  std::optional<MxResult> result = resolve(*resolver, "big.test");
+  ASSERT_TRUE(result.has_value());
+  ASSERT_EQ(result->status, MxStatus::kOk) << result->reason;
+  ASSERT_EQ(result->hosts.size(), 1u);  // the only one with an address, of the first ten
+  EXPECT_EQ(result->hosts[0].host, "mx00.big.test");
+  EXPECT_EQ(result->hosts[0].addresses, std::vector<std::string>{"127.0.0.7"});
+
+  MxResolverOptions plain = options();
+  plain.edns_udp_bytes = 0;
+  auto plain_resolver = make(plain);
+  result = resolve(*plain_resolver, "big.test");
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->status, MxStatus::kTemporary);
+  EXPECT_EQ(result->reason, "truncated DNS answer (no TCP fallback)");
+}
+
 TEST_F(MxResolverTest, EqualPreferencesInRandomOrder) {
   auto resolver = make(options());
   ASSERT_TRUE(resolver);
@@ -323,7 +347,8 @@ TEST_F(MxResolverTest, SilentServerTimesOutAfterTheConfiguredAttempts) {
   ssize_t n;
   while ((n = recv(silent.get(), buffer, sizeof(buffer), 0)) > 0 && datagrams < 100) {
     ++datagrams;
-    Result<std::string> expected_start = build_dns_query(0, "two.test", kDnsTypeMx);
+    Result<std::string> expected_start =
+        build_dns_query(0, "two.test", kDnsTypeMx, o.edns_udp_bytes);
     ASSERT_TRUE(expected_start.ok());
     EXPECT_EQ(std::string(buffer + 2, static_cast<size_t>(n) - 2), expected_start->substr(2));
   }
@@ -381,7 +406,9 @@ class FakeResolver {
     std::string query(buffer, static_cast<size_t>(n));
     Result<DnsMessage> parsed = parse_dns_message(query);
     if (!parsed) return;
-    std::string question = query.substr(12);
+    size_t end = 12;  // the question: its name's labels, then type and class
+    while (end < query.size() && query[end] != 0) end += 1 + static_cast<uint8_t>(query[end]);
+    std::string question = query.substr(12, end + 1 + 4 - 12);
     auto reply = [&](uint16_t id, uint16_t flags, uint16_t answers, const std::string& records) {
       std::string out =
           u16(id) + u16(flags) + u16(1) + u16(answers) + u16(0) + u16(0) + question + records;
