@@ -76,6 +76,10 @@ struct MxResolver::Query {
   bool failed = false;  // temporary failure (timeout, socket, SERVFAIL, malformed, truncated)
   std::string failure;
   std::string malformed;  // why the last datagram that did not parse was ignored
+  // TCP fallback after a truncated UDP answer (RFC 1035 4.2.2, RFC 7766).
+  bool tcp = false;
+  std::string tcp_out;  // length-prefixed query still to send
+  std::string tcp_in;   // length-prefixed answer read so far, at most 2 + 65535 bytes
   DnsMessage answer;
 };
 
@@ -183,6 +187,22 @@ void MxResolver::cancel(uint64_t lookup_id) {
   lookups_.erase(lookup_id);
 }
 
+socklen_t MxResolver::server_socket_address(sockaddr_storage& address) const {
+  address = sockaddr_storage{};
+  if (server_.family == AF_INET) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&address);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(server_.port);
+    inet_pton(AF_INET, server_.host.c_str(), &sin->sin_addr);
+    return sizeof(sockaddr_in);
+  }
+  auto* sin6 = reinterpret_cast<sockaddr_in6*>(&address);
+  sin6->sin6_family = AF_INET6;
+  sin6->sin6_port = htons(server_.port);
+  inet_pton(AF_INET6, server_.host.c_str(), &sin6->sin6_addr);
+  return sizeof(sockaddr_in6);
+}
+
 void MxResolver::start_query(Lookup& lookup, const std::string& name, uint16_t type,
                              size_t host_index) {
   auto query = std::make_unique<Query>();
@@ -206,20 +226,7 @@ void MxResolver::start_query(Lookup& lookup, const std::string& name, uint16_t t
   }
   if (q.fd) {
     sockaddr_storage address{};
-    socklen_t length = 0;
-    if (server_.family == AF_INET) {
-      auto* sin = reinterpret_cast<sockaddr_in*>(&address);
-      sin->sin_family = AF_INET;
-      sin->sin_port = htons(server_.port);
-      inet_pton(AF_INET, server_.host.c_str(), &sin->sin_addr);
-      length = sizeof(sockaddr_in);
-    } else {
-      auto* sin6 = reinterpret_cast<sockaddr_in6*>(&address);
-      sin6->sin6_family = AF_INET6;
-      sin6->sin6_port = htons(server_.port);
-      inet_pton(AF_INET6, server_.host.c_str(), &sin6->sin6_addr);
-      length = sizeof(sockaddr_in6);
-    }
+    socklen_t length = server_socket_address(address);
     // Connected: the kernel drops datagrams from anyone but the resolver.
     if (connect(q.fd.get(), reinterpret_cast<sockaddr*>(&address), length) != 0) {
       q.failure = fmt::format("connect to resolver: {}", std::strerror(errno));
@@ -288,16 +295,100 @@ void MxResolver::on_event(evutil_socket_t fd, short what, void* arg) {
       continue;
     }
     if (message->truncated) {
-      q.failed = true;
-      q.failure = "truncated DNS answer (no TCP fallback)";
-    } else if (message->rcode != kDnsNoError && message->rcode != kDnsNxDomain) {
-      q.failed = true;
-      q.failure = fmt::format("DNS error rcode {}", message->rcode);
+      self.start_tcp(q);  // frees the event we are called from: return at once
+      return;
     }
-    q.answer = std::move(*message);
-    self.query_done(q);
+    self.accept_answer(q, std::move(*message));
     return;
   }
+}
+
+void MxResolver::accept_answer(Query& q, DnsMessage message) {
+  if (message.rcode != kDnsNoError && message.rcode != kDnsNxDomain) {
+    q.failed = true;
+    q.failure = fmt::format("DNS error rcode {}", message.rcode);
+  }
+  q.answer = std::move(message);
+  query_done(q);
+}
+
+void MxResolver::fail_query(Query& q, std::string why) {
+  q.failed = true;
+  q.failure = std::move(why);
+  query_done(q);
+}
+
+void MxResolver::start_tcp(Query& q) {
+  q.tcp = true;
+  q.ev.reset();
+  q.fd = UniqueFd(socket(server_.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!q.fd) return fail_query(q, fmt::format("DNS over TCP: socket: {}", std::strerror(errno)));
+  sockaddr_storage address{};
+  socklen_t length = server_socket_address(address);
+  if (connect(q.fd.get(), reinterpret_cast<sockaddr*>(&address), length) != 0 &&
+      errno != EINPROGRESS) {
+    return fail_query(q, fmt::format("DNS over TCP: {}", std::strerror(errno)));
+  }
+  // RFC 1035 4.2.2: each message is preceded by its two-byte length.
+  q.tcp_out = std::string{static_cast<char>(q.packet.size() >> 8),
+                          static_cast<char>(q.packet.size() & 0xff)} +
+              q.packet;
+  q.tcp_in.clear();
+  q.ev.reset(
+      event_new(base_, q.fd.get(), EV_WRITE | EV_READ | EV_PERSIST, &MxResolver::on_tcp_event, &q));
+  // One attempt over TCP, bounded by the same per-attempt timeout.
+  timeval timeout{options_.timeout_ms / 1000, (options_.timeout_ms % 1000) * 1000};
+  if (!q.ev || event_add(q.ev.get(), &timeout) != 0) {
+    return fail_query(q, "DNS over TCP: cannot add event");
+  }
+}
+
+void MxResolver::on_tcp_event(evutil_socket_t fd, short what, void* arg) {
+  Query& q = *static_cast<Query*>(arg);
+  MxResolver& self = *q.owner;
+  if (q.done) return;
+  if (what & EV_TIMEOUT) {
+    return self.fail_query(q, fmt::format("no answer over TCP from {}", self.server_.host));
+  }
+  if ((what & EV_WRITE) && !q.tcp_out.empty()) {
+    ssize_t n = send(fd, q.tcp_out.data(), q.tcp_out.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+      return self.fail_query(q, fmt::format("DNS over TCP: {}", std::strerror(errno)));
+    }
+    q.tcp_out.erase(0, static_cast<size_t>(n));
+    if (q.tcp_out.empty()) {
+      // All sent: from now on only reading (this frees the event we are called from).
+      q.ev.reset(event_new(self.base_, fd, EV_READ | EV_PERSIST, &MxResolver::on_tcp_event, &q));
+      timeval timeout{self.options_.timeout_ms / 1000, (self.options_.timeout_ms % 1000) * 1000};
+      if (!q.ev || event_add(q.ev.get(), &timeout) != 0) {
+        return self.fail_query(q, "DNS over TCP: cannot add event");
+      }
+    }
+    return;
+  }
+  if (!(what & EV_READ)) return;
+  char buffer[4096];
+  // Never more than the length prefix and the largest message.
+  size_t room = 2 + kMaxDnsMessageBytes - q.tcp_in.size();
+  ssize_t n = recv(fd, buffer, std::min(sizeof(buffer), room), 0);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+    return self.fail_query(q, fmt::format("DNS over TCP: {}", std::strerror(errno)));
+  }
+  if (n == 0) return self.fail_query(q, "DNS over TCP: connection closed before the answer");
+  q.tcp_in.append(buffer, static_cast<size_t>(n));
+  if (q.tcp_in.size() < 2) return;
+  size_t length = (static_cast<size_t>(static_cast<uint8_t>(q.tcp_in[0])) << 8) |
+                  static_cast<uint8_t>(q.tcp_in[1]);
+  if (q.tcp_in.size() < 2 + length) return;
+  Result<DnsMessage> message = parse_dns_message(std::string_view(q.tcp_in).substr(2, length));
+  if (!message) return self.fail_query(q, "malformed DNS answer: " + message.error().message);
+  if (!message->response || message->id != q.dns_id || message->question_name != q.name ||
+      message->question_type != q.type) {
+    return self.fail_query(q, "DNS answer over TCP does not match the question");
+  }
+  self.accept_answer(q, std::move(*message));
 }
 
 void MxResolver::query_done(Query& query) {

@@ -3,12 +3,14 @@
 // socket per query, built and parsed by lib/dns_message (bounded, treats every response as
 // hostile). A/AAAA of the MX hosts go through the same code, so one resolver address, one
 // timeout policy and one parser cover the whole lookup. Responses must come from the resolver
-// address (connected socket), carry our random ID and echo our question. A truncated (TC)
-// response is a temporary failure: there is no TCP fallback yet. Limits: timeout per attempt,
-// attempts per query, MX hosts per domain (MxResolverOptions), answer counts (dns_message).
+// address (connected socket), carry our random ID and echo our question; datagrams that do not
+// are ignored. Queries offer EDNS(0); a truncated (TC) answer is asked again once over TCP.
+// Limits: timeout per attempt, attempts per query (one over TCP), MX hosts per domain
+// (MxResolverOptions), message size and answer counts (dns_message).
 #pragma once
 
 #include <event2/event.h>
+#include <sys/socket.h>
 
 #include <cstdint>
 #include <functional>
@@ -21,6 +23,8 @@
 #include "result.hpp"
 
 namespace postern {
+
+struct DnsMessage;  // lib/dns_message.hpp
 
 struct MxResolverOptions {
   // "127.0.0.1:5353", "[::1]:53", "127.0.0.1" (port 53); empty: the first nameserver in
@@ -45,7 +49,7 @@ enum class MxStatus {
   kNullMx,     // "MX 0 ." (RFC 7505): the domain accepts no mail (permanent)
   kNotFound,   // NXDOMAIN, or neither MX nor A/AAAA records (permanent)
   kNoAddress,  // MX records exist but none of their hosts has an address (permanent)
-  kTemporary,  // timeout, SERVFAIL, truncation, a malformed answer, a socket error
+  kTemporary,  // timeout, SERVFAIL, a malformed TCP answer, a socket error
 };
 
 struct MxResult {
@@ -91,7 +95,12 @@ class MxResolver {
   void start_address_phase(Lookup& lookup);
   void finish_if_done(uint64_t lookup_id);
   void finish(uint64_t lookup_id, MxResult result);
+  void accept_answer(Query& query, DnsMessage message);
+  void fail_query(Query& query, std::string why);
+  void start_tcp(Query& query);
+  socklen_t server_socket_address(sockaddr_storage& address) const;
   static void on_event(evutil_socket_t fd, short what, void* arg);
+  static void on_tcp_event(evutil_socket_t fd, short what, void* arg);
 
   event_base* base_;
   MxResolverOptions options_;
