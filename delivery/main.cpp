@@ -8,16 +8,13 @@
 
 #include "delivery/delivery_server.hpp"
 #include "lib/daemon.hpp"
+#include "lib/event_handles.hpp"
 #include "lib/log.hpp"
 #include "lib/queue_dir.hpp"
 
 namespace {
 
 constexpr int kStopGraceSeconds = 5;
-
-struct EventBaseDeleter {
-  void operator()(event_base* base) const { event_base_free(base); }
-};
 
 }  // namespace
 
@@ -33,7 +30,7 @@ int main(int argc, char** argv) {
 
   drop_privileges(ctx.config);
 
-  std::unique_ptr<event_base, EventBaseDeleter> base(event_base_new());
+  EventBaseHandle base(event_base_new());
   if (!base) log::fatal("event_base_new failed");
   DeliveryServer server(base.get(), std::move(ctx.listen_fd), settings);
   DaemonStopWatch stop_watch(base.get(), ctx.master_watch_fd.get(), [&] {

@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <sstream>
 
+#include "ascii.hpp"
 #include "file_read.hpp"
 #include "log.hpp"
 
@@ -38,14 +39,6 @@ constexpr const char* kCatchAllDb = "catchall";
 constexpr const char* kSendAsDb = "sendas";
 constexpr const char* kMetaDb = "meta";
 constexpr std::string_view kPostmasterKey = "postmaster";
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 // RFC 5322 dot-atom (the local parts an admin writes in accounts.yaml); quoted local parts
 // and UTF-8 are not accepted here.
@@ -177,14 +170,14 @@ class YamlReader {
     std::string_view local_view, domain_view;
     if (!split_address(text, local_view, domain_view)) {
       if (!valid_local_part(text)) return error_at(node, "invalid local part '" + text + "'");
-      return lower(text) + "@" + domain;
+      return ascii_lowercase(text) + "@" + domain;
     }
-    std::string target_domain = lower(domain_view);
+    std::string target_domain = ascii_lowercase(domain_view);
     if (!valid_local_part(local_view) || !valid_domain(target_domain)) {
       return error_at(node, "invalid address '" + text + "'");
     }
     std::string local(local_view);
-    if (our_domains.count(target_domain)) local = lower(local);
+    if (our_domains.count(target_domain)) local = ascii_lowercase(local);
     return local + "@" + target_domain;
   }
 
@@ -222,7 +215,7 @@ class YamlReader {
     if (!valid_local_part(*name) || name->find('/') != std::string::npos) {
       return error_at(key, "invalid user name '" + *name + "'");
     }
-    std::string user = lower(*name) + "@" + domain;
+    std::string user = ascii_lowercase(*name) + "@" + domain;
     if (data.passwords.count(user)) return error_at(key, "duplicate user '" + user + "'");
     std::string hash;
     if (!value.IsNull()) {
@@ -270,7 +263,7 @@ class YamlReader {
         if (!valid_local_part(*name)) {
           return error_at(it->first, "invalid alias name '" + *name + "'");
         }
-        std::string alias = lower(*name) + "@" + domain;
+        std::string alias = ascii_lowercase(*name) + "@" + domain;
         if (data.aliases.count(alias)) {
           return error_at(it->first, "duplicate alias '" + alias + "'");
         }
@@ -303,7 +296,7 @@ class YamlReader {
       for (auto it = domains.begin(); it != domains.end(); ++it) {
         Result<std::string> name = scalar(it->first, "a domain name");
         if (!name) return name.error();
-        std::string domain = lower(*name);
+        std::string domain = ascii_lowercase(*name);
         if (!valid_domain(domain)) return error_at(it->first, "invalid domain '" + *name + "'");
         if (!data.domains.insert(domain).second) {
           return error_at(it->first, "duplicate domain '" + domain + "'");
@@ -417,7 +410,7 @@ class Resolver {
       add_unique(out_.remote, target);
       return Status::success();
     }
-    Result<bool> matched = resolve_local(lower(local), std::string(domain), depth);
+    Result<bool> matched = resolve_local(ascii_lowercase(local), std::string(domain), depth);
     if (!matched) return matched.error();
     if (!*matched) log::warning("alias target {} matches no mailbox", target);
     return Status::success();
@@ -552,7 +545,7 @@ Result<bool> AccountsDb::is_our_domain(std::string_view domain) const {
   if (!dbs) return dbs.error();
   if (!dbs->has_value()) return false;
   AccountsView view(*txn, **dbs);
-  Result<bool> ours = view.is_domain(lower(domain));
+  Result<bool> ours = view.is_domain(ascii_lowercase(domain));
   if (Status st = txn->commit(); !st) return st.error();
   return ours;
 }
@@ -573,8 +566,8 @@ Result<Resolution> AccountsDb::resolve(std::string_view address,
     local_view = address;
     domain_view = {};
   }
-  std::string local = lower(local_view);
-  std::string domain = lower(domain_view);
+  std::string local = ascii_lowercase(local_view);
+  std::string domain = ascii_lowercase(domain_view);
   if (domain.empty()) {
     // RFC 5321 4.5.1: "postmaster" without a domain must be accepted.
     if (local != kPostmasterKey) return resolution;
@@ -609,7 +602,8 @@ Result<std::optional<std::string>> AccountsDb::password_hash(std::string_view us
   if (!dbs) return dbs.error();
   if (!dbs->has_value()) return std::optional<std::string>();
   AccountsView view(*txn, **dbs);
-  Result<std::optional<std::string_view>> hash = view.lookup(view.dbs().users, lower(user));
+  Result<std::optional<std::string_view>> hash =
+      view.lookup(view.dbs().users, ascii_lowercase(user));
   if (!hash) return hash.error();
   std::optional<std::string> out;
   if (hash->has_value() && !(*hash)->empty()) out = std::string(**hash);
@@ -624,7 +618,8 @@ Result<std::vector<std::string>> AccountsDb::send_as(std::string_view user) cons
   if (!dbs) return dbs.error();
   if (!dbs->has_value()) return std::vector<std::string>();
   AccountsView view(*txn, **dbs);
-  Result<std::optional<std::string_view>> list = view.lookup(view.dbs().send_as, lower(user));
+  Result<std::optional<std::string_view>> list =
+      view.lookup(view.dbs().send_as, ascii_lowercase(user));
   if (!list) return list.error();
   std::vector<std::string> out;
   if (list->has_value()) out = split_nul(**list);

@@ -10,6 +10,8 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
+#include "ascii.hpp"
+
 namespace postern {
 namespace {
 
@@ -71,17 +73,6 @@ size_t utf8_sequence_length(std::string_view text, size_t pos) {
   if (b0 >= 0xF1 && b0 <= 0xF3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
   if (b0 == 0xF4) return cont(1, 0x80, 0x8F) && cont(2) && cont(3) ? 4 : 0;  // <= U+10FFFF
   return 0;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 void lower_ascii(std::string* s) {
@@ -215,7 +206,8 @@ Result<std::string> parse_address_literal(std::string_view literal) {
   std::string_view inner = literal.substr(1, literal.size() - 2);
   unsigned char buf[sizeof(struct in6_addr)];
   constexpr std::string_view kIpv6Tag = "IPv6:";
-  if (inner.size() >= kIpv6Tag.size() && iequals(inner.substr(0, kIpv6Tag.size()), kIpv6Tag)) {
+  if (inner.size() >= kIpv6Tag.size() &&
+      ascii_iequals(inner.substr(0, kIpv6Tag.size()), kIpv6Tag)) {
     std::string address(inner.substr(kIpv6Tag.size()));
     if (address.find('\0') != std::string::npos || inet_pton(AF_INET6, address.c_str(), buf) != 1) {
       return Error::parse("bad IPv6 address literal");
@@ -234,7 +226,7 @@ Result<std::string> parse_address_literal(std::string_view literal) {
 }
 
 Result<Address> parse_mailbox_text(std::string_view text, const AddressOptions& options) {
-  if (options.allow_bare_postmaster && iequals(text, "postmaster")) {
+  if (options.allow_bare_postmaster && ascii_iequals(text, "postmaster")) {
     return Address{"postmaster", ""};
   }
   Address address;

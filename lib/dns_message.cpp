@@ -5,12 +5,10 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
+#include "ascii.hpp"
+
 namespace postern {
 namespace {
-
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
 
 class Reader {
  public:
@@ -77,7 +75,7 @@ class Reader {
         char c = bytes_[cursor + 1 + i];
         // A dot inside a label would make two names look alike; refuse it.
         if (c == '.') return Error::parse("DNS label holds a dot");
-        out += lower(c);
+        out += ascii_lower(c);
       }
       cursor += 1 + length;
     }

@@ -11,6 +11,7 @@
 #include <cctype>
 #include <climits>
 
+#include "ascii.hpp"
 #include "file_read.hpp"
 #include "log.hpp"
 #include "parameters.hpp"
@@ -42,23 +43,6 @@ bool valid_name(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), is_name_char);
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::vector<std::string> split_list(std::string_view text) {
   std::vector<std::string> words;
   size_t i = 0;
@@ -74,7 +58,7 @@ std::vector<std::string> split_list(std::string_view text) {
 std::string host_name() {
   char buf[256] = {};
   if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
-  return lower(buf);
+  return ascii_lowercase(buf);
 }
 
 // mydomain's default: $myhostname minus its first label, or "localdomain" if it has one label.
@@ -155,7 +139,7 @@ std::string expected_text(const ParamSpec& spec) {
 bool in_choices(std::string_view word, std::string_view choices) {
   while (true) {
     size_t bar = choices.find('|');
-    if (iequals(word, choices.substr(0, bar))) return true;
+    if (ascii_iequals(word, choices.substr(0, bar))) return true;
     if (bar == std::string_view::npos) return false;
     choices.remove_prefix(bar + 1);
   }
@@ -193,11 +177,11 @@ bool convert(const ParamSpec& spec, std::string_view value, int64_t* out) {
       return true;
     }
     case ParamType::kBool:
-      if (iequals(value, "yes") || iequals(value, "true")) {
+      if (ascii_iequals(value, "yes") || ascii_iequals(value, "true")) {
         *out = 1;
         return true;
       }
-      return iequals(value, "no") || iequals(value, "false");
+      return ascii_iequals(value, "no") || ascii_iequals(value, "false");
     case ParamType::kString:
       return spec.choices.empty() || in_choices(value, spec.choices);
     case ParamType::kList:

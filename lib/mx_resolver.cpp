@@ -15,28 +15,23 @@
 #include <random>
 #include <set>
 
+#include "ascii.hpp"
 #include "dns_message.hpp"
+#include "event_handles.hpp"
 #include "unique_fd.hpp"
 
 namespace postern {
 
 namespace {
 
-struct EventFree {
-  void operator()(event* ev) const { event_free(ev); }
-};
-using EventPtr = std::unique_ptr<event, EventFree>;
-
 std::mt19937& rng() {
   static std::mt19937 generator{std::random_device{}()};
   return generator;
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
+// Lower-cased, without the root's trailing dot.
+std::string normalized_domain(std::string_view text) {
+  std::string out = ascii_lowercase(text);
   if (!out.empty() && out.back() == '.') out.pop_back();
   return out;
 }
@@ -69,7 +64,7 @@ struct MxResolver::Query {
   uint16_t dns_id = 0;
   std::string packet;
   UniqueFd fd;
-  EventPtr ev;
+  SingleEventHandle ev;
   int attempts_left = 0;
   bool done = false;
   // The outcome, once done.
@@ -175,7 +170,7 @@ Result<uint64_t> MxResolver::resolve(std::string_view domain, Callback done) {
   if (Status checked = check_dns_name(domain); !checked) return checked.error();
   auto lookup = std::make_unique<Lookup>();
   lookup->id = next_lookup_id_++;
-  lookup->domain = lower(domain);
+  lookup->domain = normalized_domain(domain);
   lookup->done = std::move(done);
   Lookup& ref = *lookup;
   lookups_.emplace(ref.id, std::move(lookup));

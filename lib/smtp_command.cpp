@@ -8,6 +8,8 @@
 #include <array>
 #include <cstdint>
 
+#include "ascii.hpp"
+
 namespace postern {
 namespace {
 
@@ -36,24 +38,6 @@ constexpr std::array<VerbName, 14> kVerbs = {{
     {"STARTTLS", SmtpVerb::kStarttls},
     {"AUTH", SmtpVerb::kAuth},
 }};
-
-char upper(char c) {
-  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-}
-
-std::string to_upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = upper(c);
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (upper(a[i]) != upper(b[i])) return false;
-  }
-  return true;
-}
 
 bool is_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -120,13 +104,13 @@ std::string check_known_param(EsmtpParam* param) {
     return value && parse_u64(*value, kMaxSizeDigits, &size) ? "" : "Bad SIZE parameter syntax";
   }
   if (keyword == "BODY") {
-    if (value) *value = to_upper(*value);
+    if (value) *value = ascii_uppercase(*value);
     return value && (*value == "7BIT" || *value == "8BITMIME" || *value == "BINARYMIME")
                ? ""
                : "Bad BODY parameter (expected 7BIT, 8BITMIME or BINARYMIME)";
   }
   if (keyword == "RET") {
-    if (value) *value = to_upper(*value);
+    if (value) *value = ascii_uppercase(*value);
     return value && (*value == "FULL" || *value == "HDRS") ? "" : "Bad RET parameter syntax";
   }
   if (keyword == "ENVID") {
@@ -142,7 +126,7 @@ std::string check_known_param(EsmtpParam* param) {
   }
   if (keyword == "NOTIFY") {
     if (!value) return "Bad NOTIFY parameter syntax";
-    *value = to_upper(*value);
+    *value = ascii_uppercase(*value);
     if (*value == "NEVER") return "";
     bool seen[3] = {false, false, false};
     std::string_view rest = *value;
@@ -168,7 +152,7 @@ std::string check_known_param(EsmtpParam* param) {
     }
     if (address.empty()) return "Bad ORCPT parameter syntax";
     // utf-8 addresses (RFC 6533) may carry raw UTF-8 and \x{..}: the value check suffices.
-    if (iequals(addr_type, "utf-8")) return "";
+    if (ascii_iequals(addr_type, "utf-8")) return "";
     return decode_xtext(address).ok() ? "" : "Bad ORCPT parameter syntax";
   }
   return "";
@@ -179,7 +163,7 @@ SmtpParseResult parse_mail_rcpt(SmtpCommand command, std::string_view rest, std:
                                 bool is_mail, const SmtpParseOptions& options) {
   const char* address_enhanced = is_mail ? "5.1.7" : "5.1.3";
   std::string address_text = is_mail ? "Bad sender address syntax" : "Bad recipient address syntax";
-  if (rest.size() < prefix.size() || !iequals(rest.substr(0, prefix.size()), prefix)) {
+  if (rest.size() < prefix.size() || !ascii_iequals(rest.substr(0, prefix.size()), prefix)) {
     return fail(501, "5.5.4",
                 is_mail ? "Syntax: MAIL FROM:<address>" : "Syntax: RCPT TO:<address>");
   }
@@ -205,7 +189,7 @@ SmtpParseResult parse_mail_rcpt(SmtpCommand command, std::string_view rest, std:
     std::string_view keyword = word.substr(0, eq);
     if (!valid_keyword(keyword)) return bad_param("Bad parameter syntax");
     EsmtpParam param;
-    param.keyword = to_upper(keyword);
+    param.keyword = ascii_uppercase(keyword);
     if (eq != std::string_view::npos) {
       std::string_view value = word.substr(eq + 1);
       if (!valid_value(value)) return bad_param("Bad " + param.keyword + " parameter syntax");
@@ -247,7 +231,7 @@ SmtpParseResult parse_bdat(SmtpCommand command) {
     return fail(501, "5.5.4", "Syntax: BDAT chunk-size [LAST]");
   }
   if (!rest.empty()) {
-    if (!iequals(rest, "LAST")) return fail(501, "5.5.4", "Syntax: BDAT chunk-size [LAST]");
+    if (!ascii_iequals(rest, "LAST")) return fail(501, "5.5.4", "Syntax: BDAT chunk-size [LAST]");
     command.last_chunk = true;
   }
   SmtpParseResult result;
@@ -272,7 +256,7 @@ SmtpParseResult parse_smtp_command(std::string_view line, const SmtpParseOptions
   command.argument = std::string(rest);
 
   for (const VerbName& known : kVerbs) {
-    if (iequals(command.verb_text, known.name)) {
+    if (ascii_iequals(command.verb_text, known.name)) {
       command.verb = known.verb;
       break;
     }
@@ -297,12 +281,12 @@ SmtpParseResult parse_smtp_command(std::string_view line, const SmtpParseOptions
     case SmtpVerb::kRset:
     case SmtpVerb::kQuit:
     case SmtpVerb::kStarttls:
-      if (!rest.empty()) return fail(501, "5.5.4", "Syntax: " + to_upper(command.verb_text));
+      if (!rest.empty()) return fail(501, "5.5.4", "Syntax: " + ascii_uppercase(command.verb_text));
       return ok();
     case SmtpVerb::kVrfy:
     case SmtpVerb::kExpn:
       if (rest.empty()) {
-        return fail(501, "5.5.4", "Syntax: " + to_upper(command.verb_text) + " address");
+        return fail(501, "5.5.4", "Syntax: " + ascii_uppercase(command.verb_text) + " address");
       }
       return ok();
     case SmtpVerb::kAuth:
@@ -323,7 +307,7 @@ SmtpParseResult parse_smtp_command(std::string_view line, const SmtpParseOptions
 
 const EsmtpParam* find_param(const SmtpCommand& command, std::string_view keyword) {
   for (const EsmtpParam& param : command.params) {
-    if (iequals(param.keyword, keyword)) return &param;
+    if (ascii_iequals(param.keyword, keyword)) return &param;
   }
   return nullptr;
 }

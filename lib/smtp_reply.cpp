@@ -7,29 +7,13 @@
 #include <algorithm>
 #include <cstring>
 
+#include "ascii.hpp"
+
 namespace postern {
 namespace {
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
-}
-
-char upper(char c) {
-  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-}
-
-std::string upper(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = upper(c);
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (upper(a[i]) != upper(b[i])) return false;
-  }
-  return true;
 }
 
 // Length of an RFC 3463 code "c.sss.ddd" of class class_digit at the start of text, followed by
@@ -68,7 +52,7 @@ std::vector<std::string_view> split_words(std::string_view text) {
 bool valid_sasl_mechanism(std::string_view name) {
   if (name.empty() || name.size() > kMaxSaslMechanismBytes) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    c = upper(c);
+    c = ascii_upper(c);
     return (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-' || c == '_';
   });
 }
@@ -209,7 +193,7 @@ Result<SmtpReply> parse_smtp_reply(std::string_view text, SmtpReplyLimits limits
 
 bool EhloCapabilities::has_auth(std::string_view mechanism) const {
   return std::any_of(auth_mechanisms.begin(), auth_mechanisms.end(),
-                     [&](const std::string& m) { return iequals(m, mechanism); });
+                     [&](const std::string& m) { return ascii_iequals(m, mechanism); });
 }
 
 Result<EhloCapabilities> parse_ehlo_capabilities(const SmtpReply& reply) {
@@ -226,13 +210,13 @@ Result<EhloCapabilities> parse_ehlo_capabilities(const SmtpReply& reply) {
     std::string_view keyword = words[0];
     std::vector<std::string_view> args(words.begin() + 1, words.end());
     // The pre-RFC "AUTH=LOGIN PLAIN" form some servers still send.
-    if (keyword.size() > 5 && iequals(keyword.substr(0, 5), "AUTH=")) {
+    if (keyword.size() > 5 && ascii_iequals(keyword.substr(0, 5), "AUTH=")) {
       args.insert(args.begin(), keyword.substr(5));
       keyword = keyword.substr(0, 4);
     }
-    if (iequals(keyword, "PIPELINING")) {
+    if (ascii_iequals(keyword, "PIPELINING")) {
       caps.pipelining = true;
-    } else if (iequals(keyword, "SIZE")) {
+    } else if (ascii_iequals(keyword, "SIZE")) {
       caps.size = true;
       caps.size_limit = 0;
       if (!args.empty() && args[0].size() <= 19 &&
@@ -241,23 +225,23 @@ Result<EhloCapabilities> parse_ehlo_capabilities(const SmtpReply& reply) {
         for (char c : args[0]) value = value * 10 + static_cast<uint64_t>(c - '0');
         caps.size_limit = value;
       }
-    } else if (iequals(keyword, "8BITMIME")) {
+    } else if (ascii_iequals(keyword, "8BITMIME")) {
       caps.eight_bit_mime = true;
-    } else if (iequals(keyword, "SMTPUTF8")) {
+    } else if (ascii_iequals(keyword, "SMTPUTF8")) {
       caps.smtputf8 = true;
-    } else if (iequals(keyword, "DSN")) {
+    } else if (ascii_iequals(keyword, "DSN")) {
       caps.dsn = true;
-    } else if (iequals(keyword, "STARTTLS")) {
+    } else if (ascii_iequals(keyword, "STARTTLS")) {
       caps.starttls = true;
-    } else if (iequals(keyword, "CHUNKING")) {
+    } else if (ascii_iequals(keyword, "CHUNKING")) {
       caps.chunking = true;
-    } else if (iequals(keyword, "ENHANCEDSTATUSCODES")) {
+    } else if (ascii_iequals(keyword, "ENHANCEDSTATUSCODES")) {
       caps.enhanced_status_codes = true;
-    } else if (iequals(keyword, "AUTH")) {
+    } else if (ascii_iequals(keyword, "AUTH")) {
       for (std::string_view mechanism : args) {
         if (caps.auth_mechanisms.size() >= kMaxAuthMechanisms) break;
         if (!valid_sasl_mechanism(mechanism) || caps.has_auth(mechanism)) continue;
-        caps.auth_mechanisms.push_back(upper(mechanism));
+        caps.auth_mechanisms.push_back(ascii_uppercase(mechanism));
       }
     }
   }

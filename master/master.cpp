@@ -36,7 +36,7 @@ int Master::run() {
   sigset_t handled;
   sigemptyset(&handled);
   for (int signal_number : kHandledSignals) {
-    EventPtr ev(evsignal_new(base_.get(), signal_number, &Master::on_signal, this));
+    SingleEventHandle ev(evsignal_new(base_.get(), signal_number, &Master::on_signal, this));
     if (!ev || evsignal_add(ev.get(), nullptr) != 0) {
       log::fatal("cannot watch signal {}", signal_number);
     }

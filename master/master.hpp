@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "master/event_handles.hpp"
+#include "lib/event_handles.hpp"
 #include "master/master_config.hpp"
 #include "master/pid_file.hpp"
 #include "master/process_supervisor.hpp"
@@ -41,15 +41,15 @@ class Master {
   void stop_when_idle();
 
   // Declared first: destroyed last, after every event and the supervisor.
-  EventBasePtr base_;
+  EventBaseHandle base_;
   MasterConfig config_;
   std::vector<ListenerPlan> plans_;
   ServiceTable table_;
   PidFile pid_file_;
   bool foreground_;
   std::unique_ptr<ProcessSupervisor> supervisor_;
-  std::vector<EventPtr> signal_events_;
-  EventPtr grace_timer_;
+  std::vector<SingleEventHandle> signal_events_;
+  SingleEventHandle grace_timer_;
   bool stopping_ = false;
 };
 

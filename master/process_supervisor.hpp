@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "lib/event_handles.hpp"
 #include "lib/unique_fd.hpp"
-#include "master/event_handles.hpp"
 
 namespace postern::master {
 
@@ -72,7 +72,7 @@ class ProcessSupervisor {
     ServiceRun run;
     std::map<pid_t, Worker> workers;
     std::deque<Clock::time_point> crashes;  // within the restart window
-    EventPtr restart_timer;
+    SingleEventHandle restart_timer;
     bool given_up = false;
     bool waiting = false;  // for the previous generation to go
   };
@@ -94,7 +94,7 @@ class ProcessSupervisor {
   SupervisorSettings settings_;
   std::vector<std::unique_ptr<Service>> services_;
   std::map<pid_t, RetiredWorker> retired_;
-  EventPtr retire_deadline_;
+  SingleEventHandle retire_deadline_;
   bool shutting_down_ = false;
 };
 

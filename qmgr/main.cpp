@@ -8,18 +8,11 @@
 
 #include "lib/accounts.hpp"
 #include "lib/daemon.hpp"
+#include "lib/event_handles.hpp"
 #include "lib/log.hpp"
 #include "lib/queue_dir.hpp"
 #include "qmgr/nudge_listener.hpp"
 #include "qmgr/queue_manager.hpp"
-
-namespace {
-
-struct EventBaseDeleter {
-  void operator()(event_base* base) const { event_base_free(base); }
-};
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace postern;
@@ -47,7 +40,7 @@ int main(int argc, char** argv) {
 
   drop_privileges(config);
 
-  std::unique_ptr<event_base, EventBaseDeleter> base(event_base_new());
+  EventBaseHandle base(event_base_new());
   if (!base) log::fatal("event_base_new failed");
   QueueManager manager(base.get(), settings, *accounts);
   NudgeListener listener(base.get(), std::move(ctx.listen_fd),

@@ -15,9 +15,9 @@
 #include <thread>
 #include <vector>
 
+#include "lib/event_handles.hpp"
 #include "lib/result.hpp"
 #include "lib/unique_fd.hpp"
-#include "smtpd/event_handles.hpp"
 #include "smtpd/message_intake.hpp"
 
 namespace postern::smtpd {
@@ -48,7 +48,7 @@ class CommitPool {
 
   UniqueFd wake_read_;
   UniqueFd wake_write_;
-  EventTimerHandle wake_event_;
+  SingleEventHandle wake_event_;
   std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<std::unique_ptr<Job>> pending_;

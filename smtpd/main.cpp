@@ -9,18 +9,11 @@
 
 #include "lib/accounts.hpp"
 #include "lib/daemon.hpp"
+#include "lib/event_handles.hpp"
 #include "lib/log.hpp"
 #include "lib/tls_server.hpp"
 #include "smtpd/smtp_server.hpp"
 #include "smtpd/smtpd_settings.hpp"
-
-namespace {
-
-struct EventBaseDeleter {
-  void operator()(event_base* base) const { event_base_free(base); }
-};
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace postern;
@@ -54,7 +47,7 @@ int main(int argc, char** argv) {
 
   drop_privileges(ctx.config);
 
-  std::unique_ptr<event_base, EventBaseDeleter> base(event_base_new());
+  EventBaseHandle base(event_base_new());
   if (!base) log::fatal("event_base_new failed");
   smtpd::SmtpServer server(base.get(), *settings, *accounts, tls ? &*tls : nullptr);
   if (Status st = server.listen(std::move(ctx.listen_fd)); !st) {

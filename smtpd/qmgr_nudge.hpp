@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/event_handles.hpp"
 #include "lib/queue_dir.hpp"
-#include "smtpd/event_handles.hpp"
 
 namespace postern::smtpd {
 

@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "lib/accounts.hpp"
+#include "lib/event_handles.hpp"
 #include "lib/tls_server.hpp"
 #include "lib/unique_fd.hpp"
 #include "smtpd/commit_pool.hpp"
 #include "smtpd/connection_limits.hpp"
-#include "smtpd/event_handles.hpp"
 #include "smtpd/qmgr_nudge.hpp"
 #include "smtpd/smtpd_settings.hpp"
 
@@ -62,7 +62,7 @@ class SmtpServer {
   QmgrNudge qmgr_nudge_;
   CommitPool commit_pool_;
   ListenerHandle listener_;
-  EventTimerHandle reaper_;
+  SingleEventHandle reaper_;
   std::unordered_map<SmtpSession*, std::unique_ptr<SmtpSession>> sessions_;
   std::vector<std::unique_ptr<SmtpSession>> retired_;
   bool stopping_ = false;

@@ -15,12 +15,12 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/event_handles.hpp"
 #include "lib/network_list.hpp"
 #include "lib/queue_file.hpp"
 #include "lib/smtp_command.hpp"
 #include "lib/smtp_data_reader.hpp"
 #include "smtpd/connection_limits.hpp"
-#include "smtpd/event_handles.hpp"
 #include "smtpd/message_intake.hpp"
 
 namespace postern::smtpd {
@@ -107,7 +107,7 @@ class SmtpSession {
 
   SmtpServer& server_;
   BufferEventHandle bev_;
-  EventTimerHandle timer_;
+  SingleEventHandle timer_;
   IpBytes client_ip_;
   std::string client_address_;
   ConnectionSlot slot_;

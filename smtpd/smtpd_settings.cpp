@@ -5,16 +5,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include "lib/ascii.hpp"
+
 namespace postern::smtpd {
-namespace {
-
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
-}  // namespace
-
 Result<SmtpdSettings> load_smtpd_settings(const MainConfig& config) {
   SmtpdSettings s;
   s.hostname = config.get("myhostname");
@@ -29,7 +22,7 @@ Result<SmtpdSettings> load_smtpd_settings(const MainConfig& config) {
   s.connection_count_limit =
       static_cast<int>(config.get_int("smtpd_client_connection_count_limit"));
   s.forbid_bare_newline = config.get_bool("smtpd_forbid_bare_newline");
-  std::string level = lower(config.get("smtpd_tls_security_level"));
+  std::string level = ascii_lowercase(config.get("smtpd_tls_security_level"));
   s.tls_level = level == "none"      ? TlsLevel::kNone
                 : level == "encrypt" ? TlsLevel::kEncrypt
                                      : TlsLevel::kMay;
@@ -37,7 +30,7 @@ Result<SmtpdSettings> load_smtpd_settings(const MainConfig& config) {
   s.tls_key_file = config.get("smtpd_tls_key_file");
   s.recipient_delimiter = config.get("recipient_delimiter");
   for (const std::string& domain : config.get_list("relay_domains")) {
-    s.relay_domains.push_back(lower(domain));
+    s.relay_domains.push_back(ascii_lowercase(domain));
   }
   Result<NetworkList> networks = NetworkList::parse(config.get_list("mynetworks"));
   if (!networks) return networks.error();

@@ -1,5 +1,6 @@
-// Move-only owners for the libevent objects postern-smtpd holds: a bufferevent (socket or TLS
-// filter), a plain event and a connection listener. Nothing else in smtpd frees them by hand.
+// Move-only owners for libevent objects: the event base, a bufferevent (socket or TLS filter),
+// a single event (signal, timer, fd watch) and a connection listener. Used by master and every
+// worker; daemon code never frees one of these by hand.
 #pragma once
 
 #include <event2/bufferevent.h>
@@ -8,7 +9,7 @@
 
 #include <utility>
 
-namespace postern::smtpd {
+namespace postern {
 
 template <class T, void (*Free)(T*)>
 class EventHandle {
@@ -38,7 +39,8 @@ class EventHandle {
 };
 
 using BufferEventHandle = EventHandle<bufferevent, bufferevent_free>;
-using EventTimerHandle = EventHandle<event, event_free>;
+using EventBaseHandle = EventHandle<event_base, event_base_free>;
+using SingleEventHandle = EventHandle<event, event_free>;
 using ListenerHandle = EventHandle<evconnlistener, evconnlistener_free>;
 
-}  // namespace postern::smtpd
+}  // namespace postern
