@@ -12,6 +12,7 @@
 #include <climits>
 
 #include "ascii.hpp"
+#include "config_lines.hpp"
 #include "file_read.hpp"
 #include "log.hpp"
 #include "parameters.hpp"
@@ -337,59 +338,23 @@ Result<MainConfig> MainConfig::load(const std::string& path, std::vector<ConfigW
 Result<MainConfig> MainConfig::parse(std::string_view text, std::string_view file_name,
                                      std::vector<ConfigWarning>* warnings) {
   std::string file(file_name);
-  if (text.size() > kMaxFileBytes) {
-    return Error::limit(fmt::format("{}: file is larger than {} bytes", file, kMaxFileBytes));
-  }
   MainConfig config;
-  std::string logical;
-  int logical_line = 0;
-  auto flush = [&]() -> Status {
-    if (logical_line == 0) return Status::success();
-    int line = std::exchange(logical_line, 0);
-    std::string_view entry = logical;
-    size_t eq = entry.find('=');
-    if (eq == std::string_view::npos) {
-      return Error::config(fmt::format("{}:{}: missing '=' after parameter name in \"{}\"", file,
-                                       line, shown(entry)));
-    }
-    std::string_view name = trim(entry.substr(0, eq));
-    if (!valid_name(name)) {
-      return Error::config(
-          fmt::format("{}:{}: bad parameter name \"{}\"", file, line, shown(name)));
-    }
-    return config.store(name, trim(entry.substr(eq + 1)), Origin{file, line}, warnings);
-  };
-
-  int line_number = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_number;
-    if (line.size() > kMaxLineBytes) {
-      return Error::limit(
-          fmt::format("{}:{}: line is longer than {} bytes", file, line_number, kMaxLineBytes));
-    }
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    std::string_view content = trim(line);
-    if (content.empty() || content.front() == '#') continue;
-    if (is_blank(line.front())) {
-      if (logical_line == 0) {
-        return Error::config(fmt::format(
-            "{}:{}: continuation line (it begins with white space) without a parameter before it",
-            file, line_number));
-      }
-      logical += ' ';
-      logical += content;
-      continue;
-    }
-    if (Status s = flush(); !s) return s.error();
-    logical.assign(content);
-    logical_line = line_number;
-  }
-  if (Status s = flush(); !s) return s.error();
+  Status read = for_each_config_entry(
+      text, file, {kMaxFileBytes, kMaxLineBytes}, "parameter",
+      [&](std::string_view entry, int line) -> Status {
+        size_t eq = entry.find('=');
+        if (eq == std::string_view::npos) {
+          return Error::config(fmt::format("{}:{}: missing '=' after parameter name in \"{}\"",
+                                           file, line, shown(entry)));
+        }
+        std::string_view name = trim(entry.substr(0, eq));
+        if (!valid_name(name)) {
+          return Error::config(
+              fmt::format("{}:{}: bad parameter name \"{}\"", file, line, shown(name)));
+        }
+        return config.store(name, trim(entry.substr(eq + 1)), Origin{file, line}, warnings);
+      });
+  if (!read) return read.error();
   if (Status s = config.check_all(); !s) return s.error();
   return config;
 }

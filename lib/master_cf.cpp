@@ -11,6 +11,7 @@
 
 #include <array>
 
+#include "config_lines.hpp"
 #include "file_read.hpp"
 
 namespace postern {
@@ -39,12 +40,6 @@ constexpr std::array<NamedPort, 6> kServicePorts = {{
 
 bool is_blank(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
-  return s;
 }
 
 std::vector<std::string_view> split_words(std::string_view s) {
@@ -252,60 +247,26 @@ Result<ServiceEntry> parse_entry(std::string_view entry, const std::string& wher
 Result<std::vector<ServiceEntry>> parse_master_cf(std::string_view text,
                                                   std::string_view file_name) {
   std::string file(file_name);
-  if (text.size() > kMaxFileBytes) {
-    return Error::limit(fmt::format("{}: file is larger than {} bytes", file, kMaxFileBytes));
-  }
   std::vector<ServiceEntry> services;
-  std::string logical;
-  int logical_line = 0;
-  auto flush = [&]() -> Status {
-    if (logical_line == 0) return Status::success();
-    int line = std::exchange(logical_line, 0);
-    std::string where = fmt::format("{}:{}: ", file, line);
-    if (services.size() >= kMaxServices) {
-      return Error::limit(fmt::format("{}more than {} services", where, kMaxServices));
-    }
-    Result<ServiceEntry> entry = parse_entry(logical, where, line);
-    if (!entry) return entry.error();
-    for (const ServiceEntry& other : services) {
-      if (other.name == entry->name && other.type == entry->type) {
-        return Error::config(fmt::format("{}duplicate service {} {} (first defined at line {})",
-                                         where, entry->name, entry->type, other.line));
-      }
-    }
-    services.push_back(std::move(entry).value());
-    return Status::success();
-  };
-
-  int line_number = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_number;
-    if (line.size() > kMaxLineBytes) {
-      return Error::limit(
-          fmt::format("{}:{}: line is longer than {} bytes", file, line_number, kMaxLineBytes));
-    }
-    std::string_view content = trim(line);
-    if (content.empty() || content.front() == '#') continue;
-    if (is_blank(line.front())) {
-      if (logical_line == 0) {
-        return Error::config(fmt::format(
-            "{}:{}: continuation line (it begins with white space) without a service before it",
-            file, line_number));
-      }
-      logical += ' ';
-      logical += content;
-      continue;
-    }
-    if (Status s = flush(); !s) return s.error();
-    logical.assign(content);
-    logical_line = line_number;
-  }
-  if (Status s = flush(); !s) return s.error();
+  Status read = for_each_config_entry(
+      text, file, {kMaxFileBytes, kMaxLineBytes}, "service",
+      [&](std::string_view logical, int line) -> Status {
+        std::string where = fmt::format("{}:{}: ", file, line);
+        if (services.size() >= kMaxServices) {
+          return Error::limit(fmt::format("{}more than {} services", where, kMaxServices));
+        }
+        Result<ServiceEntry> entry = parse_entry(logical, where, line);
+        if (!entry) return entry.error();
+        for (const ServiceEntry& other : services) {
+          if (other.name == entry->name && other.type == entry->type) {
+            return Error::config(fmt::format("{}duplicate service {} {} (first defined at line {})",
+                                             where, entry->name, entry->type, other.line));
+          }
+        }
+        services.push_back(std::move(entry).value());
+        return Status::success();
+      });
+  if (!read) return read.error();
   return services;
 }
 
