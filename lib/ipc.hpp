@@ -66,4 +66,17 @@ Result<AttrRecord> ipc_receive(int fd, int timeout_ms);
 //                             after their rcpt)
 //                             reply: per recipient, in order: index=N status=sent|deferred|bounced
 //                                    dsn=X.Y.Z reason=TEXT
+//   to relay (private/relay): request=deliver queue_id=ID path=FILE sender=ADDR nexthop=NEXTHOP
+//                             then per recipient, in order: rcpt=ADDRESS index=N
+//                             NEXTHOP as in relayhost and transport_maps: "[host]:port" or
+//                             "[host]" (no MX lookup), "host:port" or "host" (MX lookup of host;
+//                             for direct delivery qmgr sends the recipient domain). All recipients
+//                             of one request share the next hop. relay reads DSN options (RET,
+//                             ENVID, NOTIFY, ORCPT) and the message from the queue file.
+//                             reply: as delivery's, and per recipient optionally
+//                                    remote_mta=HOST (the server that answered) and
+//                                    diagnostic=TEXT (its reply, "550 5.1.1 ...", for the DSN's
+//                                    Diagnostic-Code). relay logs each to=<...> line itself.
+//   to qmgr (private/qmgr):   request=flush                          reply: status=ok count=N
+//                             (every file in deferred/ is due now; `postern queue flush`)
 }  // namespace postern

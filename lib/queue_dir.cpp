@@ -119,9 +119,10 @@ Status ensure_queue_directories(const QueueLayout& layout, uid_t uid, gid_t gid)
   // maildrop/ stays 0700 for now: when sendmail(1) writes there as a local user it becomes
   // 1730 with a postdrop group, as in Postfix.
   const FolderSpec folders[] = {
-      {clean.incoming(), 0700},    {clean.active(), 0700},     {clean.deferred(), 0700},
-      {clean.hold(), 0700},        {clean.corrupt(), 0700},    {clean.maildrop(), 0700},
-      {clean.private_dir(), 0700}, {clean.public_dir(), 0711}, {clean.pid_dir(), 0755},
+      {clean.incoming(), 0700}, {clean.active(), 0700},      {clean.deferred(), 0700},
+      {clean.defer(), 0700},    {clean.hold(), 0700},        {clean.corrupt(), 0700},
+      {clean.maildrop(), 0700}, {clean.private_dir(), 0700}, {clean.public_dir(), 0711},
+      {clean.pid_dir(), 0755},
   };
   for (const FolderSpec& folder : folders) {
     if (Status st = ensure_directory(folder.path, folder.mode, uid, gid, false); !st) return st;

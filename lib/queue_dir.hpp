@@ -1,4 +1,4 @@
-// The queue directory layout (queue_directory): incoming/ active/ deferred/ hold/ corrupt/
+// The queue directory layout (queue_directory): incoming/ active/ deferred/ defer/ hold/ corrupt/
 // maildrop/ private/ public/ pid/, queue IDs, and the directory fsync that makes a rename
 // durable. Used by master (creates it), smtpd (incoming), qmgr (moves files) and the CLI.
 #pragma once
@@ -19,6 +19,9 @@ struct QueueLayout {
   std::string deferred() const { return root + "/deferred"; }
   std::string hold() const { return root + "/hold"; }
   std::string corrupt() const { return root + "/corrupt"; }
+  // defer/ID: why the message's recipients were last deferred (text, one line per recipient,
+  // written by qmgr after each attempt, read by `postern queue list`; not a source of truth).
+  std::string defer() const { return root + "/defer"; }
   std::string maildrop() const { return root + "/maildrop"; }
   std::string private_dir() const { return root + "/private"; }
   std::string public_dir() const { return root + "/public"; }

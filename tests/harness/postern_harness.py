@@ -81,7 +81,10 @@ class Suite:
         for d in (self.etc, self.spool, self.mail, self.data):
             os.makedirs(d, exist_ok=True)
         self.smtp_port = free_port()
-        self.ports = {"smtp": self.smtp_port}
+        self.submission_port = free_port()    # 587-style: STARTTLS, then AUTH
+        self.submissions_port = free_port()   # 465-style: implicit TLS
+        self.ports = {"smtp": self.smtp_port, "submission": self.submission_port,
+                      "submissions": self.submissions_port}
         self.process = None
         self._log_file = None
         self.mail_owner = self._mail_owner()
@@ -137,12 +140,24 @@ service_throttle_time = 0s
         with open(os.path.join(self.etc, "main.cf"), "w") as f:
             f.write(self.main_cf_text(extra))
 
+    @staticmethod
+    def has_program(command):
+        return os.access(os.path.join(BIN_DIR, f"postern-{command}"), os.X_OK)
+
+    def default_services(self):
+        """smtpd, qmgr and delivery; submission (both ports) and relay once they are built."""
+        lines = [f"127.0.0.1:{self.smtp_port} inet n - n - - smtpd"]
+        if self.has_program("submission"):
+            lines += [f"127.0.0.1:{self.submission_port} inet n - n - - submission",
+                      f"127.0.0.1:{self.submissions_port} inet n - n - - submission"
+                      " -o smtpd_tls_wrappermode=yes"]
+        lines += ["qmgr unix - - n 300 1 qmgr", "delivery unix - - n - 2 delivery"]
+        if self.has_program("relay"):
+            lines.append("relay unix - - n - 1 relay")
+        return lines
+
     def write_master_cf(self, services=None):
-        lines = services or [
-            f"127.0.0.1:{self.smtp_port} inet n - n - - smtpd",
-            "qmgr unix - - n 300 1 qmgr",
-            "delivery unix - - n - 2 delivery",
-        ]
+        lines = services or self.default_services()
         with open(os.path.join(self.etc, "master.cf"), "w") as f:
             f.write("# master.cf written by tests/harness/postern_harness.py\n")
             f.write("\n".join(lines) + "\n")
