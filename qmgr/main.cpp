@@ -5,6 +5,7 @@
 #include <event2/event.h>
 
 #include <memory>
+#include <optional>
 
 #include "lib/accounts.hpp"
 #include "lib/daemon.hpp"
@@ -23,6 +24,8 @@ int main(int argc, char** argv) {
   QmgrSettings settings;
   settings.layout = QueueLayout{config.get("queue_directory")};
   settings.delivery_socket = settings.layout.private_dir() + "/delivery";
+  settings.relay_socket = settings.layout.private_dir() + "/relay";
+  settings.relayhost = config.get("relayhost");
   settings.myhostname = config.get("myhostname");
   settings.recipient_delimiter = config.get("recipient_delimiter");
   settings.minimal_backoff_seconds = config.get_seconds("minimal_backoff_time");
@@ -33,10 +36,17 @@ int main(int argc, char** argv) {
   settings.bounce_queue_lifetime_seconds = config.get_seconds("bounce_queue_lifetime");
   settings.ipc_timeout_seconds = config.get_seconds("ipc_timeout");
   settings.delivery_concurrency = static_cast<size_t>(config.get_int("delivery_concurrency_limit"));
+  settings.relay_concurrency = static_cast<size_t>(config.get_int("relay_concurrency_limit"));
+  settings.delay_warning_seconds = config.get_seconds("delay_warning_time");
 
   // The accounts db is opened before the privilege drop (its files may be root's).
   Result<AccountsDb> accounts = AccountsDb::open(config.get("data_directory") + "/accounts", true);
   if (!accounts) log::fatal("cannot open the accounts db: {}", accounts.error().describe());
+
+  // transport_maps: wired in once lib/lookup_table.cpp lands (the router takes a lookup).
+  if (!config.get_list("transport_maps").empty()) {
+    log::fatal("transport_maps is not supported by this build of postern-qmgr yet");
+  }
 
   drop_privileges(config);
 

@@ -81,7 +81,10 @@ QueueManager::QueueManager(event_base* base, QmgrSettings settings, const Accoun
     : base_(base),
       settings_(std::move(settings)),
       accounts_(accounts),
-      delivery_(base, settings_.delivery_socket, static_cast<int>(settings_.ipc_timeout_seconds)) {}
+      router_(RouterSettings{settings_.relayhost, settings_.recipient_delimiter}, accounts,
+              settings_.transport_lookup),
+      delivery_(base, settings_.delivery_socket, static_cast<int>(settings_.ipc_timeout_seconds)),
+      relay_(base, settings_.relay_socket, static_cast<int>(settings_.ipc_timeout_seconds)) {}
 
 QueueManager::~QueueManager() {
   for (event* ev : {incoming_timer_, deferred_timer_, stop_timer_}) {
@@ -121,6 +124,16 @@ void QueueManager::stop(std::function<void()> on_stopped) {
   on_stopped_ = std::move(on_stopped);
   if (incoming_timer_) event_del(incoming_timer_);
   if (deferred_timer_) event_del(deferred_timer_);
+  // Requests not sent yet are dropped; their files stay in active/ (taken back at the next
+  // start). A message with other requests in flight is finished by their replies, the dropped
+  // recipients staying pending.
+  for (std::deque<Call>* waiting : {&waiting_delivery_, &waiting_relay_}) {
+    for (Call& call : *waiting) {
+      auto it = in_flight_.find(call.attempt);
+      if (it != in_flight_.end() && --it->second->requests_open == 0) in_flight_.erase(it);
+    }
+    waiting->clear();
+  }
   stop_timer_ = event_new(
       base_, -1, 0,
       [](int, short, void* arg) {
@@ -226,7 +239,9 @@ void QueueManager::scan_deferred() {
 // --- processing --------------------------------------------------------------------------
 
 void QueueManager::pump() {
-  while (!stopping_ && !ready_.empty() && in_flight_.size() < settings_.delivery_concurrency) {
+  // Messages with requests waiting or in flight: enough to fill both services' slots.
+  const size_t max_messages = settings_.delivery_concurrency + settings_.relay_concurrency;
+  while (!stopping_ && !ready_.empty() && in_flight_.size() < max_messages) {
     std::string queue_id = std::move(ready_.front());
     ready_.pop_front();
     process(queue_id);
@@ -284,45 +299,106 @@ void QueueManager::process(const std::string& queue_id) {
   log::info("{}: from=<{}>, size={}, nrcpt={} (queue active)", queue_id,
             log::printable(envelope.sender), envelope.message_bytes, pending);
 
-  AttrRecord request;
-  request.add("request", "deliver");
-  request.add("queue_id", queue_id);
-  request.add("path", path);
-  request.add("sender", envelope.sender);
+  AttrRecord delivery_request;
+  std::vector<size_t> delivery_indexes;
+  std::vector<std::pair<size_t, std::string>> relay_nexthops;
+  std::vector<std::string> relay_rcpts(envelope.recipients.size());
   for (size_t i = 0; i < envelope.recipients.size(); ++i) {
     const QueueRecipient& rcpt = envelope.recipients[i];
     if (rcpt.status != RecipientStatus::kPending) continue;
-    Result<Resolution> where = accounts_.resolve(rcpt.address, settings_.recipient_delimiter);
-    if (!where) {
-      attempt->short_retry = true;
-      set_result(*attempt, i, Outcome::kDeferred, "4.3.0",
-                 "accounts lookup failed: " + where.error().describe(), "none");
-    } else if (!where->ours) {
-      set_result(*attempt, i, Outcome::kDeferred, "4.3.0", "relay transport not available yet",
-                 "none");
-    } else if (!where->known) {
-      set_result(*attempt, i, Outcome::kBounced, "5.1.1", "User unknown", "none");
-    } else if (!where->remote.empty()) {
-      set_result(*attempt, i, Outcome::kDeferred, "4.3.0",
-                 "forwarding to <" + where->remote.front() +
-                     "> needs the relay transport, not available yet",
-                 "none");
-    } else {
-      request.add("rcpt", rcpt.address);
-      request.add("index", static_cast<int64_t>(i));
-      for (const std::string& mailbox : where->mailboxes) request.add("mailbox", mailbox);
-      attempt->sent_to_delivery.insert(i);
+    Route route = router_.route(rcpt.address);
+    switch (route.kind) {
+      case Route::Kind::kDelivery:
+        delivery_request.add("rcpt", rcpt.address);
+        delivery_request.add("index", static_cast<int64_t>(i));
+        for (const std::string& mailbox : route.mailboxes) delivery_request.add("mailbox", mailbox);
+        delivery_indexes.push_back(i);
+        break;
+      case Route::Kind::kRelay:
+        relay_rcpts[i] = std::move(route.relay_rcpt);
+        relay_nexthops.emplace_back(i, std::move(route.nexthop));
+        break;
+      case Route::Kind::kBounce:
+        set_result(*attempt, i, Outcome::kBounced, route.dsn, route.reason, "none");
+        break;
+      case Route::Kind::kDefer:
+        if (route.short_retry) attempt->short_retry = true;
+        set_result(*attempt, i, Outcome::kDeferred, route.dsn, route.reason, "none");
+        break;
     }
   }
 
-  if (attempt->sent_to_delivery.empty()) {
+  std::vector<Call> calls;
+  if (!delivery_indexes.empty()) {
+    Call call;
+    call.service = Service::kDelivery;
+    call.request.add("request", "deliver");
+    call.request.add("queue_id", queue_id);
+    call.request.add("path", path);
+    call.request.add("sender", envelope.sender);
+    for (const auto& [name, value] : delivery_request.attributes()) call.request.add(name, value);
+    call.indexes = std::move(delivery_indexes);
+    calls.push_back(std::move(call));
+  }
+  for (auto& [nexthop, indexes] : group_by_nexthop(relay_nexthops)) {
+    Call call;
+    call.service = Service::kRelay;
+    call.request.add("request", "deliver");
+    call.request.add("queue_id", queue_id);
+    call.request.add("path", path);
+    call.request.add("sender", envelope.sender);
+    call.request.add("nexthop", nexthop);
+    for (size_t i : indexes) {
+      call.request.add("rcpt", relay_rcpts[i]);
+      call.request.add("index", static_cast<int64_t>(i));
+    }
+    call.indexes = std::move(indexes);
+    calls.push_back(std::move(call));
+  }
+
+  if (calls.empty()) {
     finish(std::move(attempt));
     return;
   }
   Attempt* raw = attempt.get();
+  raw->requests_open = calls.size();
   in_flight_.emplace(raw, std::move(attempt));
-  delivery_.call(
-      request, [this, raw](Result<AttrRecord> reply) { on_delivery_reply(raw, std::move(reply)); });
+  for (Call& call : calls) {
+    call.attempt = raw;
+    queue_call(std::move(call));
+  }
+  dispatch_calls();
+}
+
+void QueueManager::queue_call(Call call) {
+  (call.service == Service::kDelivery ? waiting_delivery_ : waiting_relay_)
+      .push_back(std::move(call));
+}
+
+// Starts waiting requests while their service has a free slot (delivery_concurrency_limit and
+// relay_concurrency_limit are separate: a slow relay never holds up local delivery requests).
+void QueueManager::dispatch_calls() {
+  struct Lane {
+    std::deque<Call>& waiting;
+    size_t& in_flight;
+    size_t limit;
+    ServiceClient& client;
+  };
+  Lane lanes[] = {
+      {waiting_delivery_, delivery_in_flight_, settings_.delivery_concurrency, delivery_},
+      {waiting_relay_, relay_in_flight_, settings_.relay_concurrency, relay_},
+  };
+  for (Lane& lane : lanes) {
+    while (!lane.waiting.empty() && lane.in_flight < std::max<size_t>(1, lane.limit)) {
+      auto call = std::make_shared<Call>(std::move(lane.waiting.front()));
+      lane.waiting.pop_front();
+      ++lane.in_flight;
+      lane.client.call(call->request, [this, call](Result<AttrRecord> reply) {
+        --(call->service == Service::kDelivery ? delivery_in_flight_ : relay_in_flight_);
+        on_reply(*call, std::move(reply));
+      });
+    }
+  }
 }
 
 void QueueManager::set_result(Attempt& attempt, size_t index, Outcome outcome, std::string dsn,
@@ -342,20 +418,25 @@ void QueueManager::set_result(Attempt& attempt, size_t index, Outcome outcome, s
             status, log::printable(result.reason, 200));
 }
 
-void QueueManager::on_delivery_reply(Attempt* raw, Result<AttrRecord> reply) {
-  auto it = in_flight_.find(raw);
+void QueueManager::on_reply(const Call& call, Result<AttrRecord> reply) {
+  auto it = in_flight_.find(call.attempt);
   if (it == in_flight_.end()) return;
-  std::unique_ptr<Attempt> attempt = std::move(it->second);
-  in_flight_.erase(it);
+  Attempt& attempt = *it->second;
+  const bool relay = call.service == Service::kRelay;
+  const char* service_name = relay ? "relay" : "delivery";
 
   if (!reply) {
-    attempt->short_retry = true;
-    for (size_t index : attempt->sent_to_delivery) {
-      set_result(*attempt, index, Outcome::kDeferred, "4.3.0",
-                 "delivery service unavailable: " + reply.error().describe(), "delivery");
+    attempt.short_retry = true;
+    for (size_t index : call.indexes) {
+      set_result(attempt, index, Outcome::kDeferred, "4.3.0",
+                 std::string(service_name) +
+                     " service unavailable: " + reply.error().describe(),
+                 service_name);
     }
   } else {
-    // Per recipient, in order: index, then status, dsn, reason.
+    // Per recipient, in order: index, then status, dsn, reason (and from relay remote_mta,
+    // diagnostic). Only indexes this request carried are taken.
+    const std::set<size_t> carried(call.indexes.begin(), call.indexes.end());
     constexpr size_t kNone = SIZE_MAX;
     size_t current = kNone;
     for (const auto& [name, value] : reply->attributes()) {
@@ -363,13 +444,13 @@ void QueueManager::on_delivery_reply(Attempt* raw, Result<AttrRecord> reply) {
         char* end = nullptr;
         unsigned long long index = std::strtoull(value.c_str(), &end, 10);
         current = kNone;
-        if (!value.empty() && *end == '\0' && attempt->sent_to_delivery.count(index)) {
+        if (!value.empty() && *end == '\0' && carried.count(index)) {
           current = static_cast<size_t>(index);
         }
         continue;
       }
       if (current == kNone) continue;
-      RecipientResult& result = attempt->results[current];
+      RecipientResult& result = attempt.results[current];
       if (name == "status") {
         result.outcome = value == "sent"      ? Outcome::kSent
                          : value == "bounced" ? Outcome::kBounced
@@ -378,17 +459,27 @@ void QueueManager::on_delivery_reply(Attempt* raw, Result<AttrRecord> reply) {
         result.dsn = value;
       } else if (name == "reason") {
         result.reason = value;
+      } else if (name == "remote_mta" && relay) {
+        result.remote_mta = value;
+      } else if (name == "diagnostic" && relay) {
+        result.diagnostic = value;
       }
     }
-    for (size_t index : attempt->sent_to_delivery) {
-      if (attempt->results[index].outcome == Outcome::kUntouched) {
-        attempt->short_retry = true;
-        set_result(*attempt, index, Outcome::kDeferred, "4.3.0",
-                   "no result from the delivery service", "delivery");
+    for (size_t index : call.indexes) {
+      if (attempt.results[index].outcome == Outcome::kUntouched) {
+        attempt.short_retry = true;
+        set_result(attempt, index, Outcome::kDeferred, "4.3.0",
+                   std::string("no result from the ") + service_name + " service", service_name);
       }
     }
   }
-  finish(std::move(attempt));
+
+  if (--attempt.requests_open == 0) {
+    std::unique_ptr<Attempt> done = std::move(it->second);
+    in_flight_.erase(it);
+    finish(std::move(done));
+  }
+  dispatch_calls();
   check_stopped();
   pump();
 }

@@ -1,8 +1,9 @@
 // The queue scheduler of postern-qmgr: takes new files from incoming/ (on a nudge and every
 // second) and due ones from deferred/ (every queue_run_delay, by mtime), moves them to active/,
-// routes each pending recipient (accounts: local mailbox, unknown user, other domain), sends
-// local ones to private/delivery (at most delivery_concurrency_limit requests in flight),
-// records each result in the queue file, bounces (DSN) or defers with back-off, and removes the
+// routes each pending recipient (transport_router: transport_maps, local mailbox, unknown user,
+// other domain), sends local ones to private/delivery (at most delivery_concurrency_limit
+// requests in flight) and remote ones to private/relay, one request per next hop (at most
+// relay_concurrency_limit in flight), records each result in the queue file, bounces (DSN) or defers with back-off, and removes the
 // file when no recipient is pending. At start it takes back active/, incoming/ and deferred/.
 // Trusts queue files only after QueueFile parsed them (others go to corrupt/) and delivery
 // replies only after lib/ipc.hpp decoded them. Bounded by kMaxActiveMessages in memory.
@@ -21,6 +22,7 @@
 #include "lib/queue_dir.hpp"
 #include "lib/queue_file.hpp"
 #include "qmgr/delivery_client.hpp"
+#include "qmgr/transport_router.hpp"
 
 struct event_base;
 struct event;
@@ -34,6 +36,9 @@ inline constexpr int kStopGraceSeconds = 5;
 struct QmgrSettings {
   QueueLayout layout;
   std::string delivery_socket;  // $queue_directory/private/delivery
+  std::string relay_socket;     // $queue_directory/private/relay
+  std::string relayhost;        // "" = each recipient domain's MX
+  TransportLookup transport_lookup;  // transport_maps; empty when there is none
   std::string myhostname;
   std::string recipient_delimiter;
   int64_t minimal_backoff_seconds = 300;
@@ -44,6 +49,8 @@ struct QmgrSettings {
   int64_t bounce_queue_lifetime_seconds = 5 * 86400;
   int64_t ipc_timeout_seconds = 3600;
   size_t delivery_concurrency = 4;
+  size_t relay_concurrency = 50;
+  int64_t delay_warning_seconds = 0;  // 0 = no "delayed" DSN
 };
 
 class QueueManager {
@@ -67,13 +74,23 @@ class QueueManager {
     Outcome outcome = Outcome::kUntouched;
     std::string dsn;
     std::string reason;
+    std::string remote_mta;  // relay: the server that answered
+    std::string diagnostic;  // relay: its reply ("550 5.1.1 ...")
   };
   struct Attempt {
     std::string queue_id;
     std::optional<QueueFile> file;
     std::vector<RecipientResult> results;  // by recipient index
-    std::set<size_t> sent_to_delivery;
+    size_t requests_open = 0;              // delivery and relay requests not answered yet
     bool short_retry = false;
+  };
+  enum class Service { kDelivery, kRelay };
+  // A request waiting for a free slot of its service, or in flight.
+  struct Call {
+    Attempt* attempt = nullptr;
+    Service service = Service::kDelivery;
+    AttrRecord request;
+    std::vector<size_t> indexes;  // the recipients it carries
   };
 
   size_t active_count() const { return ready_.size() + in_flight_.size(); }
@@ -87,7 +104,9 @@ class QueueManager {
   void purge_stale_temporaries();
   void pump();
   void process(const std::string& queue_id);
-  void on_delivery_reply(Attempt* attempt, Result<AttrRecord> reply);
+  void queue_call(Call call);
+  void dispatch_calls();
+  void on_reply(const Call& call, Result<AttrRecord> reply);
   void finish(std::unique_ptr<Attempt> attempt);
   void set_result(Attempt& attempt, size_t index, Outcome outcome, std::string dsn,
                   std::string reason, std::string_view relay);
@@ -99,7 +118,13 @@ class QueueManager {
   event_base* base_;
   QmgrSettings settings_;
   const AccountsDb& accounts_;
+  Router router_;
   ServiceClient delivery_;
+  ServiceClient relay_;
+  std::deque<Call> waiting_delivery_;
+  std::deque<Call> waiting_relay_;
+  size_t delivery_in_flight_ = 0;
+  size_t relay_in_flight_ = 0;
   event* incoming_timer_ = nullptr;
   event* deferred_timer_ = nullptr;
   event* stop_timer_ = nullptr;

@@ -11,7 +11,7 @@ import smtplib
 import uuid
 
 import postern_harness
-from postern_harness import Suite, default_accounts, wait_until, TEST_DOMAIN
+from postern_harness import Suite, default_accounts, free_port, wait_until, TEST_DOMAIN
 
 
 def send(suite, sender, rcpts, subject, extra_headers="", rcpt_options=None):
@@ -164,14 +164,21 @@ def test_bounce_for_recipient_removed_while_queued():
         assert f"{queue_id}: removed" in suite.log()
 
 
+def unreachable_relayhost():
+    """A relayhost on a loopback port nobody listens on: mail for other domains waits."""
+    return f"relayhost = [127.0.0.1]:{free_port()}\n"
+
+
 def test_mail_for_another_domain_is_deferred_and_stays():
-    with Suite(main_cf_extra="mynetworks = 127.0.0.0/8") as suite:
+    with Suite(main_cf_extra="mynetworks = 127.0.0.0/8\n" + unreachable_relayhost()) as suite:
         token, queue_id = send(suite, f"demo@{TEST_DOMAIN}", ["someone@elsewhere.test"],
                                "outbound")
         path = os.path.join(suite.spool, "deferred", queue_id)
         wait_until(lambda: os.path.exists(path), 30, 0.05, "the deferred file")
-        pattern = (rf"{queue_id}: to=<someone@elsewhere\.test>, relay=none, delay=[0-9.]+, "
-                   r"dsn=4\.3\.0, status=deferred \(relay transport not available yet\)")
+        # Deferred by relay (connection refused) or, in a build without postern-relay, by qmgr
+        # ("relay service unavailable").
+        pattern = (rf"{queue_id}: to=<someone@elsewhere\.test>, relay=[^,]+, .*"
+                   r"dsn=4\.[0-9]\.[0-9]+, status=deferred \(")
         # Retried (queue_run_delay and back-off are 1-2 s in the suite) and deferred again.
         wait_until(lambda: len(re.findall(pattern, suite.log())) >= 2, 30, 0.1,
                    "a second deferral")
@@ -182,7 +189,8 @@ def test_mail_for_another_domain_is_deferred_and_stays():
 
 def test_expired_message_bounces_and_a_failed_bounce_goes_to_postmaster():
     # A lifetime of 0: the first temporary failure is final (as in Postfix).
-    extra = "mynetworks = 127.0.0.0/8\nmaximal_queue_lifetime = 0\nbounce_queue_lifetime = 0\n"
+    extra = ("mynetworks = 127.0.0.0/8\nmaximal_queue_lifetime = 0\nbounce_queue_lifetime = 0\n"
+             + unreachable_relayhost())
     with Suite(main_cf_extra=extra) as suite:
         token, queue_id = send(
             suite, f"alice@{TEST_DOMAIN}", ["someone@elsewhere.test", "quiet@elsewhere.test"],
@@ -194,8 +202,8 @@ def test_expired_message_bounces_and_a_failed_bounce_goes_to_postmaster():
                      if token.encode() in read(p)], 30, 0.05, "the bounce to alice")
         report = read(path).decode(errors="replace")
         assert "Final-Recipient: rfc822; someone@elsewhere.test" in report, report
-        assert "Action: failed" in report and "Status: 4.3.0" in report, report
-        assert "relay transport not available yet" in report
+        assert "Action: failed" in report and "Status: 4." in report, report
+        assert "message expired in the queue: " in report, report
         assert "Original-Recipient: rfc822; Someone+x@elsewhere.test" in report, report
         assert "Final-Recipient: rfc822; quiet@" not in report, "NOTIFY=NEVER: not reported"
         assert f"{queue_id}: from=<alice@{TEST_DOMAIN}>, status=expired, returned to sender" in \
