@@ -174,8 +174,20 @@ std::string build_dsn(const DsnReport& report) {
   append_line(out, "                   The mail system");
   append_line(out, "");
   for (const DsnRecipient& rcpt : report.recipients) {
-    append_line(out,
-                fmt::format("{}: {}", angle(rcpt.final_recipient), clean_field(rcpt.diagnostic)));
+    if (!rcpt.smtp_diagnostic.empty()) {
+      // Quote the remote server's reply, as Postfix does: "host X said: 550 ...".
+      std::string host =
+          rcpt.remote_mta.empty() ? "the remote server" : clean_field(rcpt.remote_mta);
+      append_line(out, fmt::format("{}: host {} said: {}", angle(rcpt.final_recipient), host,
+                                   clean_field(rcpt.smtp_diagnostic)));
+      if (!rcpt.diagnostic.empty() && rcpt.diagnostic != rcpt.smtp_diagnostic &&
+          rcpt.diagnostic.find(rcpt.smtp_diagnostic) == std::string::npos) {
+        append_line(out, "    (" + clean_field(rcpt.diagnostic) + ")");
+      }
+    } else {
+      append_line(out,
+                  fmt::format("{}: {}", angle(rcpt.final_recipient), clean_field(rcpt.diagnostic)));
+    }
   }
   append_line(out, "");
 
@@ -195,7 +207,13 @@ std::string build_dsn(const DsnReport& report) {
     if (!original.empty()) append_line(out, "Original-Recipient: " + original);
     append_line(out, "Action: " + clean_field(rcpt.action));
     append_line(out, "Status: " + clean_field(rcpt.status));
-    append_line(out, "Diagnostic-Code: X-Postern; " + clean_field(rcpt.diagnostic));
+    if (!rcpt.remote_mta.empty())
+      append_line(out, "Remote-MTA: dns; " + clean_field(rcpt.remote_mta));
+    if (!rcpt.smtp_diagnostic.empty()) {
+      append_line(out, "Diagnostic-Code: smtp; " + clean_field(rcpt.smtp_diagnostic));
+    } else {
+      append_line(out, "Diagnostic-Code: X-Postern; " + clean_field(rcpt.diagnostic));
+    }
   }
   append_line(out, "");
 

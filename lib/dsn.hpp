@@ -23,6 +23,11 @@ struct DsnRecipient {
   std::string action = "failed";  // failed | delayed | delivered | relayed | expanded
   std::string status;             // "5.1.1"
   std::string diagnostic;         // human text: "User unknown"
+  // From the relay client, when a remote server answered (both may be empty):
+  std::string remote_mta;  // "mx.example.net": Remote-MTA: dns; ...
+  std::string
+      smtp_diagnostic;  // its reply "550 5.1.1 <x@y>: no such user": Diagnostic-Code:
+                        // smtp; ... (otherwise the Diagnostic-Code is X-Postern; diagnostic)
 };
 
 struct DsnReport {

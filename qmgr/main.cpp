@@ -11,6 +11,7 @@
 #include "lib/daemon.hpp"
 #include "lib/event_handles.hpp"
 #include "lib/log.hpp"
+#include "lib/lookup_table.hpp"
 #include "lib/queue_dir.hpp"
 #include "qmgr/nudge_listener.hpp"
 #include "qmgr/queue_manager.hpp"
@@ -43,9 +44,22 @@ int main(int argc, char** argv) {
   Result<AccountsDb> accounts = AccountsDb::open(config.get("data_directory") + "/accounts", true);
   if (!accounts) log::fatal("cannot open the accounts db: {}", accounts.error().describe());
 
-  // transport_maps: wired in once lib/lookup_table.cpp lands (the router takes a lookup).
-  if (!config.get_list("transport_maps").empty()) {
-    log::fatal("transport_maps is not supported by this build of postern-qmgr yet");
+  // transport_maps, compiled by master (an empty table when the parameter is empty). Opened
+  // before the privilege drop too. Without the table qmgr cannot route safely: fatal when the
+  // admin named one; when none is configured the lookup is simply skipped.
+  std::optional<LookupTable> transport_table;
+  {
+    Result<LookupTable> table =
+        LookupTable::open(lookup_table_db_dir(config.get("data_directory"), "transport_maps"));
+    if (table) {
+      transport_table.emplace(std::move(table).value());
+    } else if (!config.get_list("transport_maps").empty()) {
+      log::fatal("cannot open the compiled transport_maps: {}", table.error().describe());
+    }
+  }
+  if (transport_table) {
+    const LookupTable* table = &*transport_table;
+    settings.transport_lookup = [table](std::string_view key) { return table->find(key); };
   }
 
   drop_privileges(config);

@@ -215,8 +215,8 @@ void QueueManager::purge_stale_temporaries() {
       continue;
     }
     if (::unlinkat(::dirfd(d), entry->d_name, 0) == 0) {
-      log::info("removed stale temporary file incoming/{} ({} s old; never acknowledged)",
-                name, now - st.st_mtime);
+      log::info("removed stale temporary file incoming/{} ({} s old; never acknowledged)", name,
+                now - st.st_mtime);
     }
   }
   ::closedir(d);
@@ -429,8 +429,7 @@ void QueueManager::on_reply(const Call& call, Result<AttrRecord> reply) {
     attempt.short_retry = true;
     for (size_t index : call.indexes) {
       set_result(attempt, index, Outcome::kDeferred, "4.3.0",
-                 std::string(service_name) +
-                     " service unavailable: " + reply.error().describe(),
+                 std::string(service_name) + " service unavailable: " + reply.error().describe(),
                  service_name);
     }
   } else {
@@ -553,6 +552,8 @@ void QueueManager::send_bounces(Attempt& attempt, int64_t now) {
     rcpt.action = "failed";
     rcpt.status = result.dsn.empty() ? "5.0.0" : result.dsn;
     rcpt.diagnostic = result.reason;
+    rcpt.remote_mta = result.remote_mta;
+    rcpt.smtp_diagnostic = result.diagnostic;
     bounce.recipients.push_back(std::move(rcpt));
     reported.push_back(i);
   }

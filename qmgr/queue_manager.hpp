@@ -3,10 +3,11 @@
 // routes each pending recipient (transport_router: transport_maps, local mailbox, unknown user,
 // other domain), sends local ones to private/delivery (at most delivery_concurrency_limit
 // requests in flight) and remote ones to private/relay, one request per next hop (at most
-// relay_concurrency_limit in flight), records each result in the queue file, bounces (DSN) or defers with back-off, and removes the
-// file when no recipient is pending. At start it takes back active/, incoming/ and deferred/.
-// Trusts queue files only after QueueFile parsed them (others go to corrupt/) and delivery
-// replies only after lib/ipc.hpp decoded them. Bounded by kMaxActiveMessages in memory.
+// relay_concurrency_limit in flight), records each result in the queue file, bounces (DSN) or
+// defers with back-off, and removes the file when no recipient is pending. At start it takes back
+// active/, incoming/ and deferred/. Trusts queue files only after QueueFile parsed them (others go
+// to corrupt/) and delivery replies only after lib/ipc.hpp decoded them. Bounded by
+// kMaxActiveMessages in memory.
 #pragma once
 
 #include <cstdint>
@@ -35,9 +36,9 @@ inline constexpr int kStopGraceSeconds = 5;
 
 struct QmgrSettings {
   QueueLayout layout;
-  std::string delivery_socket;  // $queue_directory/private/delivery
-  std::string relay_socket;     // $queue_directory/private/relay
-  std::string relayhost;        // "" = each recipient domain's MX
+  std::string delivery_socket;       // $queue_directory/private/delivery
+  std::string relay_socket;          // $queue_directory/private/relay
+  std::string relayhost;             // "" = each recipient domain's MX
   TransportLookup transport_lookup;  // transport_maps; empty when there is none
   std::string myhostname;
   std::string recipient_delimiter;

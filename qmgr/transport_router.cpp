@@ -71,8 +71,7 @@ std::vector<std::string> transport_lookup_keys(std::string_view address) {
   std::string domain = lower(domain_of(address));
   if (!domain.empty()) {
     keys.push_back(domain);
-    for (size_t dot = domain.find('.'); dot != std::string::npos;
-         dot = domain.find('.', dot + 1)) {
+    for (size_t dot = domain.find('.'); dot != std::string::npos; dot = domain.find('.', dot + 1)) {
       if (dot + 1 < domain.size()) keys.push_back(domain.substr(dot));
     }
   }
@@ -146,8 +145,9 @@ Route Router::route_remote(std::string_view address) const {
   if ((*entry)->kind == TransportEntry::Kind::kDelivery) {
     route.kind = Route::Kind::kBounce;
     route.dsn = "5.1.1";
-    route.reason = "transport_maps routes this address to local delivery, but its domain is "
-                   "not one of ours";
+    route.reason =
+        "transport_maps routes this address to local delivery, but its domain is "
+        "not one of ours";
     return route;
   }
   route.dsn = "4.3.5";
@@ -190,8 +190,9 @@ Route Router::route(std::string_view address) const {
     if (*entry) {  // "local:" for a domain we do not have
       route.kind = Route::Kind::kBounce;
       route.dsn = "5.1.1";
-      route.reason = "User unknown (transport_maps routes it to local delivery, but the domain "
-                     "is not one of ours)";
+      route.reason =
+          "User unknown (transport_maps routes it to local delivery, but the domain "
+          "is not one of ours)";
       return route;
     }
     return relay_route(address, "");
@@ -215,8 +216,8 @@ Route Router::route(std::string_view address) const {
   // "sent to these, deferred for that" without delivering the sent ones again on the retry.
   route.dsn = "4.3.0";
   route.reason = "forwarding to " + std::to_string(where->remote.size() + where->mailboxes.size()) +
-                 " targets of which some are outside our domains (first <" +
-                 where->remote.front() + ">) is not supported yet";
+                 " targets of which some are outside our domains (first <" + where->remote.front() +
+                 ">) is not supported yet";
   return route;
 }
 

@@ -22,8 +22,7 @@ namespace postern {
 
 // One table lookup: the value for key, nullopt when the key is absent, an error when the table
 // cannot be read (then the recipient waits a short while).
-using TransportLookup =
-    std::function<Result<std::optional<std::string>>(std::string_view key)>;
+using TransportLookup = std::function<Result<std::optional<std::string>>(std::string_view key)>;
 
 struct Route {
   enum class Kind { kDelivery, kRelay, kBounce, kDefer };

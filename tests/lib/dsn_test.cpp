@@ -130,6 +130,58 @@ TEST(DsnTest, NullSenderAndPostmasterCopy) {
   EXPECT_NE(dsn.find("Subject: Postmaster Copy: Undelivered Mail\r\n"), std::string::npos);
 }
 
+TEST(DsnTest, RemoteReplyGivesRemoteMtaAndSmtpDiagnostic) {
+  DsnReport report = sample_report();
+  report.recipients[0].remote_mta = "mx.remote.test";
+  report.recipients[0].smtp_diagnostic = "550 5.1.1 <nobody@example.test>: Recipient unknown";
+  report.recipients[0].diagnostic = "refused by the remote server";
+  std::string dsn = build_dsn(report);
+  // RFC 3464 order: Action, Status, Remote-MTA, Diagnostic-Code.
+  size_t status = dsn.find("Status: 5.1.1\r\n");
+  size_t remote = dsn.find("Remote-MTA: dns; mx.remote.test\r\n");
+  size_t diag =
+      dsn.find("Diagnostic-Code: smtp; 550 5.1.1 <nobody@example.test>: Recipient unknown\r\n");
+  ASSERT_NE(status, std::string::npos);
+  ASSERT_NE(remote, std::string::npos) << dsn;
+  ASSERT_NE(diag, std::string::npos) << dsn;
+  EXPECT_LT(status, remote);
+  EXPECT_LT(remote, diag);
+  EXPECT_EQ(dsn.find("X-Postern;"), std::string::npos);
+  // The part for people quotes the reply.
+  EXPECT_NE(dsn.find("<nobody@example.test>: host mx.remote.test said: 550 5.1.1 "
+                     "<nobody@example.test>: Recipient unknown\r\n"),
+            std::string::npos)
+      << dsn;
+  EXPECT_NE(dsn.find("    (refused by the remote server)\r\n"), std::string::npos);
+}
+
+TEST(DsnTest, NoRemoteReplyKeepsTheLocalDiagnostic) {
+  std::string dsn = build_dsn(sample_report());
+  EXPECT_EQ(dsn.find("Remote-MTA:"), std::string::npos);
+  EXPECT_NE(dsn.find("Diagnostic-Code: X-Postern; User unknown\r\n"), std::string::npos);
+  EXPECT_NE(dsn.find("<nobody@example.test>: User unknown\r\n"), std::string::npos);
+}
+
+TEST(DsnTest, HostileRemoteReplyCannotAddHeaderLines) {
+  DsnReport report = sample_report();
+  report.recipients[0].remote_mta = "mx\r\nX-Evil: 1";
+  report.recipients[0].smtp_diagnostic = "550 no\r\nX-Evil: 2";
+  std::string dsn = build_dsn(report);
+  EXPECT_EQ(dsn.find("\r\nX-Evil"), std::string::npos);
+  EXPECT_NE(dsn.find("Remote-MTA: dns; mx  X-Evil: 1\r\n"), std::string::npos);
+}
+
+TEST(DsnTest, DelayedReport) {
+  DsnReport report = sample_report();
+  report.recipients[0].action = "delayed";
+  report.recipients[0].status = "4.4.1";
+  report.recipients[0].diagnostic = "connection refused";
+  std::string dsn = build_dsn(report);
+  EXPECT_NE(dsn.find("Subject: Delayed Mail (still being retried)\r\n"), std::string::npos);
+  EXPECT_NE(dsn.find("Action: delayed\r\nStatus: 4.4.1\r\n"), std::string::npos);
+  EXPECT_NE(dsn.find("will keep trying"), std::string::npos);
+}
+
 TEST(HeaderSectionTest, StopsAtTheBlankLine) {
   EXPECT_EQ(header_section("A: 1\r\nB: 2\r\n\r\nbody\r\n", 1000), "A: 1\r\nB: 2\r\n");
   EXPECT_EQ(header_section("A: 1\nB: 2\n\nbody\n", 1000), "A: 1\nB: 2\n");
