@@ -178,6 +178,20 @@ Result<uint64_t> MxResolver::resolve(std::string_view domain, Callback done) {
   return ref.id;
 }
 
+Result<uint64_t> MxResolver::resolve_host(std::string_view host, Callback done) {
+  if (Status checked = check_dns_name(host); !checked) return checked.error();
+  auto lookup = std::make_unique<Lookup>();
+  lookup->id = next_lookup_id_++;
+  lookup->domain = normalized_domain(host);
+  lookup->done = std::move(done);
+  lookup->from_mx = false;
+  lookup->hosts.push_back(MxHost{0, lookup->domain, {}});
+  Lookup& ref = *lookup;
+  lookups_.emplace(ref.id, std::move(lookup));
+  start_address_phase(ref);
+  return ref.id;
+}
+
 void MxResolver::cancel(uint64_t lookup_id) {
   lookups_.erase(lookup_id);
 }

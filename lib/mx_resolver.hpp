@@ -80,6 +80,11 @@ class MxResolver {
   // Starts a lookup; done runs once, from the event loop, never from inside resolve(). Fails
   // at once for a name that is not a valid domain. The returned ID can cancel the lookup.
   Result<uint64_t> resolve(std::string_view domain, Callback done);
+  // The addresses (A, and AAAA when want_ipv6) of one host, without an MX lookup: for next
+  // hops written "[host]" (RFC 5321 5.1 literal routing, as Postfix reads brackets). The result
+  // has one MxHost (preference 0, from_mx false) or kNotFound / kTemporary; done runs as for
+  // resolve().
+  Result<uint64_t> resolve_host(std::string_view host, Callback done);
   // Forgets a lookup: its callback will not run. Unknown IDs are ignored.
   void cancel(uint64_t lookup_id);
   size_t pending() const { return lookups_.size(); }
