@@ -216,8 +216,7 @@ Result<std::optional<std::string>> LookupTable::find(std::string_view key) const
 
 // --- compile_lookup_tables
 
-Status compile_lookup_tables(const MainConfig& config, std::string_view parameter, uid_t owner,
-                             gid_t group) {
+Result<LookupEntries> read_lookup_tables(const MainConfig& config, std::string_view parameter) {
   std::vector<std::string> specs = config.get_list(parameter);
   if (specs.size() > kMaxLookupTables) {
     return Error::config(fmt::format("{}: more than {} tables", parameter, kMaxLookupTables));
@@ -250,9 +249,14 @@ Status compile_lookup_tables(const MainConfig& config, std::string_view paramete
       merged.push_back(std::move(entry));
     }
   }
+  return merged;
+}
+
+Status install_lookup_table(const MainConfig& config, std::string_view parameter,
+                            const LookupEntries& entries, uid_t owner, gid_t group) {
   std::string data_directory = config.get("data_directory");
   std::string db_dir = lookup_table_db_dir(data_directory, parameter);
-  if (Status built = LookupTable::build(db_dir, merged); !built) {
+  if (Status built = LookupTable::build(db_dir, entries); !built) {
     Error error = built.error();
     error.message = fmt::format("{}: {}", parameter, error.message);
     return error;
@@ -263,9 +267,15 @@ Status compile_lookup_tables(const MainConfig& config, std::string_view paramete
     if (::lstat(path.c_str(), &st) != 0) continue;
     if (Status given = chown_path(path, owner, group); !given) return given;
   }
-  log::info("{}: {} entries from {} tables compiled into {}", parameter, merged.size(),
-            specs.size(), db_dir);
+  log::info("{}: {} entries compiled into {}", parameter, entries.size(), db_dir);
   return Status::success();
+}
+
+Status compile_lookup_tables(const MainConfig& config, std::string_view parameter, uid_t owner,
+                             gid_t group) {
+  Result<LookupEntries> entries = read_lookup_tables(config, parameter);
+  if (!entries) return entries.error();
+  return install_lookup_table(config, parameter, *entries, owner, group);
 }
 
 }  // namespace postern

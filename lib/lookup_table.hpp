@@ -84,4 +84,12 @@ class LookupTable {
 Status compile_lookup_tables(const MainConfig& config, std::string_view parameter, uid_t owner,
                              gid_t group);
 
+// compile_lookup_tables in two steps, so that master can check every table before it changes
+// anything (a refused reload then leaves all of them, and the accounts, as they were):
+// read_lookup_tables reads and merges the parameter's tables (with the permission warning);
+// install_lookup_table builds and chowns what it returned.
+Result<LookupEntries> read_lookup_tables(const MainConfig& config, std::string_view parameter);
+Status install_lookup_table(const MainConfig& config, std::string_view parameter,
+                            const LookupEntries& entries, uid_t owner, gid_t group);
+
 }  // namespace postern

@@ -19,6 +19,7 @@
 #include "lib/log.hpp"
 #include "lib/queue_dir.hpp"
 #include "master/accounts_loader.hpp"
+#include "master/lookup_tables_loader.hpp"
 #include "master/master.hpp"
 #include "master/master_config.hpp"
 #include "master/pid_file.hpp"
@@ -142,6 +143,9 @@ int run(int argc, char** argv) {
 
   if (args.check_only) {
     check_programs(config);
+    if (auto tables = read_lookup_tables_for_master(config.main); !tables) {
+      log::fatal("{}", tables.error().describe());
+    }
     log::info("configuration {} is usable: {} services, {} listeners, {} domains",
               config.config_dir, config.services.size(), plans->size(),
               config.accounts.domains.size());
@@ -154,6 +158,13 @@ int run(int argc, char** argv) {
   QueueLayout layout{config.main.get("queue_directory")};
   auto pid_file = PidFile::lock(layout.pid_file());
   if (!pid_file) log::fatal("{}", pid_file.error().describe());
+  // Under the pid-file lock (a second master must not rebuild them), and before the listeners
+  // are bound: a client that can connect finds the tables, and the pid, soon after.
+  auto lookup_tables = read_lookup_tables_for_master(config.main);
+  if (!lookup_tables) log::fatal("{}", lookup_tables.error().describe());
+  if (Status tables = install_lookup_tables(*lookup_tables, config.main, config.owner); !tables) {
+    log::fatal("{}", tables.error().describe());
+  }
   ServiceTable table;
   if (Status bound = table.apply(*plans, config); !bound) {
     log::fatal("{}", bound.error().describe());

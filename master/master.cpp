@@ -8,6 +8,7 @@
 
 #include "lib/log.hpp"
 #include "master/accounts_loader.hpp"
+#include "master/lookup_tables_loader.hpp"
 #include "master/runtime_dirs.hpp"
 
 namespace postern::master {
@@ -104,6 +105,20 @@ void Master::reload() {
   auto plans = plan_listeners(*next);
   if (!plans) {
     log::error("reload failed: {}; keeping the running configuration", plans.error().describe());
+    return;
+  }
+  // Every table is read and checked before anything is written. They go in before the accounts
+  // so that the accounts commit stays right before the new generation starts (the running
+  // workers see a committed LMDB change at once).
+  auto lookup_tables = read_lookup_tables_for_master(next->main);
+  if (!lookup_tables) {
+    log::error("reload failed: {}; keeping the running configuration and lookup tables",
+               lookup_tables.error().describe());
+    return;
+  }
+  if (Status tables = install_lookup_tables(*lookup_tables, next->main, next->owner); !tables) {
+    log::error("reload failed: {}; keeping the running configuration",
+               tables.error().describe());
     return;
   }
   if (Status accounts = load_accounts_into_lmdb(next->accounts, next->main, next->owner);
