@@ -57,9 +57,9 @@ uint64_t get_u64(const char* in) {
   return (static_cast<uint64_t>(get_u32(in)) << 32) | get_u32(in + 4);
 }
 
-void encode_schedule(char* out, uint32_t attempts, int64_t next_attempt) {
+void encode_schedule(char* out, uint32_t attempts, int64_t next_attempt, uint32_t flags) {
   put_u32(out, attempts);
-  put_u32(out + 4, 0);
+  put_u32(out + 4, flags);
   put_u64(out + 8, static_cast<uint64_t>(next_attempt));
 }
 
@@ -251,6 +251,7 @@ Result<QueueEnvelope> walk_queue_records(Source& source,
         if (seen_schedule) return corrupt(pos, "duplicate schedule");
         if (payload.size() != kScheduleBytes) return corrupt(pos, "schedule is not 16 bytes");
         env.attempts = get_u32(payload.data());
+        env.schedule_flags = get_u32(payload.data() + 4);
         env.next_attempt = static_cast<int64_t>(get_u64(payload.data() + 8));
         env.schedule_offset = payload_offset;
         seen_schedule = true;
@@ -351,7 +352,7 @@ Result<QueueFileWriter> QueueFileWriter::create(const std::string& dir,
   append_record(writer.buffer_, 'V', kQueueVersion);
   append_record(writer.buffer_, 'T', std::to_string(envelope.arrival_time));
   char schedule[kScheduleBytes];
-  encode_schedule(schedule, envelope.attempts, envelope.next_attempt);
+  encode_schedule(schedule, envelope.attempts, envelope.next_attempt, envelope.schedule_flags);
   append_record(writer.buffer_, 'S', std::string_view(schedule, kScheduleBytes));
   append_record(writer.buffer_, 'F', envelope.sender);
   std::string scratch;
@@ -563,8 +564,12 @@ Status QueueFile::mark_recipients_done(const std::vector<size_t>& indexes) {
 }
 
 Status QueueFile::update_schedule(uint32_t attempts, int64_t next_attempt) {
+  return update_schedule(attempts, next_attempt, envelope_.schedule_flags);
+}
+
+Status QueueFile::update_schedule(uint32_t attempts, int64_t next_attempt, uint32_t flags) {
   char schedule[kScheduleBytes];
-  encode_schedule(schedule, attempts, next_attempt);
+  encode_schedule(schedule, attempts, next_attempt, flags);
   if (Status st = pwrite_all(fd_.get(), schedule, kScheduleBytes, envelope_.schedule_offset, path_);
       !st) {
     return st;
@@ -572,6 +577,79 @@ Status QueueFile::update_schedule(uint32_t attempts, int64_t next_attempt) {
   if (::fdatasync(fd_.get()) != 0) return Error::system("fdatasync " + path_);
   envelope_.attempts = attempts;
   envelope_.next_attempt = next_attempt;
+  envelope_.schedule_flags = flags;
+  return Status::success();
+}
+
+namespace {
+
+void append_defer_field(std::string& out, std::string_view text) {
+  size_t limit = std::min(text.size(), kMaxDeferFieldBytes);
+  for (size_t i = 0; i < limit; ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    out += (c < 0x20 || c >= 0x7f) ? '?' : static_cast<char>(c);
+  }
+}
+
+}  // namespace
+
+std::string format_defer_reasons(const std::vector<DeferReason>& reasons) {
+  std::string out;
+  size_t lines = 0;
+  for (const DeferReason& item : reasons) {
+    if (++lines > kMaxDeferLines) break;
+    append_defer_field(out, item.address);
+    out += '\t';
+    append_defer_field(out, item.dsn);
+    out += '\t';
+    append_defer_field(out, item.reason);
+    out += '\n';
+  }
+  return out;
+}
+
+std::vector<DeferReason> parse_defer_reasons(std::string_view text) {
+  std::vector<DeferReason> reasons;
+  size_t pos = 0;
+  while (pos < text.size() && reasons.size() < kMaxDeferLines) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    size_t tab1 = line.find('\t');
+    if (tab1 == std::string_view::npos) continue;
+    size_t tab2 = line.find('\t', tab1 + 1);
+    if (tab2 == std::string_view::npos) continue;
+    DeferReason item;
+    item.address = std::string(line.substr(0, std::min(tab1, kMaxDeferFieldBytes)));
+    item.dsn = std::string(line.substr(tab1 + 1, std::min(tab2 - tab1 - 1, kMaxDeferFieldBytes)));
+    item.reason = std::string(line.substr(tab2 + 1).substr(0, kMaxDeferFieldBytes));
+    reasons.push_back(std::move(item));
+  }
+  return reasons;
+}
+
+Status write_defer_reasons(const std::string& defer_dir, std::string_view queue_id,
+                           const std::vector<DeferReason>& reasons) {
+  if (::mkdir(defer_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Error::system("mkdir " + defer_dir);
+  }
+  const std::string path = defer_dir + "/" + std::string(queue_id);
+  const std::string tmp = defer_dir + "/." + std::string(queue_id) + ".tmp";
+  const std::string text = format_defer_reasons(reasons);
+  {
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) return Error::system("open " + tmp);
+    if (Status st = write_all(fd.get(), text.data(), text.size(), tmp); !st) {
+      ::unlink(tmp.c_str());
+      return st;
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Error error = Error::system("rename " + tmp);
+    ::unlink(tmp.c_str());
+    return error;
+  }
   return Status::success();
 }
 

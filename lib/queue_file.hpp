@@ -2,7 +2,8 @@
 // between smtpd (writer), qmgr (scheduler) and delivery/relay (readers). Format: a sequence of
 // records, each  type:u8  length:u32 big-endian  payload[length], ending with an 'E' record:
 //   'V' version ("postern-queue 1")   'T' arrival time (decimal unix seconds)
-//   'S' schedule, 16 bytes fixed: attempts u32, reserved u32, next_attempt u64 (updated in place)
+//   'S' schedule, 16 bytes fixed: attempts u32, flags u32 (kSchedule* bits; was "reserved",
+//       always 0 before), next_attempt u64 (updated in place)
 //   'F' sender ("" for <>)             'A' attribute "name=value" (client, helo, auth, dsn...)
 //   'R' recipient: status byte ('P' pending, 'D' done) then "address\0orcpt\0notify"; the status
 //       byte is updated in place by qmgr
@@ -29,6 +30,31 @@ inline constexpr uint32_t kMaxMessageChunkBytes = 64 * 1024;
 inline constexpr size_t kMaxQueueRecipients = 100000;
 inline constexpr size_t kMaxQueueAttributes = 1000;
 
+// Bits of the 'S' record's flags word.
+inline constexpr uint32_t kScheduleDelayWarned = 1;  // qmgr sent the "delayed" DSN already
+
+// defer/<queue_id>: why each recipient was last deferred, written by qmgr after an attempt that
+// leaves recipients deferred, read by `postern queue list`. Informational only (the queue file
+// is the truth). One line per recipient: "address TAB dsn TAB reason LF", printable ASCII only
+// (control and 8-bit bytes become '?'), each field cut to kMaxDeferFieldBytes, at most
+// kMaxDeferLines lines.
+inline constexpr size_t kMaxDeferFieldBytes = 400;
+inline constexpr size_t kMaxDeferLines = 1000;
+inline constexpr size_t kMaxDeferFileBytes = kMaxDeferLines * (3 * kMaxDeferFieldBytes + 8);
+
+struct DeferReason {
+  std::string address;
+  std::string dsn;
+  std::string reason;
+};
+std::string format_defer_reasons(const std::vector<DeferReason>& reasons);
+// Lenient: a line without two tabs is skipped; at most kMaxDeferLines are returned.
+std::vector<DeferReason> parse_defer_reasons(std::string_view text);
+// Writes defer_dir/queue_id through a temporary name and rename (no fsync: informational).
+// Creates defer_dir (0700) when it is missing (spools older than defer/).
+Status write_defer_reasons(const std::string& defer_dir, std::string_view queue_id,
+                           const std::vector<DeferReason>& reasons);
+
 enum class RecipientStatus : char { kPending = 'P', kDone = 'D' };
 
 struct QueueRecipient {
@@ -43,6 +69,7 @@ struct QueueEnvelope {
   std::string queue_id;
   int64_t arrival_time = 0;
   uint32_t attempts = 0;
+  uint32_t schedule_flags = 0;  // kSchedule* bits
   int64_t next_attempt = 0;
   std::string sender;  // "" = null sender
   std::vector<std::pair<std::string, std::string>> attributes;
@@ -105,7 +132,8 @@ class QueueFile {
   Status mark_recipient_done(size_t index);
   // Several recipients with one fdatasync (qmgr after a delivery batch).
   Status mark_recipients_done(const std::vector<size_t>& indexes);
-  Status update_schedule(uint32_t attempts, int64_t next_attempt);
+  Status update_schedule(uint32_t attempts, int64_t next_attempt);  // keeps the flags
+  Status update_schedule(uint32_t attempts, int64_t next_attempt, uint32_t flags);
 
  private:
   QueueFile() = default;

@@ -67,8 +67,10 @@ int main(int argc, char** argv) {
   EventBaseHandle base(event_base_new());
   if (!base) log::fatal("event_base_new failed");
   QueueManager manager(base.get(), settings, *accounts);
-  NudgeListener listener(base.get(), std::move(ctx.listen_fd),
-                         [&](std::optional<std::string> queue_id) { manager.nudge(queue_id); });
+  NudgeListener listener(
+      base.get(), std::move(ctx.listen_fd),
+      [&](std::optional<std::string> queue_id) { manager.nudge(queue_id); },
+      [&] { return manager.flush(); });
   DaemonStopWatch stop_watch(base.get(), ctx.master_watch_fd.get(), [&] {
     listener.stop();
     manager.stop([&] { event_base_loopexit(base.get(), nullptr); });

@@ -14,8 +14,9 @@
 
 namespace postern {
 
-NudgeListener::NudgeListener(event_base* base, UniqueFd listen_fd, Handler handler)
-    : base_(base), handler_(std::move(handler)) {
+NudgeListener::NudgeListener(event_base* base, UniqueFd listen_fd, Handler handler,
+                             FlushHandler flush_handler)
+    : base_(base), handler_(std::move(handler)), flush_handler_(std::move(flush_handler)) {
   listener_ = evconnlistener_new(base_, &NudgeListener::on_accept, this,
                                  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, listen_fd.get());
   if (!listener_) log::fatal("cannot listen on the qmgr socket");
@@ -63,7 +64,21 @@ void NudgeListener::on_read(bufferevent* bev, void* arg) {
   }
   std::optional<Result<AttrRecord>> record = take_attr_record(bufferevent_get_input(bev));
   if (!record) return;
-  if (!record->ok() || record->value().get("request") != std::optional<std::string_view>("nudge")) {
+  if (!record->ok()) {
+    self->close_connection(bev);
+    return;
+  }
+  const std::optional<std::string_view> request = record->value().get("request");
+  if (request == std::optional<std::string_view>("flush") && self->flush_handler_) {
+    AttrRecord reply;
+    reply.add("status", "ok");
+    reply.add("count", static_cast<int64_t>(self->flush_handler_()));
+    std::string frame = reply.encode();
+    bufferevent_write(bev, frame.data(), frame.size());
+    self->closing_.insert(bev);
+    return;
+  }
+  if (request != std::optional<std::string_view>("nudge")) {
     self->close_connection(bev);
     return;
   }

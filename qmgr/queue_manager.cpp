@@ -59,6 +59,12 @@ bool wants_failure_report(std::string_view notify) {
   return contains_word(notify, "FAILURE");
 }
 
+// RFC 3461: no NOTIFY lets the MTA send delay reports (Postfix does); otherwise only DELAY.
+bool wants_delay_report(std::string_view notify) {
+  if (notify.empty()) return true;
+  return contains_word(notify, "DELAY");
+}
+
 // Queue IDs in a folder (names with the queue ID shape only: temporary files are skipped).
 template <class Fn>
 void for_each_queue_id(const std::string& dir, Fn fn) {
@@ -116,6 +122,26 @@ void QueueManager::nudge(const std::optional<std::string>& queue_id) {
     return;
   }
   scan_incoming();
+}
+
+size_t QueueManager::flush() {
+  if (stopping_) return 0;
+  size_t count = 0;
+  const int64_t now = now_seconds();
+  for_each_queue_id(settings_.layout.deferred(), [&](int dir_fd, std::string queue_id) {
+    // Due now: the deferred scan goes by mtime. The 'S' record keeps its attempt count, so the
+    // back-off after a failed flush is as long as it would have been.
+    timespec times[2];
+    times[0].tv_sec = now;
+    times[0].tv_nsec = 0;
+    times[1].tv_sec = now;
+    times[1].tv_nsec = 0;
+    if (::utimensat(dir_fd, queue_id.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0) ++count;
+    return true;
+  });
+  log::info("flush: {} deferred messages due now", count);
+  scan_deferred();
+  return count;
 }
 
 void QueueManager::stop(std::function<void()> on_stopped) {
@@ -282,6 +308,7 @@ void QueueManager::process(const std::string& queue_id) {
                    std::strerror(errno));
       } else {
         log::warning("{}: corrupt queue file moved to corrupt/: {}", queue_id, error.describe());
+        remove_defer_reasons(queue_id);
       }
     }
     return;
@@ -524,6 +551,7 @@ void QueueManager::finish(std::unique_ptr<Attempt> attempt) {
       log::error("{}: cannot remove {}: {}", attempt->queue_id, path, std::strerror(errno));
     } else {
       log::info("{}: removed", attempt->queue_id);
+      remove_defer_reasons(attempt->queue_id);
     }
   } else {
     if (!done.empty()) {
@@ -531,6 +559,8 @@ void QueueManager::finish(std::unique_ptr<Attempt> attempt) {
         log::error("{}: cannot record results: {}", attempt->queue_id, s.error().describe());
       }
     }
+    write_defer_reasons_of(*attempt);
+    send_delay_warning(*attempt, now);  // sets the flag that defer_file writes
     defer_file(*attempt, now);
   }
   known_.erase(attempt->queue_id);
@@ -595,6 +625,69 @@ void QueueManager::send_bounces(Attempt& attempt, int64_t now) {
                                    : "sender non-delivery notification",
             *bounce_id);
   if (!stopping_ && has_room()) take_file(settings_.layout.incoming(), *bounce_id);
+}
+
+void QueueManager::write_defer_reasons_of(const Attempt& attempt) {
+  const QueueEnvelope& envelope = attempt.file->envelope();
+  std::vector<DeferReason> reasons;
+  for (size_t i = 0; i < envelope.recipients.size(); ++i) {
+    const RecipientResult& result = attempt.results[i];
+    if (envelope.recipients[i].status != RecipientStatus::kPending) continue;
+    if (result.outcome != Outcome::kDeferred) continue;
+    reasons.push_back(DeferReason{envelope.recipients[i].address, result.dsn, result.reason});
+  }
+  if (reasons.empty()) return;
+  if (Status s = write_defer_reasons(settings_.layout.defer(), attempt.queue_id, reasons); !s) {
+    log::warning("{}: cannot write defer/{}: {}", attempt.queue_id, attempt.queue_id,
+                 s.error().describe());
+  }
+}
+
+void QueueManager::remove_defer_reasons(const std::string& queue_id) {
+  const std::string path = settings_.layout.defer() + "/" + queue_id;
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    log::warning("{}: cannot remove {}: {}", queue_id, path, std::strerror(errno));
+  }
+}
+
+void QueueManager::send_delay_warning(Attempt& attempt, int64_t now) {
+  QueueEnvelope& envelope = attempt.file->envelope();
+  if (settings_.delay_warning_seconds <= 0 || envelope.sender.empty()) return;
+  if (envelope.schedule_flags & kScheduleDelayWarned) return;
+  if (now - envelope.arrival_time < settings_.delay_warning_seconds) return;
+
+  BounceRequest warning;
+  warning.reporting_mta = settings_.myhostname;
+  warning.now = now;
+  warning.notify_to.push_back(envelope.sender);
+  for (size_t i = 0; i < envelope.recipients.size(); ++i) {
+    const RecipientResult& result = attempt.results[i];
+    if (envelope.recipients[i].status != RecipientStatus::kPending) continue;
+    if (result.outcome != Outcome::kDeferred) continue;
+    if (!wants_delay_report(envelope.recipients[i].notify)) continue;
+    DsnRecipient rcpt;
+    rcpt.final_recipient = envelope.recipients[i].address;
+    rcpt.orcpt = envelope.recipients[i].orcpt;
+    rcpt.action = "delayed";
+    rcpt.status = result.dsn.starts_with("4.") ? result.dsn : "4.0.0";
+    rcpt.diagnostic = result.reason;
+    rcpt.remote_mta = result.remote_mta;
+    rcpt.smtp_diagnostic = result.diagnostic;
+    warning.recipients.push_back(std::move(rcpt));
+  }
+  // Sent at most once, even when no recipient asked for it (NOTIFY without DELAY).
+  envelope.schedule_flags |= kScheduleDelayWarned;
+  if (warning.recipients.empty()) return;
+  Result<std::string> warning_id = write_bounce(settings_.layout, *attempt.file, warning);
+  if (!warning_id) {
+    // Not flagged: tried again after the next attempt.
+    envelope.schedule_flags &= ~kScheduleDelayWarned;
+    log::error("{}: cannot write the delay warning: {}", attempt.queue_id,
+               warning_id.error().describe());
+    return;
+  }
+  log::info("{}: sender delay notification: {}", attempt.queue_id, *warning_id);
+  if (!stopping_ && has_room()) take_file(settings_.layout.incoming(), *warning_id);
 }
 
 void QueueManager::defer_file(Attempt& attempt, int64_t now) {

@@ -65,6 +65,9 @@ class QueueManager {
   void start();
   // A nudge from private/qmgr: take that file from incoming/ (or scan when no ID was given).
   void nudge(const std::optional<std::string>& queue_id);
+  // A flush from private/qmgr (`postern queue flush`): every file in deferred/ is due now and the
+  // deferred scan runs at once. Returns how many files were made due.
+  size_t flush();
   // Stops taking work; on_stopped runs once the requests in flight are answered (or after
   // kStopGraceSeconds). Files not finished stay in active/ and are taken back at the next start.
   void stop(std::function<void()> on_stopped);
@@ -113,6 +116,12 @@ class QueueManager {
                   std::string reason, std::string_view relay);
   void send_bounces(Attempt& attempt, int64_t now);
   void defer_file(Attempt& attempt, int64_t now);
+  // defer/<ID>: why each recipient still waits (for `postern queue list`).
+  void write_defer_reasons_of(const Attempt& attempt);
+  void remove_defer_reasons(const std::string& queue_id);
+  // The one "delayed" DSN after delay_warning_time; flags the 'S' record (written by
+  // defer_file's schedule update).
+  void send_delay_warning(Attempt& attempt, int64_t now);
   void park_unreadable(const std::string& queue_id, const std::string& path);
   void check_stopped();
 

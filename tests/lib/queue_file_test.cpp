@@ -5,8 +5,6 @@
 #include "lib/queue_file.hpp"
 
 #include <gtest/gtest.h>
-
-#include "tests/support/temp_dir.hpp"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +14,7 @@
 #include <random>
 
 #include "lib/queue_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace postern {
 namespace {
@@ -222,6 +221,65 @@ TEST(QueueFileTest, BatchMarkAndNegativeSchedule) {
   EXPECT_EQ(again->envelope().next_attempt, -1);
   // A read-only file cannot be updated.
   EXPECT_FALSE(again->mark_recipient_done(1).ok());
+}
+
+TEST(QueueFileTest, ScheduleFlagsAreKeptAndUpdatedInPlace) {
+  TempDir dir;
+  QueueEnvelope env = sample_envelope();
+  std::string path = write_queue_file(dir.path(), env, "Subject: x\r\n\r\nbody\r\n", 5);
+  const uintmax_t size_before = fs::file_size(path);
+  {
+    Result<QueueFile> file = QueueFile::open(path, true);
+    ASSERT_TRUE(file.ok());
+    EXPECT_EQ(file->envelope().schedule_flags, 0u);  // what every older file holds
+    ASSERT_TRUE(file->update_schedule(2, 1700000600, kScheduleDelayWarned).ok());
+    // The old signature keeps the flags.
+    ASSERT_TRUE(file->update_schedule(3, 1700001200).ok());
+    EXPECT_EQ(file->envelope().schedule_flags, kScheduleDelayWarned);
+  }
+  EXPECT_EQ(fs::file_size(path), size_before);
+  Result<QueueFile> again = QueueFile::open(path, false);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->envelope().attempts, 3u);
+  EXPECT_EQ(again->envelope().next_attempt, 1700001200);
+  EXPECT_EQ(again->envelope().schedule_flags, kScheduleDelayWarned);
+  // A writer puts the envelope's flags in the new file.
+  QueueEnvelope flagged = sample_envelope();
+  flagged.schedule_flags = kScheduleDelayWarned;
+  Result<QueueFile> copy =
+      QueueFile::open(write_queue_file(dir.path(), flagged, "x\r\n", 1), false);
+  ASSERT_TRUE(copy.ok());
+  EXPECT_EQ(copy->envelope().schedule_flags, kScheduleDelayWarned);
+}
+
+TEST(DeferReasonsTest, RoundTripPrintableAndBounded) {
+  std::vector<DeferReason> reasons = {
+      {"a@remote.example", "4.4.1", "connection refused"},
+      {"b@remote.example", "4.7.0", "bad\tbytes\r\nX\x01\xff here"},
+      {std::string(kMaxDeferFieldBytes, 'x'), "4.0.0", std::string(kMaxDeferFieldBytes + 1, 'r')}};
+  std::string text = format_defer_reasons(reasons);
+  std::vector<DeferReason> back = parse_defer_reasons(text);
+  ASSERT_EQ(back.size(), 3u);
+  EXPECT_EQ(back[0].address, "a@remote.example");
+  EXPECT_EQ(back[0].dsn, "4.4.1");
+  EXPECT_EQ(back[0].reason, "connection refused");
+  EXPECT_EQ(back[1].reason, "bad?bytes??X?? here");
+  EXPECT_EQ(back[2].address.size(), kMaxDeferFieldBytes);  // N kept
+  EXPECT_EQ(back[2].reason.size(), kMaxDeferFieldBytes);   // N+1 cut to N
+  // Lines beyond kMaxDeferLines are dropped; a line without two tabs is skipped.
+  std::vector<DeferReason> many(kMaxDeferLines + 1, DeferReason{"a@b", "4.0.0", "r"});
+  EXPECT_EQ(parse_defer_reasons(format_defer_reasons(many)).size(), kMaxDeferLines);
+  EXPECT_EQ(parse_defer_reasons("no tabs here\na@b\t4.0.0\tok\n").size(), 1u);
+  EXPECT_TRUE(parse_defer_reasons("").empty());
+}
+
+TEST(DeferReasonsTest, WriteCreatesTheFolderAndReplacesTheFile) {
+  TempDir dir;
+  const std::string defer_dir = dir.path() + "/defer";
+  ASSERT_TRUE(write_defer_reasons(defer_dir, "ABC", {{"a@b", "4.4.1", "first"}}).ok());
+  ASSERT_TRUE(write_defer_reasons(defer_dir, "ABC", {{"a@b", "4.4.1", "second"}}).ok());
+  EXPECT_EQ(list_dir(defer_dir), std::vector<std::string>{"ABC"});  // no temporary left
+  EXPECT_EQ(read_file(defer_dir + "/ABC"), "a@b\t4.4.1\tsecond\n");
 }
 
 TEST(QueueFileTest, ManySmallAppendsMakeOneChunk) {
