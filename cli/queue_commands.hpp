@@ -1,0 +1,47 @@
+// `postern queue list|flush|show`: the mail queue for the admin. list walks incoming/, active/,
+// deferred/ and hold/ (mailq's shape: queue ID, size, arrival time, sender, then each pending
+// recipient under the reason it was last deferred, from defer/<ID>); show prints one message's
+// envelope and text; flush asks qmgr (private/qmgr, request=flush) to retry every deferred
+// message now. Runs as the `postern` command (root or mail_owner). Trusts main.cf; treats queue
+// files and defer/ files as possibly damaged (a file that does not parse is listed as
+// "unreadable", never a crash). Bounded: each printed field is made printable and cut
+// (kMaxShownFieldBytes), at most kMaxShownRecipients recipients per message are listed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "lib/queue_dir.hpp"
+#include "lib/result.hpp"
+
+namespace postern {
+
+inline constexpr size_t kMaxShownFieldBytes = 300;
+inline constexpr size_t kMaxShownRecipients = 1000;
+inline constexpr int kFlushTimeoutMs = 10000;
+
+// Receives the output piece by piece (stdout in the command, a string in the tests).
+using Emit = std::function<void(std::string_view)>;
+
+struct QueueListTotals {
+  size_t messages = 0;
+  size_t unreadable = 0;
+  uint64_t bytes = 0;
+};
+
+// mailq-style listing of every queued message, oldest queue ID first within each folder.
+QueueListTotals list_queue(const QueueLayout& layout, const Emit& emit);
+
+// Envelope (folder, arrival, sender, attributes, every recipient with its state and deferral
+// reason), then the message text (CRLF shown as LF). Errors: not found, or unreadable.
+Status show_queue_message(const QueueLayout& layout, std::string_view queue_id, const Emit& emit);
+
+// request=flush to qmgr; the number of deferred messages it made due.
+Result<int64_t> flush_queue(const QueueLayout& layout, int timeout_ms = kFlushTimeoutMs);
+
+// "Mon Nov 23 06:44:28" in local time (mailq's arrival column).
+std::string queue_time_text(int64_t unix_seconds);
+
+}  // namespace postern
