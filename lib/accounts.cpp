@@ -627,4 +627,65 @@ Result<std::vector<std::string>> AccountsDb::send_as(std::string_view user) cons
   return out;
 }
 
+Result<bool> AccountsDb::may_send_as(std::string_view user, std::string_view address,
+                                     std::string_view delimiters) const {
+  std::string login = ascii_lowercase(user);
+  std::string_view local_view, domain_view;
+  if (login.empty() || !split_address(address, local_view, domain_view) || local_view.empty()) {
+    return false;
+  }
+  const std::string local = ascii_lowercase(local_view);
+  const std::string domain = ascii_lowercase(domain_view);
+  const std::string exact = local + "@" + domain;
+  const std::string stripped = std::string(strip_plus(local, delimiters)) + "@" + domain;
+  if (exact == login || stripped == login) return true;
+
+  Result<LmdbTxn> txn = LmdbTxn::begin(env_, true);
+  if (!txn) return txn.error();
+  Result<std::optional<AccountDbs>> dbs = open_account_dbs(*txn, false);
+  if (!dbs) return dbs.error();
+  if (!dbs->has_value()) return false;
+  AccountsView view(*txn, **dbs);
+  const AccountDbs& db = view.dbs();
+  auto lists_login = [&](std::string_view stored) {
+    for (const std::string& target : split_nul(stored)) {
+      if (ascii_lowercase(target) == login) return true;
+    }
+    return false;
+  };
+  auto decide = [&]() -> Result<bool> {
+    Result<std::optional<std::string_view>> send_as = view.lookup(db.send_as, login);
+    if (!send_as) return send_as.error();
+    if (send_as->has_value()) {
+      for (const std::string& allowed : split_nul(**send_as)) {
+        std::string lowered = ascii_lowercase(allowed);
+        if (lowered == exact || lowered == stripped) return true;
+      }
+    }
+    Result<bool> ours = view.is_domain(domain);
+    if (!ours) return ours.error();
+    if (!*ours) return false;
+    // The order of resolve(): alias, user, stripped alias, stripped user, postmaster. A user
+    // of that name (other than ours, handled above) owns it: stop there.
+    for (const std::string* candidate : {&exact, &stripped}) {
+      if (candidate == &stripped && stripped == exact) break;
+      Result<std::optional<std::string_view>> alias = view.lookup(db.aliases, *candidate);
+      if (!alias) return alias.error();
+      if (alias->has_value()) return lists_login(**alias);
+      Result<std::optional<std::string_view>> owner = view.lookup(db.users, *candidate);
+      if (!owner) return owner.error();
+      if (owner->has_value()) return false;
+    }
+    if (strip_plus(local, delimiters) == kPostmasterKey) {
+      Result<std::optional<std::string_view>> postmaster = view.lookup(db.meta, kPostmasterKey);
+      if (!postmaster) return postmaster.error();
+      return postmaster->has_value() && lists_login(**postmaster);
+    }
+    return false;  // not through a catch-all
+  };
+  Result<bool> decision = decide();
+  if (Status st = txn->commit(); !st) return st.error();
+  return decision;
+}
+
 }  // namespace postern

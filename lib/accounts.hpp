@@ -69,6 +69,15 @@ class AccountsDb {
   // The extra addresses "user@domain" may send as (submission); empty when none. The user's own
   // address is always allowed and is not listed.
   Result<std::vector<std::string>> send_as(std::string_view user) const;
+  // Whether the authenticated user "user@domain" may use address as a sender (MAIL FROM and
+  // each From: address on submission). Yes for: the user's own address or a plus-addressed form
+  // of it (delimiters, e.g. "+"); an address in the user's send_as list, or a plus form of one;
+  // an alias of ours (looked up as resolve() does: the exact address, else its plus-stripped
+  // form; postmaster@<our domain> counts as the postmaster alias) whose OWN target list names
+  // the user. Aliases are not followed through other aliases, and a catch-all never makes an
+  // address anyone's. Comparisons are ASCII case-insensitive. An address without '@': no.
+  Result<bool> may_send_as(std::string_view user, std::string_view address,
+                           std::string_view delimiters) const;
 
  private:
   explicit AccountsDb(LmdbEnv env) : env_(std::move(env)) {}

@@ -35,6 +35,9 @@ MailDecision check_mail_command(const SmtpCommand& command, const SmtpdSettings&
       request.dsn_envid = value;
     } else if (param.keyword == "SMTPUTF8") {
       request.utf8 = true;
+    } else if (param.keyword == "AUTH" && settings.submission) {
+      // RFC 4954 section 5: the identity a client claims for a message it relays. Ours are
+      // end users: the parameter is accepted (its syntax was checked) and not used.
     } else {
       decision.reply = "555 5.5.4 Unsupported option: " + param.keyword;
       return decision;

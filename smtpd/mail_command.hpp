@@ -1,7 +1,8 @@
 // MAIL FROM for postern-smtpd: the ESMTP parameters we advertised (SIZE, BODY, RET, ENVID,
 // SMTPUTF8) checked and turned into what the transaction keeps. The command was parsed by
 // lib/smtp_command (syntax); here is policy: the declared SIZE against message_size_limit,
-// BODY values we support, and 555 for anything we did not advertise. Hostile input.
+// BODY values we support, AUTH= (submission only, accepted and ignored), and 555 for anything we
+// did not advertise. Hostile input.
 #pragma once
 
 #include <cstdint>

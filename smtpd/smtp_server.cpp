@@ -9,11 +9,13 @@
 namespace postern::smtpd {
 
 SmtpServer::SmtpServer(event_base* base, const SmtpdSettings& settings, const AccountsDb& accounts,
-                       const TlsServerContext* tls)
+                       const TlsServerContext* tls, const SenderOwnership* sender_ownership)
     : base_(base),
       settings_(settings),
       accounts_(accounts),
       tls_(tls),
+      sender_ownership_(sender_ownership),
+      auth_throttle_(settings.auth_throttle),
       limits_(settings.connection_count_limit),
       qmgr_nudge_(base, settings.queue),
       commit_pool_(base) {

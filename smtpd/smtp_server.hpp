@@ -10,12 +10,14 @@
 #include <vector>
 
 #include "lib/accounts.hpp"
+#include "lib/auth_throttle.hpp"
 #include "lib/event_handles.hpp"
 #include "lib/tls_server.hpp"
 #include "lib/unique_fd.hpp"
 #include "smtpd/commit_pool.hpp"
 #include "smtpd/connection_limits.hpp"
 #include "smtpd/qmgr_nudge.hpp"
+#include "smtpd/sender_ownership.hpp"
 #include "smtpd/smtpd_settings.hpp"
 
 namespace postern::smtpd {
@@ -24,9 +26,10 @@ class SmtpSession;
 
 class SmtpServer {
  public:
-  // tls may be null: STARTTLS is then not offered.
+  // tls may be null: STARTTLS is then not offered. sender_ownership: submission's sender rules
+  // (postern-submission); null for postern-smtpd.
   SmtpServer(event_base* base, const SmtpdSettings& settings, const AccountsDb& accounts,
-             const TlsServerContext* tls);
+             const TlsServerContext* tls, const SenderOwnership* sender_ownership = nullptr);
   SmtpServer(const SmtpServer&) = delete;
   SmtpServer& operator=(const SmtpServer&) = delete;
   ~SmtpServer();
@@ -44,6 +47,9 @@ class SmtpServer {
   bool stopping() const { return stopping_; }
   QmgrNudge& qmgr_nudge() { return qmgr_nudge_; }
   CommitPool& commit_pool() { return commit_pool_; }
+  const SenderOwnership* sender_ownership() const { return sender_ownership_; }
+  // Failed-login counts of every session of this process (submission).
+  AuthThrottle& auth_throttle() { return auth_throttle_; }
   // A session that is done: freed soon, outside the callback that is running now.
   void retire(SmtpSession* session);
 
@@ -58,6 +64,8 @@ class SmtpServer {
   const SmtpdSettings& settings_;
   const AccountsDb& accounts_;
   const TlsServerContext* tls_;
+  const SenderOwnership* sender_ownership_;
+  AuthThrottle auth_throttle_;
   ConnectionLimits limits_;
   QmgrNudge qmgr_nudge_;
   CommitPool commit_pool_;

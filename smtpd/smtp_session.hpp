@@ -5,11 +5,21 @@
 // line_length_limit (a longer command line is answered and discarded, never buffered),
 // smtpd_recipient_limit, message_size_limit (past it nothing more is stored), the soft and
 // hard error limits, smtpd_timeout on every read, and a read high-water mark on the input.
+//
+// postern-submission runs the same sessions with SmtpdSettings::submission set: TLS from the
+// first byte when smtpd_tls_wrappermode is on, AUTH PLAIN/LOGIN (lib/sasl_server; only inside
+// TLS when smtpd_tls_auth_only), failed logins throttled (lib/auth_throttle, per process) with
+// the failure reply delayed by a timer, MAIL only after AUTH and only with a sender the login
+// owns (SenderOwnership), no relay check at RCPT, and the header section held back (at most
+// header_size_limit bytes) until it is checked and completed (smtpd/submission_headers.*).
+// AUTH response lines are bounded by kMaxSaslResponseBytes.
 #pragma once
 
 #include <event2/buffer.h>
+#include <openssl/ssl.h>
 
 #include <array>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,7 +27,9 @@
 
 #include "lib/event_handles.hpp"
 #include "lib/network_list.hpp"
+#include "lib/message_headers.hpp"
 #include "lib/queue_file.hpp"
+#include "lib/sasl_server.hpp"
 #include "lib/smtp_command.hpp"
 #include "lib/smtp_data_reader.hpp"
 #include "smtpd/connection_limits.hpp"
@@ -46,11 +58,12 @@ class SmtpSession {
  private:
   enum class Phase {
     kCommand,     // reading command lines
+    kAuthResponse,  // reading the client's answer to a "334" AUTH challenge
     kData,        // between the 354 and the final "."
     kBdat,        // reading the bytes of a BDAT chunk
     kHandshake,   // STARTTLS handshake running
     kCommitting,  // the message is being made durable in a commit thread; the 250 waits
-    kPaused,      // smtpd_error_sleep_time after an error past the soft limit
+    kPaused,      // smtpd_error_sleep_time after an error, or a delayed AUTH failure reply
     kClosing,     // last reply queued; waiting for it to leave, then a lingering close
     kDone,        // retired; no more I/O
   };
@@ -66,6 +79,10 @@ class SmtpSession {
     std::optional<MessageIntake> intake;
     bool bdat_used = false;
     std::string bdat_failure;  // once a BDAT failed: the reply for the rest of its chunks
+    // submission: the header section, held back until it is complete and checked
+    std::optional<HeaderSectionCollector> headers;
+    bool headers_written = false;
+    std::string header_refusal;  // the reply at the end of the message, "" when fine
     bool active() const { return !queue_id.empty(); }
   };
 
@@ -85,6 +102,17 @@ class SmtpSession {
   void handle_data();
   void handle_bdat(const SmtpCommand& command);
   void handle_starttls();
+  void begin_tls(SSL* ssl);  // wraps the connection in a server-side TLS filter (owns ssl)
+  // AUTH (smtp_session_auth.cpp)
+  void handle_auth(const SmtpCommand& command);
+  void handle_auth_response(std::string_view line);
+  void on_sasl_step(SaslStep step);
+  void refuse_auth(std::string_view user);
+  void reply_after(std::string_view line, std::chrono::milliseconds delay);
+  bool auth_offered() const;
+  // submission's header section (smtp_session_auth.cpp)
+  void append_message_bytes(std::string_view bytes);
+  void finish_header_section();
   void read_data();
   void read_bdat();
   void finish_bdat_chunk();
@@ -93,6 +121,7 @@ class SmtpSession {
   void on_commit_done(Status committed);
 
   void reply(std::string_view line);
+  void line_too_long();
   void send_line(std::string_view line);
   void close_after(std::string_view line);
   void close_now();
@@ -123,6 +152,12 @@ class SmtpSession {
   std::string helo_;
   bool esmtp_ = false;
   bool tls_active_ = false;
+  bool greet_after_handshake_ = false;  // smtpd_tls_wrappermode: the 220 follows the handshake
+  std::optional<SaslServer> sasl_;      // submission: made at the first AUTH
+  std::string auth_mechanism_;          // of the exchange under way or last finished
+  std::string login_;                   // the authenticated user, "" before AUTH
+  std::string delayed_reply_;           // a throttled AUTH failure reply, sent by the timer
+  int auth_successes_ = 0;
   std::string tls_description_;
   Transaction transaction_;
   SmtpDataReader data_reader_;
@@ -148,6 +183,7 @@ class SmtpSession {
     kNoopCount,
     kQuitCount,
     kUnknownCount,
+    kAuthCount,
     kCommandCount,
     kCounterCount
   };

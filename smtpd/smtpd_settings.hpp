@@ -1,12 +1,15 @@
 // The smtpd's view of main.cf: every limit and name the sessions use, read once at start into
-// plain fields so that the hot path never parses configuration. Run by postern-smtpd. Trusts
-// the admin's config (already checked against the parameter table by MainConfig).
+// plain fields so that the hot path never parses configuration. Run by postern-smtpd and by
+// postern-submission (the same session engine; `submission` turns on AUTH, the sender rules and
+// the header checks, which port 25 never uses). Trusts the admin's config (already checked
+// against the parameter table by MainConfig).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "lib/auth_throttle.hpp"
 #include "lib/main_cf.hpp"
 #include "lib/network_list.hpp"
 #include "lib/queue_dir.hpp"
@@ -36,6 +39,17 @@ struct SmtpdSettings {
   NetworkList mynetworks;                  // clients that may relay
   QueueLayout queue;
   std::string accounts_db;  // $data_directory/accounts
+  std::string data_directory;
+
+  // Submission only (postern-submission sets `submission`; postern-smtpd leaves it false and
+  // ignores the rest, so port 25 never offers AUTH).
+  bool submission = false;
+  bool tls_auth_only = true;     // smtpd_tls_auth_only: AUTH only inside TLS
+  bool tls_wrappermode = false;  // smtpd_tls_wrappermode: TLS from the first byte (465)
+  std::string sasl_local_domain;  // appended to login names without '@'
+  size_t header_size_limit = 102400;
+  std::vector<std::string> sender_login_maps;  // smtpd_sender_login_maps as written
+  AuthThrottleLimits auth_throttle;
 };
 
 // Reads and checks what smtpd needs; a bad mynetworks entry is an error.

@@ -1,0 +1,88 @@
+// postern-submission: the message submission service (RFC 6409) on 587 (STARTTLS, then AUTH)
+// and 465 (smtpd_tls_wrappermode = yes: TLS from the first byte, RFC 8314). master.cf's command
+// "submission" starts it, with the listening socket on fd 3 and the master watch on fd 4
+// (lib/daemon.hpp); it logs as postern/submission. It runs smtpd's session engine with
+// SmtpdSettings::submission set, and this folder's sender rules (sender_policy.*). Reads top to
+// bottom: config, TLS key, accounts database and sender login map (opened while still root),
+// privilege drop, event loop. Trusts the master and the admin's config; every client byte is
+// hostile (see smtpd/smtp_session.hpp).
+#include <event2/event.h>
+
+#include <optional>
+
+#include "lib/accounts.hpp"
+#include "lib/daemon.hpp"
+#include "lib/event_handles.hpp"
+#include "lib/log.hpp"
+#include "lib/lookup_table.hpp"
+#include "lib/tls_server.hpp"
+#include "smtpd/smtp_server.hpp"
+#include "smtpd/smtpd_settings.hpp"
+#include "submission/sender_policy.hpp"
+
+int main(int argc, char** argv) {
+  using namespace postern;
+  DaemonContext ctx = daemon_init(argc, argv, "submission");
+
+  Result<smtpd::SmtpdSettings> loaded = smtpd::load_smtpd_settings(ctx.config);
+  if (!loaded) log::fatal("{}", loaded.error().describe());
+  smtpd::SmtpdSettings settings = std::move(loaded).value();
+  settings.submission = true;  // AUTH is what this service is for: smtpd_sasl_auth_enable implied
+  if (!ctx.listen_fd) log::fatal("no listening socket: start me from postern-master or with -L");
+
+  // Without TLS a password would cross the network in clear: submission needs the certificate
+  // unless the admin explicitly allowed AUTH without TLS (smtpd_tls_auth_only = no, not 465).
+  std::optional<TlsServerContext> tls;
+  const bool tls_required = settings.tls_wrappermode || settings.tls_auth_only;
+  if (settings.tls_level == smtpd::TlsLevel::kNone && tls_required) {
+    log::fatal("submission with smtpd_tls_security_level = none: nobody could log in "
+               "(smtpd_tls_auth_only = yes or smtpd_tls_wrappermode = yes)");
+  }
+  if (settings.tls_level != smtpd::TlsLevel::kNone) {
+    if (settings.tls_cert_file.empty()) {
+      if (tls_required) log::fatal("submission needs smtpd_tls_cert_file and smtpd_tls_key_file");
+      log::warning("no smtpd_tls_cert_file: passwords cross the network in clear");
+    } else {
+      Result<TlsServerContext> created =
+          TlsServerContext::create(settings.tls_cert_file, settings.tls_key_file);
+      if (!created) log::fatal("TLS: {}", created.error().describe());
+      tls.emplace(std::move(created).value());
+    }
+  }
+
+  Result<AccountsDb> accounts = AccountsDb::open(settings.accounts_db, true);
+  if (!accounts) {
+    log::fatal("cannot open the accounts database {}: {}", settings.accounts_db,
+               accounts.error().describe());
+  }
+  std::optional<LookupTable> login_maps;
+  if (!settings.sender_login_maps.empty()) {
+    std::string db_dir = lookup_table_db_dir(settings.data_directory, "smtpd_sender_login_maps");
+    Result<LookupTable> opened = LookupTable::open(db_dir);
+    if (!opened) {
+      log::fatal("cannot open smtpd_sender_login_maps ({}): {}", db_dir,
+                 opened.error().describe());
+    }
+    login_maps.emplace(std::move(opened).value());
+  }
+  if (!ctx.config.get_list("submission_milters").empty()) {
+    // Issue 5 brings the milter client; see the MILTER HOOK in smtpd/smtp_session.cpp.
+    log::warning("submission_milters is set, but milters are not supported yet: "
+                 "submitted mail is NOT filtered or signed");
+  }
+  submission::SenderPolicy policy(*accounts, login_maps ? &*login_maps : nullptr,
+                                  settings.recipient_delimiter, settings.sasl_local_domain);
+
+  drop_privileges(ctx.config);
+
+  EventBaseHandle base(event_base_new());
+  if (!base) log::fatal("event_base_new failed");
+  smtpd::SmtpServer server(base.get(), settings, *accounts, tls ? &*tls : nullptr, &policy);
+  if (Status st = server.listen(std::move(ctx.listen_fd)); !st) {
+    log::fatal("cannot listen: {}", st.error().describe());
+  }
+  DaemonStopWatch stop_watch(base.get(), ctx.master_watch_fd.get(), [&server] { server.stop(); });
+  event_base_dispatch(base.get());
+  log::info("stopped");
+  return 0;
+}
