@@ -439,10 +439,10 @@ def write_table(suite, name, lines):
 
 
 def postern_cli(suite, *args, timeout=30):
-    """build/bin/postern <args> -c <suite etc>; returns the CompletedProcess."""
+    """build/bin/postern -c <suite etc> <args>; returns the CompletedProcess."""
     if not os.access(POSTERN_CLI, os.X_OK):
         raise RuntimeError(f"{POSTERN_CLI} is not built (cli/)")
-    return subprocess.run([POSTERN_CLI, *args, "-c", suite.etc], capture_output=True, text=True,
+    return subprocess.run([POSTERN_CLI, "-c", suite.etc, *args], capture_output=True, text=True,
                           timeout=timeout)
 
 
