@@ -176,6 +176,32 @@ def test_from_header_rules():
         assert "reject: header from unknown[127.0.0.1]: 553 5.7.1" in suite.log()
 
 
+def test_bdat_and_the_auth_parameter():
+    with submission_suite() as suite:
+        with starttls_client(suite, ALICE) as client:
+            # RFC 4954's AUTH= is accepted (and not used); the header section spans two BDAT
+            # chunks and has no From:, Message-ID or Date: all three are added.
+            assert client.docmd(f"MAIL FROM:<{ALICE}> AUTH=<>")[0] == 250
+            assert client.docmd("RCPT TO:<bob@example.test>")[0] == 250
+            first, second = b"Subject: bdat chunks\r\nX-Spl", b"it: yes\r\n\r\nbody\r\n"
+            client.send(f"BDAT {len(first)}\r\n".encode() + first)
+            assert client.getreply()[0] == 250
+            client.send(f"BDAT {len(second)} LAST\r\n".encode() + second)
+            code, text = client.getreply()
+            assert code == 250, text
+            # A spoofed From: in BDAT is refused at the last chunk, like at the end of DATA.
+            assert client.docmd(f"MAIL FROM:<{ALICE}>")[0] == 250
+            assert client.docmd("RCPT TO:<bob@example.test>")[0] == 250
+            spoof = b"From: bob@example.test\r\nSubject: bdat spoof\r\n\r\nx\r\n"
+            client.send(f"BDAT {len(spoof)} LAST\r\n".encode() + spoof)
+            assert client.getreply()[0] == 553
+        message = wait_for_subject(suite, "bob@example.test", "bdat chunks")
+        assert message["X-Split"] == "yes"
+        assert message["From"] == f"<{ALICE}>" and message["Message-ID"] and message["Date"]
+        assert message.get_payload() == "body\n" or message.get_payload() == "body\r\n"
+        assert len(suite.messages("bob@example.test")) == 1
+
+
 def test_recipients_and_queue_file():
     # No qmgr: the queue files stay in incoming/ for inspection.
     with submission_suite(start=False) as suite:
@@ -206,4 +232,4 @@ def test_recipients_and_queue_file():
 if __name__ == "__main__":
     postern_harness.run_tests([test_no_auth_before_tls_and_no_mail_before_auth,
                                test_auth_exchanges, test_sender_rules, test_from_header_rules,
-                               test_recipients_and_queue_file])
+                               test_bdat_and_the_auth_parameter, test_recipients_and_queue_file])
