@@ -6,6 +6,8 @@
   port, `postern queue flush` makes it due at once (the retry times are set long, so only the
   flush can explain a prompt delivery), the queue empties and smtp-sink has the message.
 - A queue file that does not parse is listed as "unreadable", and the command still exits 0.
+- transport_maps routes one domain to smtp-sink while relayhost is down, and bounces another
+  with the table's error text (qmgr's routing, with the table master compiled).
 - delay_warning_time = 1s with an unreachable relayhost: the sender (a local user) gets one
   "delayed" DSN, and only one however many retries follow.
 Without postern-relay built, qmgr itself defers ("relay service unavailable"); the flush part
@@ -141,6 +143,41 @@ def test_unreadable_file_and_usage():
         assert nowhere.returncode == 1 and "/nonexistent/main.cf" in nowhere.stderr, nowhere
 
 
+def test_transport_maps_route_and_error():
+    if not relay_built():
+        print("  (postern-relay not built: skipped)")
+        return
+    sink_dir = tempfile.mkdtemp(prefix="postern-sink-")
+    os.chmod(sink_dir, 0o755)
+    try:
+        with SmtpSink(sink_dir) as sink:
+            suite = Suite(start=False, main_cf_extra=(
+                f"mynetworks = 127.0.0.0/8\nrelayhost = [127.0.0.1]:{free_port()}\n"
+                "transport_maps = texthash:$config_directory/transport\n"))
+            with suite:
+                with open(os.path.join(suite.etc, "transport"), "w") as f:
+                    f.write("# test table\n"
+                            f".routed.example  relay:[127.0.0.1]:{sink.port}\n"
+                            "blocked.example  error:5.7.1 we do not send there\n")
+                suite.start()
+                token, queue_id = send(suite, SENDER,
+                                       ["a@mx.routed.example", "b@blocked.example"], "routed")
+                wait_until(lambda: sink.message_count() >= 1, 30, 0.05, "smtp-sink's copy")
+                [(_, rcpts, data)] = sink.transactions()
+                assert token in data.decode(errors="replace")
+                assert any("a@mx.routed.example" in r for r in rcpts), rcpts
+                assert not any("blocked" in r for r in rcpts), rcpts
+                [bounce] = wait_until(lambda: [p for p in suite.messages(SENDER)
+                                               if token in read(p)], 30, 0.05, "the bounce")
+                text = read(bounce)
+                assert "Final-Recipient: rfc822; b@blocked.example" in text, text
+                assert "Status: 5.7.1" in text and "we do not send there" in text, text
+                assert "mx.routed.example" not in text.split("Content-Type: text/rfc822")[0]
+                wait_until(lambda: not suite.queue_files(), 20, 0.05, "an empty queue")
+    finally:
+        shutil.rmtree(sink_dir, ignore_errors=True)
+
+
 def test_one_delay_warning():
     extra = (f"mynetworks = 127.0.0.0/8\nrelayhost = [127.0.0.1]:{free_port()}\n"
              "delay_warning_time = 1s\n")
@@ -170,4 +207,5 @@ def test_one_delay_warning():
 
 
 if __name__ == "__main__":
-    run_tests([test_list_show_and_flush, test_unreadable_file_and_usage, test_one_delay_warning])
+    run_tests([test_list_show_and_flush, test_unreadable_file_and_usage,
+               test_transport_maps_route_and_error, test_one_delay_warning])
