@@ -138,6 +138,8 @@ void RelayJob::on_grant(std::unique_ptr<SmtpClient> client, std::optional<Recipi
     return;
   }
   has_slot_ = true;
+  // A cached session the server closed while the grant was on its way is no use.
+  if (client && !client->usable()) client.reset();
   if (!client) {
     resolve();
     return;
@@ -182,7 +184,6 @@ void RelayJob::resolve() {
                    ? local_result("5.1.2", "Host or domain name not found: bad domain name " +
                                                log::printable(hop_.host))
                    : local_result("4.3.5", "bad relay host name " + log::printable(hop_.host)));
-    has_slot_ = true;
     return;
   }
   lookup_id_ = *lookup;
@@ -256,6 +257,7 @@ void RelayJob::try_next_server() {
     return;
   }
   const ServerAddress& server = servers_[next_server_++];
+  relay_label_ = server.label();  // shown only when this server answered (remote_mta set)
   client_ = std::make_unique<SmtpClient>(context_.base, *context_.settings, server);
   ConnectOptions options;
   const RelaySettings& settings = *context_.settings;
