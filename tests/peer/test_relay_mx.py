@@ -5,6 +5,7 @@
     two.test   MX 10 mx.two.test  -> 127.0.0.33
     aonly.test no MX, A 127.0.0.34                (RFC 5321 5.1: the A record is the MX)
     six.test   MX 10 mx.six.test  -> ::1 only     (AAAA: IPv6 delivery)
+    nowhere.test  NXDOMAIN                        (bounced with 5.1.2, DSN to the sender)
 
 and Postfix's smtp-sink listens on port 25 of each of those addresses (as root a test may bind
 127.0.0.x:25; the 127.0.0.3x block is used by no other test: lib/mx_resolver's unit test only
@@ -130,6 +131,13 @@ def test_direct_mx():
             assert "::1" in sent[0], sent[0]
         else:
             raise AssertionError("::1 cannot be bound here: the IPv6 part cannot run")
+
+        # A domain that does not exist (NXDOMAIN): bounced at once, not retried for days.
+        world.send("f@nowhere.test", "no such domain")
+        bounced = wait_for_log(world.suite, r"to=<f@nowhere\.test>.*status=bounced")
+        assert "dsn=5.1.2" in bounced[0], bounced[0]
+        dsn = world.suite.wait_for_mail(SENDER, 1, timeout=30)
+        assert len(dsn) == 1 and b"f@nowhere.test" in open(dsn[0], "rb").read(), dsn
 
         wait_until(lambda: not world.suite.queue_files(), 20, what="queue to empty")
         for marker, where in ((first, ["mx1.one"]), (second, ["mx.two"]),
