@@ -19,10 +19,9 @@ import os
 import re
 import shutil
 
-from postern_harness import Suite, run_tests, wait_until
+from postern_harness import Suite, free_port, run_tests, wait_until
 from relay_peers import (SmartHost, TestCa, log_lines, make_message, queue_flush, queue_list,
                          submit, temp_dir, wait_for_log, write_table)
-from postern_harness import free_port
 
 SENDER = "demo@example.test"
 RELAY_USER = "relay-user"

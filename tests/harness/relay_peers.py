@@ -300,7 +300,6 @@ class SmtpSink:
         for path in self.dump_files():
             with open(path, "rb") as f:
                 data = f.read()
-            head, sep, rest = data.partition(b"\n")
             mail_args = None
             rcpts = []
             lines = data.split(b"\n")
