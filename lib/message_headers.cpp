@@ -2,7 +2,9 @@
 // the address-list reader and the Message-ID:/Date: makers. Used by submission, relay and qmgr.
 // Input comes from submission clients: hostile. Memory is bounded by the collector's limit and,
 // for the parsers, by the size of the text given (itself bounded by the collector); counts by
-// max_fields and kMaxAddresses; comment nesting by kMaxCommentDepth. No recursion.
+// max_fields and kMaxAddresses; comment nesting by kMaxCommentDepth (counted, not recursive).
+// Address lists are read one token at a time; the only recursion is one level (a group's
+// members).
 #include "message_headers.hpp"
 
 #include <fmt/format.h>
@@ -200,33 +202,34 @@ class AddressTokenizer {
  public:
   explicit AddressTokenizer(std::string_view text) : text_(text) {}
 
-  Result<std::vector<Token>> run() {
-    std::vector<Token> tokens;
-    while (true) {
-      if (Status skipped = skip_cfws(); !skipped) return skipped.error();
-      if (pos_ >= text_.size()) break;
-      char c = text_[pos_];
-      if (is_atext(c)) {
-        size_t start = pos_;
-        while (pos_ < text_.size() && is_atext(text_[pos_])) ++pos_;
-        tokens.push_back(Token{TokenKind::kAtom, std::string(text_.substr(start, pos_ - start))});
-      } else if (c == '"') {
-        auto quoted = quoted_string();
-        if (!quoted) return quoted.error();
-        tokens.push_back(Token{TokenKind::kQuoted, std::move(quoted).value()});
-      } else if (c == '[') {
-        auto literal = domain_literal();
-        if (!literal) return literal.error();
-        tokens.push_back(Token{TokenKind::kDomainLiteral, std::move(literal).value()});
-      } else if (c != '\0' && std::strchr("<>:;@,.", c) != nullptr) {
-        tokens.push_back(Token{TokenKind::kSpecial, std::string(1, c)});
-        ++pos_;
-      } else {
-        return Error::parse(fmt::format("unexpected character 0x{:02x} in an address list",
-                                        static_cast<unsigned char>(c)));
-      }
+  // The next token, or nullopt at the end of the text. Tokens are made one at a time, so memory
+  // stays proportional to the longest token, not to the number of tokens.
+  Result<std::optional<Token>> next() {
+    if (Status skipped = skip_cfws(); !skipped) return skipped.error();
+    if (pos_ >= text_.size()) return std::optional<Token>();
+    char c = text_[pos_];
+    if (is_atext(c)) {
+      size_t start = pos_;
+      while (pos_ < text_.size() && is_atext(text_[pos_])) ++pos_;
+      return std::optional<Token>(
+          Token{TokenKind::kAtom, std::string(text_.substr(start, pos_ - start))});
     }
-    return tokens;
+    if (c == '"') {
+      auto quoted = quoted_string();
+      if (!quoted) return quoted.error();
+      return std::optional<Token>(Token{TokenKind::kQuoted, std::move(quoted).value()});
+    }
+    if (c == '[') {
+      auto literal = domain_literal();
+      if (!literal) return literal.error();
+      return std::optional<Token>(Token{TokenKind::kDomainLiteral, std::move(literal).value()});
+    }
+    if (c != '\0' && std::strchr("<>:;@,.", c) != nullptr) {
+      ++pos_;
+      return std::optional<Token>(Token{TokenKind::kSpecial, std::string(1, c)});
+    }
+    return Error::parse(fmt::format("unexpected character 0x{:02x} in an address list",
+                                    static_cast<unsigned char>(c)));
   }
 
  private:
@@ -351,91 +354,115 @@ class AddressTokenizer {
   size_t pos_ = 0;
 };
 
+// A recursive-descent reader over AddressTokenizer with one token of look-ahead and no
+// back-tracking; the only recursion is a group's members (one level: groups do not nest).
 class AddressListParser {
  public:
-  explicit AddressListParser(std::vector<Token> tokens) : tokens_(std::move(tokens)) {}
+  explicit AddressListParser(std::string_view text) : tokenizer_(text) {}
 
   Result<std::vector<std::string>> run() {
+    if (Status s = advance(); !s) return s.error();
     bool any = false;  // an address or a group was seen
     while (!at_end()) {
       if (peek().is(',')) {  // an empty list element (obsolete syntax, RFC 5322 4.4)
-        ++pos_;
+        if (Status s = advance(); !s) return s.error();
         continue;
       }
       if (Status parsed = address(true); !parsed) return parsed.error();
       any = true;
       if (at_end()) break;
       if (!peek().is(',')) return Error::parse("garbage after an address");
-      ++pos_;
+      if (Status s = advance(); !s) return s.error();
     }
     if (!any) return Error::parse("no address in the address list");
     return std::move(out_);
   }
 
  private:
-  bool at_end() const { return pos_ >= tokens_.size(); }
-  const Token& peek() const { return tokens_[pos_]; }
+  bool at_end() const { return !current_.has_value(); }
+  const Token& peek() const { return *current_; }
+  Status advance() {
+    auto token = tokenizer_.next();
+    if (!token) return token.error();
+    current_ = std::move(token).value();
+    return Status::success();
+  }
 
   // A mailbox, or (allow_group) a group.
   Status address(bool allow_group) {
     if (peek().is('<')) return angle_addr();
-    // Words and dots: a display name, or the local part of a bare addr-spec.
-    size_t start = pos_;
-    while (!at_end() && (peek().is_word() || peek().is('.'))) ++pos_;
-    if (at_end()) return Error::parse("an address list element that is not an address");
-    const Token& next = peek();
-    if (next.is('@')) {
-      pos_ = start;
-      return addr_spec_then_store();
+    // Words and dots: a display name, or the local part of a bare addr-spec. Only the local
+    // part reading is kept (a display name is not returned).
+    bool first_is_word = peek().is_word();
+    bool local_ok = true;
+    bool want_word = true;
+    size_t count = 0;
+    std::string local_part;
+    while (!at_end() && (peek().is_word() || peek().is('.'))) {
+      if (peek().is_word()) {
+        if (!want_word) local_ok = false;  // two words without a dot: a phrase
+        local_part += peek().text;
+        want_word = false;
+      } else {
+        if (want_word) local_ok = false;
+        local_part.push_back('.');
+        want_word = true;
+      }
+      ++count;
+      if (Status s = advance(); !s) return s;
     }
-    if (pos_ == start || !tokens_[start].is_word()) {
+    if (want_word) local_ok = false;  // empty, or ends with a dot
+    if (at_end()) return Error::parse("an address list element that is not an address");
+    if (peek().is('@')) {
+      if (!local_ok) return Error::parse("bad local part in an address");
+      if (Status s = advance(); !s) return s;
+      return domain_then_store(std::move(local_part));
+    }
+    if (count == 0 || !first_is_word) {
       return Error::parse("an address list element that is not an address");
     }
-    if (next.is('<')) return angle_addr();
-    if (next.is(':')) {
+    if (peek().is('<')) return angle_addr();
+    if (peek().is(':')) {
       if (!allow_group) return Error::parse("a group inside a group");
       return group();
     }
     return Error::parse("an address list element that is not an address");
   }
 
-  // pos_ after the display name and ':'.
+  // At the ':' after the display name.
   Status group() {
-    ++pos_;  // ':'
+    if (Status s = advance(); !s) return s;  // ':'
     while (true) {
       if (at_end()) return Error::parse("a group without its closing ';'");
-      if (peek().is(';')) {
-        ++pos_;
-        return Status::success();
-      }
+      if (peek().is(';')) return advance();
       if (peek().is(',')) {  // empty group list element (obsolete syntax)
-        ++pos_;
+        if (Status s = advance(); !s) return s;
         continue;
       }
       if (Status parsed = address(false); !parsed) return parsed;
       if (at_end()) return Error::parse("a group without its closing ';'");
       if (peek().is(',')) {
-        ++pos_;
+        if (Status s = advance(); !s) return s;
       } else if (!peek().is(';')) {
         return Error::parse("garbage after an address in a group");
       }
     }
   }
 
-  // pos_ at '<'. An obsolete source route ("<@a,@b:user@c>") is read and dropped.
+  // At '<'. An obsolete source route ("<@a,@b:user@c>") is read and dropped.
   Status angle_addr() {
-    ++pos_;  // '<'
+    if (Status s = advance(); !s) return s;  // '<'
     if (!at_end() && (peek().is('@') || peek().is(','))) {
       while (true) {
         if (at_end()) return Error::parse("missing '>' after an address");
         if (peek().is(',')) {
-          ++pos_;
+          if (Status s = advance(); !s) return s;
         } else if (peek().is('@')) {
-          ++pos_;
+          if (Status s = advance(); !s) return s;
           std::string ignored;
           if (Status d = domain(&ignored); !d) return d;
         } else if (peek().is(':')) {
-          ++pos_;
+          if (Status s = advance(); !s) return s;
           break;
         } else {
           return Error::parse("bad source route in an address");
@@ -443,28 +470,27 @@ class AddressListParser {
       }
     }
     if (!at_end() && peek().is('>')) return Error::parse("empty address <>");
-    if (Status parsed = addr_spec_then_store(); !parsed) return parsed;
-    if (at_end() || !peek().is('>')) return Error::parse("missing '>' after an address");
-    ++pos_;
-    return Status::success();
-  }
-
-  // local-part "@" domain; local-part = word *("." word).
-  Status addr_spec_then_store() {
-    Address address;
+    // local-part = word *("." word)
+    std::string local_part;
     while (true) {
       if (at_end() || !peek().is_word()) return Error::parse("bad local part in an address");
-      address.local_part += peek().text;
-      ++pos_;
-      if (!at_end() && peek().is('.')) {
-        address.local_part.push_back('.');
-        ++pos_;
-        continue;
-      }
-      break;
+      local_part += peek().text;
+      if (Status s = advance(); !s) return s;
+      if (at_end() || !peek().is('.')) break;
+      local_part.push_back('.');
+      if (Status s = advance(); !s) return s;
     }
     if (at_end() || !peek().is('@')) return Error::parse("an address without '@domain'");
-    ++pos_;
+    if (Status s = advance(); !s) return s;
+    if (Status stored = domain_then_store(std::move(local_part)); !stored) return stored;
+    if (at_end() || !peek().is('>')) return Error::parse("missing '>' after an address");
+    return advance();
+  }
+
+  // After the '@': the domain, then the address goes into the list.
+  Status domain_then_store(std::string local_part) {
+    Address address;
+    address.local_part = std::move(local_part);
     if (Status d = domain(&address.domain); !d) return d;
     if (out_.size() == kMaxAddresses) {
       return Error::limit(fmt::format("more than {} addresses in an address list",
@@ -479,8 +505,7 @@ class AddressListParser {
     if (at_end()) return Error::parse("an address without a domain");
     if (peek().kind == TokenKind::kDomainLiteral) {
       *out = ascii_lowercase(peek().text);
-      ++pos_;
-      return Status::success();
+      return advance();
     }
     std::string domain;
     while (true) {
@@ -488,20 +513,17 @@ class AddressListParser {
         return Error::parse("bad domain in an address");
       }
       domain += peek().text;
-      ++pos_;
-      if (!at_end() && peek().is('.')) {
-        domain.push_back('.');
-        ++pos_;
-        continue;
-      }
-      break;
+      if (Status s = advance(); !s) return s;
+      if (at_end() || !peek().is('.')) break;
+      domain.push_back('.');
+      if (Status s = advance(); !s) return s;
     }
     *out = ascii_lowercase(domain);
     return Status::success();
   }
 
-  std::vector<Token> tokens_;
-  size_t pos_ = 0;
+  AddressTokenizer tokenizer_;
+  std::optional<Token> current_;
   std::vector<std::string> out_;
 };
 
@@ -509,9 +531,7 @@ class AddressListParser {
 
 Result<std::vector<std::string>> parse_address_list(std::string_view value) {
   if (!is_valid_utf8(value)) return Error::parse("address list is not valid UTF-8");
-  auto tokens = AddressTokenizer(value).run();
-  if (!tokens) return tokens.error();
-  return AddressListParser(std::move(tokens).value()).run();
+  return AddressListParser(value).run();
 }
 
 // --- Message-ID and Date

@@ -401,6 +401,19 @@ TEST(ParseAddressList, AddressCountAtNAndNPlusOne) {
   EXPECT_FALSE(group_over.ok());
 }
 
+TEST(ParseAddressList, LongValuesStayLinear) {
+  // A megabyte of display name, of empty list elements and of comments: read one token at a
+  // time, so this is quick and small.
+  std::string phrase;
+  for (int i = 0; i < 100000; ++i) phrase += "word\r\n ";
+  EXPECT_EQ(addresses(phrase + "<a@b.org>"), Strings{"a@b.org"});
+  EXPECT_EQ(addresses(std::string(1 << 20, ',') + "a@b.org"), Strings{"a@b.org"});
+  std::string comments;
+  for (int i = 0; i < 100000; ++i) comments += "(c) ";
+  EXPECT_EQ(addresses(comments + "a@b.org" + comments), Strings{"a@b.org"});
+  EXPECT_FALSE(parse_address_list(phrase + "a@b.org").ok());
+}
+
 TEST(ParseAddressList, FromFieldOfACollectedHeader) {
   const std::string message =
       "From: \"Smith, Alice\" (sales)\r\n <alice@example.org>\r\nTo: undisclosed:;\r\n\r\nx";
