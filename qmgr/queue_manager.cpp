@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include <cstring>
 
 #include "lib/log.hpp"
+#include "qmgr/alias_expansion.hpp"
 #include "qmgr/bounce_writer.hpp"
 #include "qmgr/retry_schedule.hpp"
 
@@ -330,11 +332,16 @@ void QueueManager::process(const std::string& queue_id) {
   std::vector<size_t> delivery_indexes;
   std::vector<std::pair<size_t, std::string>> relay_nexthops;
   std::vector<std::string> relay_rcpts(envelope.recipients.size());
+  std::vector<std::pair<size_t, std::vector<std::string>>> expansions;
+  const bool expansion_file = envelope.attribute(kExpandedFromAttribute).has_value();
   for (size_t i = 0; i < envelope.recipients.size(); ++i) {
     const QueueRecipient& rcpt = envelope.recipients[i];
     if (rcpt.status != RecipientStatus::kPending) continue;
-    Route route = router_.route(rcpt.address);
+    Route route = expansion_file ? router_.route_final(rcpt.address) : router_.route(rcpt.address);
     switch (route.kind) {
+      case Route::Kind::kExpand:
+        expansions.emplace_back(i, std::move(route.mailboxes));
+        break;
       case Route::Kind::kDelivery:
         delivery_request.add("rcpt", rcpt.address);
         delivery_request.add("index", static_cast<int64_t>(i));
@@ -354,6 +361,8 @@ void QueueManager::process(const std::string& queue_id) {
         break;
     }
   }
+
+  if (!expansions.empty()) expand_recipients(*attempt, expansions);
 
   std::vector<Call> calls;
   if (!delivery_indexes.empty()) {
@@ -395,6 +404,37 @@ void QueueManager::process(const std::string& queue_id) {
     queue_call(std::move(call));
   }
   dispatch_calls();
+}
+
+void QueueManager::expand_recipients(
+    Attempt& attempt, const std::vector<std::pair<size_t, std::vector<std::string>>>& expansions) {
+  const QueueEnvelope& envelope = attempt.file->envelope();
+  std::vector<ExpandedTarget> targets;
+  std::set<std::string> seen;  // one copy per target, however many aliases name it
+  for (const auto& [index, addresses] : expansions) {
+    const QueueRecipient& original = envelope.recipients[index];
+    for (const std::string& address : addresses) {
+      if (!seen.insert(address).second) continue;
+      targets.push_back(
+          ExpandedTarget{address, orcpt_for(original.address, original.orcpt), original.notify});
+    }
+  }
+  Result<std::string> expansion_id =
+      write_expansion(settings_.layout, *attempt.file, targets, now_seconds());
+  for (const auto& [index, addresses] : expansions) {
+    if (expansion_id) {
+      set_result(attempt, index, Outcome::kSent, "2.0.0",
+                 fmt::format("forwarded to {} addresses as {}", addresses.size(), *expansion_id),
+                 "none");
+    } else {
+      attempt.short_retry = true;
+      set_result(attempt, index, Outcome::kDeferred, "4.3.0",
+                 "cannot queue the forwarded copy: " + expansion_id.error().describe(), "none");
+    }
+  }
+  if (expansion_id && !stopping_ && has_room()) {
+    take_file(settings_.layout.incoming(), *expansion_id);
+  }
 }
 
 void QueueManager::queue_call(Call call) {

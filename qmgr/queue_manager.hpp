@@ -108,6 +108,10 @@ class QueueManager {
   void purge_stale_temporaries();
   void pump();
   void process(const std::string& queue_id);
+  // Aliases with several targets, some outside: one new queue file with every target
+  // (alias_expansion.hpp), then the original recipients count as sent.
+  void expand_recipients(
+      Attempt& attempt, const std::vector<std::pair<size_t, std::vector<std::string>>>& expansions);
   void queue_call(Call call);
   void dispatch_calls();
   void on_reply(const Call& call, Result<AttrRecord> reply);

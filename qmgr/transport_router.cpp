@@ -213,12 +213,30 @@ Route Router::route(std::string_view address) const {
     return route_remote(where->remote.front());
   }
   // Several targets of which some are outside: one result per original recipient cannot say
-  // "sent to these, deferred for that" without delivering the sent ones again on the retry.
-  route.dsn = "4.3.0";
-  route.reason = "forwarding to " + std::to_string(where->remote.size() + where->mailboxes.size()) +
-                 " targets of which some are outside our domains (first <" + where->remote.front() +
-                 ">) is not supported yet";
+  // "sent to these, deferred for that", so qmgr replaces the recipient by a new queue file
+  // with the targets as recipients (alias_expansion.hpp).
+  route.kind = Route::Kind::kExpand;
+  route.mailboxes = std::move(where->mailboxes);
+  route.mailboxes.insert(route.mailboxes.end(), where->remote.begin(), where->remote.end());
   return route;
+}
+
+Route Router::route_final(std::string_view address) const {
+  Result<bool> ours = accounts_.is_our_domain(lower(domain_of(address)));
+  if (!ours) {
+    Route route;
+    route.short_retry = true;
+    route.dsn = "4.3.0";
+    route.reason = "accounts lookup failed: " + ours.error().describe();
+    return route;
+  }
+  if (*ours) {
+    Route route;
+    route.kind = Route::Kind::kDelivery;
+    route.mailboxes.emplace_back(address);
+    return route;
+  }
+  return route_remote(address);
 }
 
 std::map<std::string, std::vector<size_t>> group_by_nexthop(

@@ -25,9 +25,10 @@ namespace postern {
 using TransportLookup = std::function<Result<std::optional<std::string>>(std::string_view key)>;
 
 struct Route {
-  enum class Kind { kDelivery, kRelay, kBounce, kDefer };
+  enum class Kind { kDelivery, kRelay, kBounce, kDefer, kExpand };
   Kind kind = Kind::kDefer;
-  std::vector<std::string> mailboxes;  // kDelivery: the resolved local mailboxes
+  std::vector<std::string> mailboxes;  // kDelivery: the resolved local mailboxes;
+                                       // kExpand: every target (mailboxes, then outside ones)
   std::string relay_rcpt;              // kRelay: the address relay sends RCPT TO for
   std::string nexthop;                 // kRelay: "[host]:port", "host", a domain...
   std::string dsn;                     // kBounce / kDefer
@@ -61,6 +62,9 @@ class Router {
   Router(RouterSettings settings, const AccountsDb& accounts, TransportLookup lookup);
 
   Route route(std::string_view address) const;
+  // A recipient of an expansion file (alias_expansion.hpp): already the result of an alias
+  // expansion, so never expanded again. Ours: delivered to that mailbox; else as route_remote.
+  Route route_final(std::string_view address) const;
 
   // The first transport_maps entry for an address (in transport_lookup_keys order).
   Result<std::optional<TransportEntry>> find_transport(std::string_view address) const;

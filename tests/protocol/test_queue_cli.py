@@ -8,6 +8,8 @@
 - A queue file that does not parse is listed as "unreadable", and the command still exits 0.
 - transport_maps routes one domain to smtp-sink while relayhost is down, and bounces another
   with the table's error text (qmgr's routing, with the table master compiled).
+- An alias with a local and an outside target: the outside copy reaches smtp-sink (relayhost),
+  the local one the Maildir, each once, through the expansion queue file.
 - delay_warning_time = 1s with an unreachable relayhost: the sender (a local user) gets one
   "delayed" DSN, and only one however many retries follow.
 Without postern-relay built, qmgr itself defers ("relay service unavailable"); the flush part
@@ -21,7 +23,8 @@ import tempfile
 import shutil
 import uuid
 
-from postern_harness import BIN_DIR, Suite, free_port, run_tests, wait_until, TEST_DOMAIN
+from postern_harness import (BIN_DIR, Suite, default_accounts, free_port, run_tests, wait_until,
+                             TEST_DOMAIN)
 from relay_peers import SmtpSink
 
 POSTERN = os.path.join(BIN_DIR, "postern")
@@ -178,6 +181,37 @@ def test_transport_maps_route_and_error():
         shutil.rmtree(sink_dir, ignore_errors=True)
 
 
+def test_alias_with_local_and_outside_targets():
+    if not relay_built():
+        print("  (postern-relay not built: skipped)")
+        return
+    sink_dir = tempfile.mkdtemp(prefix="postern-sink-")
+    os.chmod(sink_dir, 0o755)
+    try:
+        with SmtpSink(sink_dir) as sink:
+            accounts = default_accounts(
+                extra_yaml="      split: [alice, friend@outside.example]\n")
+            extra = f"mynetworks = 127.0.0.0/8\nrelayhost = [127.0.0.1]:{sink.port}\n"
+            with Suite(main_cf_extra=extra, accounts=accounts) as suite:
+                token, queue_id = send(suite, "someone@remote.example",
+                                       [f"split@{TEST_DOMAIN}"], "forwarded")
+                [local] = suite.wait_for_mail(f"alice@{TEST_DOMAIN}", 1)
+                assert token in read(local)
+                wait_until(lambda: sink.message_count() >= 1, 30, 0.05, "smtp-sink's copy")
+                [(mail_args, rcpts, data)] = sink.transactions()
+                assert token in data.decode(errors="replace")
+                assert "someone@remote.example" in mail_args, mail_args
+                assert any("friend@outside.example" in r for r in rcpts), rcpts
+                wait_until(lambda: not suite.queue_files(), 20, 0.05, "an empty queue")
+                log = suite.log()
+                assert re.search(rf"{queue_id}: to=<split@{TEST_DOMAIN}>, .*status=sent "
+                                 r"\(forwarded to 2 addresses as [0-9A-Z]{16}\)", log), log
+                assert len(suite.messages(f"alice@{TEST_DOMAIN}")) == 1
+                assert sink.message_count() == 1
+    finally:
+        shutil.rmtree(sink_dir, ignore_errors=True)
+
+
 def test_one_delay_warning():
     extra = (f"mynetworks = 127.0.0.0/8\nrelayhost = [127.0.0.1]:{free_port()}\n"
              "delay_warning_time = 1s\n")
@@ -208,4 +242,5 @@ def test_one_delay_warning():
 
 if __name__ == "__main__":
     run_tests([test_list_show_and_flush, test_unreadable_file_and_usage,
-               test_transport_maps_route_and_error, test_one_delay_warning])
+               test_transport_maps_route_and_error, test_alias_with_local_and_outside_targets,
+               test_one_delay_warning])

@@ -1,7 +1,8 @@
 // Tests qmgr/transport_router: the transport_maps lookup order (address, domain, parent domains,
 // "*"), the value forms (relay/smtp with and without next hop, local/delivery, error, unknown),
 // the default next hop (relayhost, else the domain), our accounts (mailbox, unknown user, a
-// forward to one outside address, several targets), and grouping of relay recipients by next
+// forward to one outside address, several targets expanded, final addresses never expanded
+// again), and grouping of relay recipients by next
 // hop. The accounts are a real LMDB built in a temporary directory; the transport table is a
 // std::map behind the same lookup function qmgr's main() gives the compiled LMDB table.
 #include "qmgr/transport_router.hpp"
@@ -196,13 +197,28 @@ TEST_F(RouterTest, AForwardToOneOutsideAddressIsRelayedToTheTarget) {
   EXPECT_EQ(r.dsn, "5.7.1");
 }
 
-TEST_F(RouterTest, SeveralTargetsWithOutsideOnesDeferWithAReason) {
-  for (const char* address : {"split@example.test", "two@example.test"}) {
-    Route r = route(address);
-    EXPECT_EQ(r.kind, Route::Kind::kDefer) << address;
-    EXPECT_NE(r.reason.find("not supported"), std::string::npos) << r.reason;
-    EXPECT_FALSE(r.short_retry);
-  }
+TEST_F(RouterTest, SeveralTargetsWithOutsideOnesAreExpanded) {
+  Route r = route("split@example.test");
+  EXPECT_EQ(r.kind, Route::Kind::kExpand);
+  EXPECT_EQ(r.mailboxes,
+            (std::vector<std::string>{"demo@example.test", "other@elsewhere.example"}));
+  r = route("two@example.test");
+  EXPECT_EQ(r.kind, Route::Kind::kExpand);
+  EXPECT_EQ(r.mailboxes, (std::vector<std::string>{"a@far.example", "b@far.example"}));
+}
+
+TEST_F(RouterTest, FinalAddressesAreNeverExpandedAgain) {
+  Router router(RouterSettings{"[smart]:25", "+"}, *db_, table_lookup());
+  // An alias name of ours in an expansion file: delivered to that mailbox as it stands.
+  Route r = router.route_final("split@example.test");
+  EXPECT_EQ(r.kind, Route::Kind::kDelivery);
+  EXPECT_EQ(r.mailboxes, (std::vector<std::string>{"split@example.test"}));
+  r = router.route_final("other@elsewhere.example");
+  EXPECT_EQ(r.kind, Route::Kind::kRelay);
+  EXPECT_EQ(r.nexthop, "[smart]:25");
+  EXPECT_EQ(r.relay_rcpt, "other@elsewhere.example");
+  table_["far.example"] = "error:5.7.1 not there";
+  EXPECT_EQ(router.route_final("a@far.example").kind, Route::Kind::kBounce);
 }
 
 TEST_F(RouterTest, ATableErrorIsAShortDeferral) {
