@@ -85,11 +85,4 @@ Status QueuedMessage::read_chunk(size_t index, std::string& out) const {
   return pread_exact(file_.fd(), out.data(), out.size(), chunks_[index].first, file_.path());
 }
 
-bool QueuedMessage::utf8_envelope() const {
-  const QueueEnvelope& envelope = file_.envelope();
-  if (has_high_byte(envelope.sender)) return true;
-  return std::any_of(envelope.recipients.begin(), envelope.recipients.end(),
-                     [](const QueueRecipient& r) { return has_high_byte(r.address); });
-}
-
 }  // namespace postern::relay

@@ -1,8 +1,7 @@
 // The message relay sends, read from its queue file (lib/queue_file.hpp): the envelope, and the
 // message chunks located once (offset and length of each 'M' record) so that DATA can pread
 // them one at a time under the connection's write back-pressure, never holding the whole
-// message. Also what the transaction needs to know before MAIL FROM: whether any byte is 8-bit
-// and whether any address is not ASCII. Runs in postern-relay. The file was written by smtpd or
+// message. Also what the transaction needs to know before MAIL FROM: whether any byte is 8-bit. Runs in postern-relay. The file was written by smtpd or
 // submission and parsed by QueueFile::open (bounded, checked); the second walk over its record
 // headers is checked again against the file size and the chunk limit.
 #pragma once
@@ -27,8 +26,7 @@ class QueuedMessage {
   // Reads chunk index into out (replacing its contents).
   Status read_chunk(size_t index, std::string& out) const;
   uint64_t message_bytes() const { return file_.envelope().message_bytes; }
-  bool eight_bit() const { return eight_bit_; }   // some message byte is >= 0x80
-  bool utf8_envelope() const;                    // the sender or a recipient is not ASCII
+  bool eight_bit() const { return eight_bit_; }  // some message byte is >= 0x80
 
  private:
   explicit QueuedMessage(QueueFile file) : file_(std::move(file)) {}

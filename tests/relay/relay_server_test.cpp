@@ -415,6 +415,31 @@ TEST_F(RelayServerTest, DsnParametersPassedWhenAnnounced) {
   EXPECT_NE(dumps[0].find("ENVID=ENV+2B1"), std::string::npos);
 }
 
+TEST_F(RelayServerTest, SilentServerTimesOutAtTheGreeting) {
+  // A socket that listens but never says anything: the kernel completes the connect.
+  int silent = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(silent, 8), 0);
+  socklen_t length = sizeof addr;
+  getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &length);
+  settings_.timeouts.helo_seconds = 1;
+  start_server();
+  const auto started = std::chrono::steady_clock::now();
+  AttrRecord reply = deliver_one("[127.0.0.1]:" + std::to_string(ntohs(addr.sin_port)), kBody,
+                                 {"bob@example.org"});
+  close(silent);
+  EXPECT_EQ(reply.get("status"), "deferred");
+  EXPECT_EQ(reply.get("dsn"), "4.4.2");
+  ASSERT_TRUE(reply.get("reason"));
+  EXPECT_NE(reply.get("reason")->find("timed out while receiving the initial server greeting"),
+            std::string::npos)
+      << *reply.get("reason");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+}
+
 TEST_F(RelayServerTest, BadRequestClosesTheConnection) {
   start_server();
   AttrRecord bad;
