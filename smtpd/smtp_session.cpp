@@ -234,7 +234,7 @@ bool SmtpSession::read_command_line() {
   }
   // An AUTH response may be as long as RFC 4954 allows; SaslServer bounds and decodes it.
   const size_t limit =
-      phase_ == Phase::kAuthResponse ? kMaxSaslResponseBytes + 1 : settings.line_length_limit;
+      phase_ == Phase::kAuthResponse ? kMaxSaslResponseBytes : settings.line_length_limit;
   size_t eol_bytes = 0;
   evbuffer_ptr eol = evbuffer_search_eol(in, nullptr, &eol_bytes, EVBUFFER_EOL_LF);
   if (eol.pos < 0) {

@@ -83,6 +83,14 @@ def test_auth_exchanges():
         with starttls_client(suite) as client:
             assert client.docmd("AUTH CRAM-MD5")[0] == 504
             assert client.docmd("AUTH PLAIN !!!notbase64")[0] == 501
+            # A response line of 12288 bytes (RFC 4954's limit) is read and decoded (here: not
+            # a PLAIN message, 501); one byte more ends the exchange with 500 5.5.6.
+            assert client.docmd("AUTH PLAIN")[0] == 334
+            assert client.docmd("A" * 12288)[0] == 501
+            assert client.docmd("AUTH PLAIN")[0] == 334
+            assert client.docmd("A" * 12289) == \
+                (500, b"5.5.6 Authentication exchange line is too long")
+            assert client.docmd("AUTH PLAIN " + b64(f"\0{ALICE}\0{PASSWORD}"))[0] == 235
         wait_for_subject(suite, "bob@example.test", "after login exchange")
         log = suite.log()
         assert "sasl_method=LOGIN, sasl_username=alice@example.test" in log, log
