@@ -30,7 +30,9 @@ LmdbOptions table_options(bool read_only) {
   return options;
 }
 
-bool is_blank(char c) { return c == ' ' || c == '\t'; }
+bool is_blank(char c) {
+  return c == ' ' || c == '\t';
+}
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (is_blank(text.front()) || text.front() == '\r')) {
@@ -107,8 +109,8 @@ Result<LookupEntries> parse_lookup_table(std::string_view text, std::string_view
     if (trimmed.empty() || trimmed.front() == '#') continue;
     if (is_blank(line.front())) {
       if (logical.empty()) {
-        return Error::parse(fmt::format("{}:{}: continuation line before the first entry",
-                                        file_name, line_number));
+        return Error::parse(
+            fmt::format("{}:{}: continuation line before the first entry", file_name, line_number));
       }
       logical.back().text.push_back(' ');
       logical.back().text.append(trimmed);
@@ -135,8 +137,8 @@ Result<LookupEntries> parse_lookup_table(std::string_view text, std::string_view
     }
     auto [it, inserted] = first_line.emplace(key, entry.line_number);
     if (!inserted) {
-      log::warning("{}:{}: duplicate key \"{}\" ignored (the entry of line {} is used)",
-                   file_name, entry.line_number, log::printable(key), it->second);
+      log::warning("{}:{}: duplicate key \"{}\" ignored (the entry of line {} is used)", file_name,
+                   entry.line_number, log::printable(key), it->second);
       continue;
     }
     entries.emplace_back(std::move(key), std::string(value));
@@ -261,8 +263,8 @@ Status install_lookup_table(const MainConfig& config, std::string_view parameter
     error.message = fmt::format("{}: {}", parameter, error.message);
     return error;
   }
-  for (const std::string& path : {data_directory + "/maps", db_dir, db_dir + "/data.mdb",
-                                  db_dir + "/lock.mdb"}) {
+  for (const std::string& path :
+       {data_directory + "/maps", db_dir, db_dir + "/data.mdb", db_dir + "/lock.mdb"}) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) continue;
     if (Status given = chown_path(path, owner, group); !given) return given;

@@ -58,8 +58,8 @@ size_t HeaderSectionCollector::feed(std::string_view bytes) {
     }
     // Inside a line: everything up to and including the next LF is header text.
     const void* lf = std::memchr(bytes.data() + pos, '\n', bytes.size() - pos);
-    size_t end = lf ? static_cast<size_t>(static_cast<const char*>(lf) - bytes.data()) + 1
-                    : bytes.size();
+    size_t end =
+        lf ? static_cast<size_t>(static_cast<const char*>(lf) - bytes.data()) + 1 : bytes.size();
     keep(bytes.substr(pos, end - pos));
     if (lf) at_line_start_ = true;
     pos = end;
@@ -78,7 +78,9 @@ void HeaderSectionCollector::finish_at_end_of_message() {
 
 namespace {
 
-bool is_wsp(char c) { return c == ' ' || c == '\t'; }
+bool is_wsp(char c) {
+  return c == ' ' || c == '\t';
+}
 
 bool is_ftext(char c) {
   auto u = static_cast<unsigned char>(c);
@@ -116,17 +118,18 @@ Result<std::vector<HeaderField>> parse_header_section(std::string_view text, siz
           fmt::format("header line {}: continuation line before the first field", line_number));
     }
     if (line.content_end == pos) {
-      return Error::parse(fmt::format("header line {}: empty line in the header section",
-                                      line_number));
+      return Error::parse(
+          fmt::format("header line {}: empty line in the header section", line_number));
     }
     size_t name_end = pos;
     while (name_end < line.content_end && is_ftext(text[name_end])) ++name_end;
     size_t colon = name_end;
     while (colon < line.content_end && is_wsp(text[colon])) ++colon;
     if (colon >= line.content_end || text[colon] != ':') {
-      return Error::parse(fmt::format("header line {}: not a header field (no colon after a "
-                                      "field name)",
-                                      line_number));
+      return Error::parse(
+          fmt::format("header line {}: not a header field (no colon after a "
+                      "field name)",
+                      line_number));
     }
     if (name_end == pos) {
       return Error::parse(fmt::format("header line {}: empty field name", line_number));
@@ -269,9 +272,8 @@ class AddressTokenizer {
       char c = text_[pos_];
       if (c == '(') {
         if (++depth > kMaxCommentDepth) {
-          return Error::limit(
-              fmt::format("comments nested more than {} deep in an address list",
-                          kMaxCommentDepth));
+          return Error::limit(fmt::format("comments nested more than {} deep in an address list",
+                                          kMaxCommentDepth));
         }
         ++pos_;
       } else if (c == ')') {
@@ -493,8 +495,7 @@ class AddressListParser {
     address.local_part = std::move(local_part);
     if (Status d = domain(&address.domain); !d) return d;
     if (out_.size() == kMaxAddresses) {
-      return Error::limit(fmt::format("more than {} addresses in an address list",
-                                      kMaxAddresses));
+      return Error::limit(fmt::format("more than {} addresses in an address list", kMaxAddresses));
     }
     out_.push_back(address.to_string());
     return Status::success();
@@ -562,9 +563,8 @@ std::string make_date_value(int64_t unix_seconds) {
   char sign = offset_minutes < 0 ? '-' : '+';
   if (offset_minutes < 0) offset_minutes = -offset_minutes;
   return fmt::format("{}, {} {} {} {:02}:{:02}:{:02} {}{:02}{:02}", kDays[local.tm_wday % 7],
-                     local.tm_mday, kMonths[local.tm_mon % 12], local.tm_year + 1900,
-                     local.tm_hour, local.tm_min, local.tm_sec, sign, offset_minutes / 60,
-                     offset_minutes % 60);
+                     local.tm_mday, kMonths[local.tm_mon % 12], local.tm_year + 1900, local.tm_hour,
+                     local.tm_min, local.tm_sec, sign, offset_minutes / 60, offset_minutes % 60);
 }
 
 }  // namespace postern

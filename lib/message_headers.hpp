@@ -51,8 +51,8 @@ class HeaderSectionCollector {
   std::string text_;
   bool complete_ = false;
   bool over_limit_ = false;
-  bool at_line_start_ = true;   // the next byte starts a line
-  bool pending_cr_ = false;     // a line started with CR: the empty line if LF comes next
+  bool at_line_start_ = true;  // the next byte starts a line
+  bool pending_cr_ = false;    // a line started with CR: the empty line if LF comes next
 };
 
 struct HeaderField {

@@ -117,8 +117,7 @@ void Master::reload() {
     return;
   }
   if (Status tables = install_lookup_tables(*lookup_tables, next->main, next->owner); !tables) {
-    log::error("reload failed: {}; keeping the running configuration",
-               tables.error().describe());
+    log::error("reload failed: {}; keeping the running configuration", tables.error().describe());
     return;
   }
   if (Status accounts = load_accounts_into_lmdb(next->accounts, next->main, next->owner);

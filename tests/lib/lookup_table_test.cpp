@@ -45,8 +45,8 @@ TEST(LookupTablePath, Refusals) {
   ASSERT_FALSE(mysql.ok());
   EXPECT_EQ(mysql.error().kind, ErrorKind::kConfig);
   EXPECT_NE(mysql.error().message.find("mysql"), std::string::npos);
-  for (std::string_view bad : {"", "transport", "hash:transport", "lmdb:", "pcre:/x", "LMDB:/x",
-                               "hash:./x"}) {
+  for (std::string_view bad :
+       {"", "transport", "hash:transport", "lmdb:", "pcre:/x", "LMDB:/x", "hash:./x"}) {
     auto path = lookup_table_path(bad);
     ASSERT_FALSE(path.ok()) << bad;
     EXPECT_EQ(path.error().kind, ErrorKind::kConfig) << bad;
@@ -75,12 +75,12 @@ TEST(ParseLookupTable, Format) {
       "last value with  inner   spaces",
       "/etc/t");
   ASSERT_TRUE(entries.ok()) << entries.error().message;
-  EXPECT_EQ(*entries,
-            (Entries{{"example.com", "relay:[mail.example.com]:587"},
-                     {"user@example.org",
-                      "alias1@example.org, alias2@example.org alias3@example.org"},
-                     {"[smtp.resend.com]:587", "resend:re_secret"},
-                     {"last", "value with  inner   spaces"}}));
+  EXPECT_EQ(
+      *entries,
+      (Entries{{"example.com", "relay:[mail.example.com]:587"},
+               {"user@example.org", "alias1@example.org, alias2@example.org alias3@example.org"},
+               {"[smtp.resend.com]:587", "resend:re_secret"},
+               {"last", "value with  inner   spaces"}}));
 }
 
 TEST(ParseLookupTable, ValueOnAContinuationLine) {
@@ -110,11 +110,11 @@ TEST(ParseLookupTable, ErrorsNameFileAndLine) {
     std::string text;
     std::string where;
   };
-  for (const Case& c : {Case{"  continuation first\n", "/etc/t:1:"},
-                        Case{"# c\n\n\tcontinuation first\n", "/etc/t:3:"},
-                        Case{"a b\nlonely\n", "/etc/t:2:"},
-                        Case{"a b\nc d\n\nlonely   \r\n", "/etc/t:4:"},
-                        Case{std::string("a b\nc d\0e\n", 10), "/etc/t:2:"}}) {
+  for (const Case& c :
+       {Case{"  continuation first\n", "/etc/t:1:"},
+        Case{"# c\n\n\tcontinuation first\n", "/etc/t:3:"}, Case{"a b\nlonely\n", "/etc/t:2:"},
+        Case{"a b\nc d\n\nlonely   \r\n", "/etc/t:4:"},
+        Case{std::string("a b\nc d\0e\n", 10), "/etc/t:2:"}}) {
     auto entries = parse_lookup_table(c.text, "/etc/t");
     ASSERT_FALSE(entries.ok()) << c.text;
     EXPECT_EQ(entries.error().kind, ErrorKind::kParse);
@@ -204,7 +204,8 @@ TEST(LookupTable, RefusesEmptyOrLongKeyInBuild) {
 // Generation g: keys k0..k(n-1) all map to "g<g>"; plus one key only that generation has.
 Entries generation(int g, int n) {
   Entries entries;
-  for (int i = 0; i < n; ++i) entries.emplace_back("k" + std::to_string(i), "g" + std::to_string(g));
+  for (int i = 0; i < n; ++i)
+    entries.emplace_back("k" + std::to_string(i), "g" + std::to_string(g));
   entries.emplace_back("only" + std::to_string(g % 2), "g" + std::to_string(g));
   return entries;
 }
@@ -306,8 +307,8 @@ TEST(CompileLookupTables, SeveralTablesEarlierWins) {
 TEST(CompileLookupTables, EmptyParameterBuildsAnEmptyTable) {
   TempDir dir;
   MainConfig config = config_for(dir.path(), "");
-  ASSERT_TRUE(compile_lookup_tables(config, "smtpd_sender_login_maps", kKeepOwner, kKeepGroup)
-                  .ok());
+  ASSERT_TRUE(
+      compile_lookup_tables(config, "smtpd_sender_login_maps", kKeepOwner, kKeepGroup).ok());
   auto table = LookupTable::open(lookup_table_db_dir(dir.path(), "smtpd_sender_login_maps"));
   ASSERT_TRUE(table.ok());
   EXPECT_EQ(must_find(*table, "x"), std::nullopt);
@@ -342,13 +343,14 @@ TEST(CompileLookupTables, ErrorsKeepTheOldTable) {
 TEST(CompileLookupTables, PasswordTableWarnsWhenReadableAndNeverLogsSecrets) {
   TempDir dir;
   std::string path = dir.path() + "/sasl_passwd";
-  write_file(path, "[smtp.resend.com]:587 resend:re_TopSecret1\n[smtp.resend.com]:587 "
-                   "resend:re_TopSecret2\n",
+  write_file(path,
+             "[smtp.resend.com]:587 resend:re_TopSecret1\n[smtp.resend.com]:587 "
+             "resend:re_TopSecret2\n",
              0644);
   MainConfig config = config_for(dir.path(), "smtp_sasl_password_maps = lmdb:" + path + "\n");
   testing::internal::CaptureStderr();
-  Status compiled = compile_lookup_tables(config, "smtp_sasl_password_maps", kKeepOwner,
-                                          kKeepGroup);
+  Status compiled =
+      compile_lookup_tables(config, "smtp_sasl_password_maps", kKeepOwner, kKeepGroup);
   std::string logged = testing::internal::GetCapturedStderr();
   ASSERT_TRUE(compiled.ok());
   EXPECT_NE(logged.find("readable by group or others"), std::string::npos) << logged;
@@ -367,8 +369,7 @@ TEST(CompileLookupTables, PasswordTableWarnsWhenReadableAndNeverLogsSecrets) {
 
   // The same mode on another table is no concern.
   write_file(dir.path() + "/transport", "a.org relay:[x]\n", 0644);
-  MainConfig transport =
-      config_for(dir.path(), "transport_maps = " + dir.path() + "/transport\n");
+  MainConfig transport = config_for(dir.path(), "transport_maps = " + dir.path() + "/transport\n");
   testing::internal::CaptureStderr();
   ASSERT_TRUE(compile_lookup_tables(transport, "transport_maps", kKeepOwner, kKeepGroup).ok());
   logged = testing::internal::GetCapturedStderr();

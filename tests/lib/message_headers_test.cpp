@@ -196,8 +196,7 @@ TEST(ParseHeaderSection, Refusals) {
 TEST(ParseHeaderSection, ErrorNamesTheLine) {
   auto fields = parse_header_section("A: 1\r\n x\r\nB: 2\r\nbroken\r\n");
   ASSERT_FALSE(fields.ok());
-  EXPECT_NE(fields.error().message.find("line 4"), std::string::npos)
-      << fields.error().message;
+  EXPECT_NE(fields.error().message.find("line 4"), std::string::npos) << fields.error().message;
 }
 
 TEST(ParseHeaderSection, FieldCountAtNAndNPlusOne) {
@@ -241,8 +240,8 @@ TEST(ParseHeaderSection, CollectorOutputParses) {
 
 std::vector<std::string> addresses(std::string_view value) {
   auto parsed = parse_address_list(value);
-  EXPECT_TRUE(parsed.ok()) << "\"" << value << "\": "
-                           << (parsed.ok() ? "" : parsed.error().message);
+  EXPECT_TRUE(parsed.ok()) << "\"" << value
+                           << "\": " << (parsed.ok() ? "" : parsed.error().message);
   return parsed.ok() ? parsed.value() : std::vector<std::string>{"<error>"};
 }
 
@@ -286,8 +285,8 @@ TEST(ParseAddressList, Groups) {
   EXPECT_EQ(addresses(" Team: a@x.org, B <b@y.org>; , c@z.org"),
             (Strings{"a@x.org", "b@y.org", "c@z.org"}));
   EXPECT_EQ(addresses(" Team: a@x.org;(trailing comment)"), Strings{"a@x.org"});
-  EXPECT_FALSE(parse_address_list(" Team: a@x.org").ok());        // no ';'
-  EXPECT_FALSE(parse_address_list(" A: B: c@d.org;;").ok());      // nested group
+  EXPECT_FALSE(parse_address_list(" Team: a@x.org").ok());    // no ';'
+  EXPECT_FALSE(parse_address_list(" A: B: c@d.org;;").ok());  // nested group
   EXPECT_FALSE(parse_address_list(" Team: a@x.org b@y.org;").ok());
 }
 
@@ -311,7 +310,7 @@ TEST(ParseAddressList, DomainLiteralsAndSourceRoutes) {
 TEST(ParseAddressList, FoldingWhiteSpace) {
   EXPECT_EQ(addresses(" Alice\r\n <alice@example.org>,\r\n\tbob@example.org"),
             (Strings{"alice@example.org", "bob@example.org"}));
-  EXPECT_FALSE(parse_address_list(" a@b.org\r\n").ok());         // CRLF without WSP
+  EXPECT_FALSE(parse_address_list(" a@b.org\r\n").ok());        // CRLF without WSP
   EXPECT_FALSE(parse_address_list(" a@b.org,\nc@d.org").ok());  // bare LF
   EXPECT_FALSE(parse_address_list(" a@b\r.org").ok());          // bare CR
 }
@@ -319,9 +318,9 @@ TEST(ParseAddressList, FoldingWhiteSpace) {
 TEST(ParseAddressList, Utf8) {
   EXPECT_EQ(addresses(" Jörg <jörg@Bücher.Example>"), Strings{"jörg@bücher.example"});
   EXPECT_EQ(addresses(" \"Jörg Ä\" <j@x.org>"), Strings{"j@x.org"});
-  EXPECT_FALSE(parse_address_list(" j\xff@x.org").ok());      // not UTF-8
-  EXPECT_FALSE(parse_address_list(" j\xc3@x.org").ok());      // truncated sequence
-  EXPECT_FALSE(parse_address_list(" \xc0\xaf@x.org").ok());   // overlong
+  EXPECT_FALSE(parse_address_list(" j\xff@x.org").ok());     // not UTF-8
+  EXPECT_FALSE(parse_address_list(" j\xc3@x.org").ok());     // truncated sequence
+  EXPECT_FALSE(parse_address_list(" \xc0\xaf@x.org").ok());  // overlong
   EXPECT_FALSE(parse_address_list(" Name\x80 <a@x.org>").ok());
 }
 
@@ -335,14 +334,14 @@ TEST(ParseAddressList, Malformed) {
            "   ",
            " ,",
            " (only a comment)",
-           " Alice <alice@example.org",         // missing '>'
-           " Alice alice@example.org>",          // missing '<'
-           " a@b@example.org",                   // two '@'
+           " Alice <alice@example.org",  // missing '>'
+           " Alice alice@example.org>",  // missing '<'
+           " a@b@example.org",           // two '@'
            " <a@b@example.org>",
-           " alice@example.org garbage",         // trailing garbage
+           " alice@example.org garbage",  // trailing garbage
            " Alice <alice@example.org> x",
            " alice@example.org <bob@example.org>",
-           " alice",                             // no domain
+           " alice",  // no domain
            " alice@",
            " @example.org",
            " <>",
@@ -358,7 +357,7 @@ TEST(ParseAddressList, Malformed) {
            " a@[1.2.3.4",
            " a@[1.2[3].4]",
            " a@\"quoted\".org",
-           " Name: <a@b.org>",                   // group never closed
+           " Name: <a@b.org>",  // group never closed
            " a@b.org;",
            " John Q. Public@example.org",
            " <a@b.org>>",
