@@ -9,6 +9,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/ssl.h>
 
 #include <cstring>
@@ -95,6 +96,9 @@ void SmtpClient::on_event(bufferevent* bev, short what, void* arg) {
   auto* self = static_cast<SmtpClient*>(arg);
   if (what & BEV_EVENT_CONNECTED) {
     if (self->stage_ == Stage::kConnecting) {
+      // Commands and the end of data go out at once rather than waiting for an ACK (Nagle).
+      int one = 1;
+      setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       if (self->options_.wrappermode) {
         self->start_tls();
       } else {
