@@ -149,9 +149,14 @@ def test_smart_host_by_name_byte_exact_with_table_credentials():
         assert all(a["ok"] for a in auths), auths
 
         sent = wait_for_log(s.suite, rf"to=<{re.escape(RECIPIENT)}>.*status=sent")
-        assert re.search(rf"relay=smarthost\.test\[127\.0\.0\.1\]:{s.host.port}", sent[0]), \
-            f"relay= field not in Postfix's host[ip]:port shape: {sent[0]}"
-        assert re.search(r"dsn=2\.\d+\.\d+", sent[0]), sent[0]
+        # Postfix's shape, which pflogsumm and fail2ban filters read.
+        shape = (rf"{queue_id}: to=<{re.escape(RECIPIENT)}>, "
+                 rf"relay=smarthost\.test\[127\.0\.0\.1\]:{s.host.port}, delay=\d+(\.\d+)?, "
+                 r"(delays=[\d./]+, )?dsn=2\.\d+\.\d+, status=sent \(250 .*msg-1\)")
+        assert re.search(shape, sent[0]), f"delivery line not in Postfix's shape: {sent[0]}"
+        assert log_lines(s.suite, rf"Verified TLS connection established to "
+                                  rf"smarthost\.test\[127\.0\.0\.1\]:{s.host.port}"), \
+            "no 'Verified TLS connection' line for the smart host"
         assert queue_id in sent[0], f"queue ID {queue_id} not in the delivery line: {sent[0]}"
         assert RELAY_PASSWORD not in s.suite.log(), "the relay password appears in the log"
         wait_until(lambda: not s.suite.queue_files(), 15, what="queue to empty")
