@@ -119,7 +119,7 @@ class SmartHost:
     """tests/node/smart_host.js on host:port, needing STARTTLS then AUTH user/password."""
 
     def __init__(self, directory, cert, key, user, password, port=None, host="127.0.0.1",
-                 name="smarthost.test", start=True):
+                 name="smarthost.test", implicit_tls=False, start=True):
         self.dir = directory
         self.outdir = os.path.join(directory, "received")
         self.rules_path = os.path.join(directory, "rules.json")
@@ -133,7 +133,7 @@ class SmartHost:
         with open(self.config_path, "w") as f:
             json.dump({"host": host, "port": self.port, "key": key, "cert": cert, "user": user,
                        "password": password, "outdir": self.outdir, "rules": self.rules_path,
-                       "name": name}, f)
+                       "name": name, "implicitTls": implicit_tls}, f)
         self.process = None
         self._log = None
         if start:

@@ -9,6 +9,8 @@
 //   key, cert          PEM files of the server certificate (made by the test from a test CA)
 //   user, password     the only credentials AUTH accepts
 //   outdir             where received messages and the event log go
+//   implicitTls        optional, true: TLS from the first byte (port 465 style, RFC 8314)
+//                      instead of STARTTLS
 //   rules              optional path of a JSON file re-read at every RCPT and DATA, so the test
 //                      can change the answers while the server runs:
 //                        {"rcpt": {"addr@dom": {"code": 550, "message": "..."}},
@@ -19,8 +21,8 @@
 //                      enhanced status code (RFC 3463) to each reply itself: "message" must
 //                      not start with one.
 //
-// What it enforces, like a hosted smart host: STARTTLS before AUTH (allowInsecureAuth false),
-// AUTH before MAIL (authOptional false), AUTH PLAIN and LOGIN only.
+// What it enforces, like a hosted smart host: STARTTLS (or implicit TLS) before AUTH
+// (allowInsecureAuth false), AUTH before MAIL (authOptional false), AUTH PLAIN and LOGIN only.
 //
 // What it writes, so the test can check the bytes relay sent:
 //   outdir/msg-N.eml   the message exactly as received (the DATA bytes, dot-unstuffed, CRLF)
@@ -75,7 +77,7 @@ function main() {
   };
 
   const server = new SMTPServer({
-    secure: false,
+    secure: !!config.implicitTls,
     key: fs.readFileSync(config.key),
     cert: fs.readFileSync(config.cert),
     name: config.name || 'smarthost.test',

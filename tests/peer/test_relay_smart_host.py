@@ -8,7 +8,8 @@ Name resolution: relayhost = [smarthost.test]:PORT names the smart host like a r
 `verify` has a real name to check. The name resolves through a dnsmasq on a loopback port that
 relay is pointed at with smtp_dns_resolver_address (the same resolver it uses for MX lookups);
 no /etc/hosts edit, which would change the shared machine. A second test uses the IP literal
-form, relayhost = [127.0.0.1]:PORT, with a certificate whose SAN is IP:127.0.0.1.
+form, relayhost = [127.0.0.1]:PORT, with a certificate whose SAN is IP:127.0.0.1, and a third
+a smart host with implicit TLS (port-465 style, smtp_tls_wrappermode = yes).
 
 Checked:
 - the message arrives byte for byte: the client's header and body unchanged, our Received: on
@@ -55,7 +56,7 @@ class Setup:
     """CA + smart host + dnsmasq + a Suite relaying to the smart host; stops all of them."""
 
     def __init__(self, san=("DNS:smarthost.test",), by_name=True, table_password=RELAY_PASSWORD,
-                 main_cf_extra=""):
+                 main_cf_extra="", implicit_tls=False):
         self.dir = temp_dir("relay-smarthost-")
         self.ca = TestCa(os.path.join(self.dir, "ca"))
         self.cert, self.key = self.ca.server_cert("smarthost", "smarthost.test", list(san))
@@ -64,7 +65,8 @@ class Setup:
         self.suite = None
         self.ok = False
         try:
-            self.host = SmartHost(self.dir, self.cert, self.key, RELAY_USER, RELAY_PASSWORD)
+            self.host = SmartHost(self.dir, self.cert, self.key, RELAY_USER, RELAY_PASSWORD,
+                                  implicit_tls=implicit_tls)
             if by_name:
                 self.dns = Dnsmasq(self.dir, hosts=[("smarthost.test", ["127.0.0.1"])])
                 self.relayhost = f"[smarthost.test]:{self.host.port}"
@@ -173,6 +175,17 @@ def test_smart_host_ip_literal():
         wait_for_log(s.suite, rf"to=<{re.escape(RECIPIENT)}>.*status=sent")
 
 
+def test_smart_host_implicit_tls_wrappermode():
+    # Port-465 style smart hosts (RFC 8314): TLS from the first byte, smtp_tls_wrappermode = yes.
+    with Setup(implicit_tls=True, main_cf_extra="smtp_tls_wrappermode = yes\n") as s:
+        message, _ = make_message(SENDER, [RECIPIENT], "relay over implicit TLS")
+        submit(s.suite, SENDER, [RECIPIENT], message)
+        (envelope, received), = s.host.wait_for_messages(1, 30, s.suite)
+        assert envelope["user"] == RELAY_USER and envelope["secure"], envelope
+        check_byte_exact(message, received)
+        wait_for_log(s.suite, rf"to=<{re.escape(RECIPIENT)}>.*status=sent")
+
+
 def test_wrong_password_in_table_defers_then_delivers_after_fix():
     # A long back-off: the only way the message goes within the test is the flush.
     slow_retry = "minimal_backoff_time = 300s\nmaximal_backoff_time = 600s\n"
@@ -222,5 +235,6 @@ def test_certificate_for_another_name_defers_without_sending_credentials():
 if __name__ == "__main__":
     run_tests([test_smart_host_by_name_byte_exact_with_table_credentials,
                test_smart_host_ip_literal,
+               test_smart_host_implicit_tls_wrappermode,
                test_wrong_password_in_table_defers_then_delivers_after_fix,
                test_certificate_for_another_name_defers_without_sending_credentials])
