@@ -156,7 +156,11 @@ class SmartHost:
                 raise RuntimeError(f"smart_host.js exited with {self.process.returncode}:\n"
                                    + self.log())
             return "READY" in self.log()
-        wait_until(ready, timeout, 0.05, "smart_host.js to listen")
+        try:
+            wait_until(ready, timeout, 0.05, "smart_host.js to listen")
+        except BaseException:
+            self.stop()  # the constructor raises: nobody else holds this process
+            raise
         return self
 
     def stop(self):
@@ -275,7 +279,11 @@ class SmtpSink:
                 raise RuntimeError(f"smtp-sink exited with {self.process.returncode}:\n"
                                    + _read(self.log_path))
             return port_accepts(self.host, self.port, b"220")
-        wait_until(ready, timeout, 0.05, f"smtp-sink on {address}")
+        try:
+            wait_until(ready, timeout, 0.05, f"smtp-sink on {address}")
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self):
