@@ -9,7 +9,8 @@ Name resolution: relayhost = [smarthost.test]:PORT names the smart host like a r
 relay is pointed at with smtp_dns_resolver_address (the same resolver it uses for MX lookups);
 no /etc/hosts edit, which would change the shared machine. A second test uses the IP literal
 form, relayhost = [127.0.0.1]:PORT, with a certificate whose SAN is IP:127.0.0.1, and a third
-a smart host with implicit TLS (port-465 style, smtp_tls_wrappermode = yes).
+a smart host with implicit TLS (port-465 style, smtp_tls_wrappermode = yes), and a fourth
+relayhost = relay.test:PORT without brackets, found through relay.test's MX record.
 
 Checked:
 - the message arrives byte for byte: the client's header and body unchanged, our Received: on
@@ -56,7 +57,7 @@ class Setup:
     """CA + smart host + dnsmasq + a Suite relaying to the smart host; stops all of them."""
 
     def __init__(self, san=("DNS:smarthost.test",), by_name=True, table_password=RELAY_PASSWORD,
-                 main_cf_extra="", implicit_tls=False):
+                 main_cf_extra="", implicit_tls=False, mx_form=False):
         self.dir = temp_dir("relay-smarthost-")
         self.ca = TestCa(os.path.join(self.dir, "ca"))
         self.cert, self.key = self.ca.server_cert("smarthost", "smarthost.test", list(san))
@@ -67,7 +68,13 @@ class Setup:
         try:
             self.host = SmartHost(self.dir, self.cert, self.key, RELAY_USER, RELAY_PASSWORD,
                                   implicit_tls=implicit_tls)
-            if by_name:
+            if mx_form:
+                # "relay.test:PORT" without brackets: MX lookup of relay.test, whose MX is
+                # smarthost.test (RFC 5321 5.1; as Postfix does for an unbracketed relayhost).
+                self.dns = Dnsmasq(self.dir, mx=[("relay.test", "smarthost.test", 10)],
+                                   hosts=[("smarthost.test", ["127.0.0.1"])])
+                self.relayhost = f"relay.test:{self.host.port}"
+            elif by_name:
                 self.dns = Dnsmasq(self.dir, hosts=[("smarthost.test", ["127.0.0.1"])])
                 self.relayhost = f"[smarthost.test]:{self.host.port}"
             else:
@@ -186,6 +193,20 @@ def test_smart_host_implicit_tls_wrappermode():
         wait_for_log(s.suite, rf"to=<{re.escape(RECIPIENT)}>.*status=sent")
 
 
+def test_smart_host_found_by_mx_lookup():
+    with Setup(mx_form=True) as s:
+        message, _ = make_message(SENDER, [RECIPIENT], "relayhost without brackets")
+        submit(s.suite, SENDER, [RECIPIENT], message)
+        (envelope, received), = s.host.wait_for_messages(1, 30, s.suite)
+        assert envelope["user"] == RELAY_USER and envelope["secure"], envelope
+        check_byte_exact(message, received)
+        sent = wait_for_log(s.suite, rf"to=<{re.escape(RECIPIENT)}>.*status=sent")
+        assert f"relay=smarthost.test[127.0.0.1]:{s.host.port}" in sent[0], sent[0]
+        mx_queries = [line for line in s.dns.log().splitlines()
+                      if "query[MX] relay.test" in line]
+        assert mx_queries, "relay did not ask for relay.test's MX:\n" + s.dns.log()[-2000:]
+
+
 def test_wrong_password_in_table_defers_then_delivers_after_fix():
     # A long back-off: the only way the message goes within the test is the flush.
     slow_retry = "minimal_backoff_time = 300s\nmaximal_backoff_time = 600s\n"
@@ -236,5 +257,6 @@ if __name__ == "__main__":
     run_tests([test_smart_host_by_name_byte_exact_with_table_credentials,
                test_smart_host_ip_literal,
                test_smart_host_implicit_tls_wrappermode,
+               test_smart_host_found_by_mx_lookup,
                test_wrong_password_in_table_defers_then_delivers_after_fix,
                test_certificate_for_another_name_defers_without_sending_credentials])
