@@ -54,9 +54,9 @@ SubmissionHeaderResult check_submission_headers(const SubmissionHeaderInput& inp
         return result;
       }
       if (!*owned) {
-        result.refusal = fmt::format(
-            "553 5.7.1 <{}>: Sender address rejected: not owned by user {}",
-            log::printable(address, kMaxQuotedAddressBytes), input.login);
+        result.refusal =
+            fmt::format("553 5.7.1 <{}>: Sender address rejected: not owned by user {}",
+                        log::printable(address, kMaxQuotedAddressBytes), input.login);
         return result;
       }
     }
@@ -64,9 +64,9 @@ SubmissionHeaderResult check_submission_headers(const SubmissionHeaderInput& inp
   // RFC 6409 8.1-8.3. The additions go after the client's own fields, just before the end of
   // the header section.
   if (!has_from) {
-    add_field(result, "From",
-              fmt::format("<{}>", input.envelope_sender.empty() ? input.login
-                                                                : input.envelope_sender));
+    add_field(
+        result, "From",
+        fmt::format("<{}>", input.envelope_sender.empty() ? input.login : input.envelope_sender));
   }
   if (!find_field(*fields, "Message-ID")) {
     add_field(result, "Message-ID", make_message_id(input.queue_id, input.hostname, input.now));

@@ -29,14 +29,14 @@ struct SubmissionHeaderInput {
   std::string_view login;            // authenticated identity, "user@domain"
   std::string_view envelope_sender;  // MAIL FROM address, "" for <>
   std::string_view queue_id;
-  std::string_view hostname;         // myhostname, for the Message-ID
-  int64_t now = 0;                   // unix seconds, for Date: and the Message-ID
+  std::string_view hostname;  // myhostname, for the Message-ID
+  int64_t now = 0;            // unix seconds, for Date: and the Message-ID
 };
 
 struct SubmissionHeaderResult {
-  std::string refusal;     // the whole reply line when the message is refused; "" to go on
-  std::string additions;   // fields to insert before the end of the header section (CRLF each)
-  std::string added_names; // "From Message-ID Date" (for the log), "" when nothing was added
+  std::string refusal;      // the whole reply line when the message is refused; "" to go on
+  std::string additions;    // fields to insert before the end of the header section (CRLF each)
+  std::string added_names;  // "From Message-ID Date" (for the log), "" when nothing was added
 };
 
 SubmissionHeaderResult check_submission_headers(const SubmissionHeaderInput& input,

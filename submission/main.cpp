@@ -35,8 +35,9 @@ int main(int argc, char** argv) {
   std::optional<TlsServerContext> tls;
   const bool tls_required = settings.tls_wrappermode || settings.tls_auth_only;
   if (settings.tls_level == smtpd::TlsLevel::kNone && tls_required) {
-    log::fatal("submission with smtpd_tls_security_level = none: nobody could log in "
-               "(smtpd_tls_auth_only = yes or smtpd_tls_wrappermode = yes)");
+    log::fatal(
+        "submission with smtpd_tls_security_level = none: nobody could log in "
+        "(smtpd_tls_auth_only = yes or smtpd_tls_wrappermode = yes)");
   }
   if (settings.tls_level != smtpd::TlsLevel::kNone) {
     if (settings.tls_cert_file.empty()) {
@@ -60,15 +61,15 @@ int main(int argc, char** argv) {
     std::string db_dir = lookup_table_db_dir(settings.data_directory, "smtpd_sender_login_maps");
     Result<LookupTable> opened = LookupTable::open(db_dir);
     if (!opened) {
-      log::fatal("cannot open smtpd_sender_login_maps ({}): {}", db_dir,
-                 opened.error().describe());
+      log::fatal("cannot open smtpd_sender_login_maps ({}): {}", db_dir, opened.error().describe());
     }
     login_maps.emplace(std::move(opened).value());
   }
   if (!ctx.config.get_list("submission_milters").empty()) {
     // Issue 5 brings the milter client; see the MILTER HOOK in smtpd/smtp_session.cpp.
-    log::warning("submission_milters is set, but milters are not supported yet: "
-                 "submitted mail is NOT filtered or signed");
+    log::warning(
+        "submission_milters is set, but milters are not supported yet: "
+        "submitted mail is NOT filtered or signed");
   }
   submission::SenderPolicy policy(*accounts, login_maps ? &*login_maps : nullptr,
                                   settings.recipient_delimiter, settings.sasl_local_domain);

@@ -50,7 +50,8 @@ class SubmissionHeadersTest : public ::testing::Test {
     db_.emplace(std::move(db).value());
   }
 
-  SubmissionHeaderResult check(std::string_view header, std::string_view sender = "alice@example.test",
+  SubmissionHeaderResult check(std::string_view header,
+                               std::string_view sender = "alice@example.test",
                                bool over_limit = false) {
     SubmissionHeaderInput input;
     input.header_text = header;
@@ -81,7 +82,8 @@ TEST_F(SubmissionHeadersTest, OwnedFromGetsMessageIdAndDate) {
 
 TEST_F(SubmissionHeadersTest, PresentFieldsAreNotAddedAgain) {
   SubmissionHeaderResult r = check(
-      "from: alice+x@EXAMPLE.test\r\nmessage-id: <a@b>\r\nDATE: Mon, 1 Jan 2024 00:00:00 +0000\r\n");
+      "from: alice+x@EXAMPLE.test\r\nmessage-id: <a@b>\r\nDATE: Mon, 1 Jan 2024 00:00:00 "
+      "+0000\r\n");
   EXPECT_EQ(r.refusal, "");
   EXPECT_EQ(r.additions, "");
   EXPECT_EQ(r.added_names, "");
@@ -101,8 +103,7 @@ TEST_F(SubmissionHeadersTest, EveryAddressOfEveryFromCounts) {
   EXPECT_NE(check("From: alice@example.test\r\nFrom: bob@example.test\r\n").refusal, "");
   // A folded From: with a group and a comment.
   EXPECT_NE(check("From: friends: alice@example.test,\r\n (x) bob@example.test;\r\n").refusal, "");
-  EXPECT_EQ(check("From: friends: alice@example.test,\r\n (x) team@example.test;\r\n").refusal,
-            "");
+  EXPECT_EQ(check("From: friends: alice@example.test,\r\n (x) team@example.test;\r\n").refusal, "");
 }
 
 TEST_F(SubmissionHeadersTest, UnreadableOrEmptyFromIsRefused) {

@@ -118,7 +118,7 @@ TEST_F(SenderPolicyTest, SenderLoginMap) {
              {"news@other.test", "alice@example.test"}});
   EXPECT_TRUE(owns("bob@example.test", "shared@other.test"));
   EXPECT_TRUE(owns("carol@example.test", "Shared@Other.Test"));  // "carol" + local domain
-  EXPECT_TRUE(owns("bob@example.test", "shared+x@other.test"));   // without the extension
+  EXPECT_TRUE(owns("bob@example.test", "shared+x@other.test"));  // without the extension
   EXPECT_FALSE(owns("alice@example.test", "shared@other.test"));
   EXPECT_TRUE(owns("carol@example.test", "anyone@partner.example"));
   EXPECT_FALSE(owns("bob@example.test", "anyone@partner.example"));
