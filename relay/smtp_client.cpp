@@ -285,8 +285,9 @@ bool SmtpClient::handle_session_reply(SmtpReply reply) {
           Result<EhloCapabilities> caps = parse_ehlo_capabilities(reply);
           if (caps) caps_ = std::move(caps).value();
         }
+        auto alive = alive_;  // after_ehlo may end the session and its owner may free us
         after_ehlo();
-        return stage_ != Stage::kClosed;
+        return *alive && stage_ != Stage::kClosed;
       }
       if (stage_ == Stage::kEhlo && reply.permanent() && !tried_helo_) {
         tried_helo_ = true;
@@ -309,8 +310,11 @@ bool SmtpClient::handle_session_reply(SmtpReply reply) {
       }
       log::info("host {} refused STARTTLS ({}), going on without TLS", label,
                 log::printable(reply.to_string(), 200));
-      start_auth();
-      return stage_ != Stage::kClosed;
+      {
+        auto alive = alive_;
+        start_auth();
+        return *alive && stage_ != Stage::kClosed;
+      }
     case Stage::kAuth: {
       if (reply.code == 334 && sasl_) {
         std::string challenge = reply.lines.empty() ? "" : reply.lines.front();
@@ -604,8 +608,9 @@ bool SmtpClient::handle_transaction_reply(SmtpReply reply) {
           set_stage(Stage::kMail, settings_.timeouts.data_done_seconds);
           return true;
         }
+        auto alive = alive_;
         start_data_body();
-        return stage_ != Stage::kClosed;
+        return *alive && stage_ != Stage::kClosed;
       }
       if (mail_failure_) {
         give_remaining(result_from_reply(*mail_failure_, label, server_.host, "MAIL FROM"));
