@@ -27,8 +27,12 @@ enum class TlsLevel { kNone, kMay, kEncrypt, kVerify, kSecure };
 Result<TlsLevel> parse_tls_level(std::string_view text);
 std::string_view tls_level_name(TlsLevel level);
 // encrypt, verify and secure: a server without STARTTLS is not used.
-inline bool tls_required(TlsLevel level) { return level >= TlsLevel::kEncrypt; }
-inline bool tls_verifies(TlsLevel level) { return level >= TlsLevel::kVerify; }
+inline bool tls_required(TlsLevel level) {
+  return level >= TlsLevel::kEncrypt;
+}
+inline bool tls_verifies(TlsLevel level) {
+  return level >= TlsLevel::kVerify;
+}
 
 // Owns an SSL_CTX in client mode. Move-only.
 class TlsClientContext {

@@ -28,7 +28,7 @@ std::string reply_dsn(const SmtpReply& reply) {
 }
 
 RecipientResult result_from_reply(const SmtpReply& reply, std::string_view server_label,
-                                   std::string_view remote_mta, std::string_view command) {
+                                  std::string_view remote_mta, std::string_view command) {
   RecipientResult result;
   result.dsn = reply_dsn(reply);
   result.remote_mta = log::printable(remote_mta, 255);
@@ -49,8 +49,8 @@ RecipientResult result_from_reply(const SmtpReply& reply, std::string_view serve
 RecipientResult local_result(std::string_view dsn, std::string reason) {
   RecipientResult result;
   result.dsn = std::string(dsn);
-  result.status = !dsn.empty() && dsn[0] == '5' ? DeliveryStatus::kBounced
-                                                 : DeliveryStatus::kDeferred;
+  result.status =
+      !dsn.empty() && dsn[0] == '5' ? DeliveryStatus::kBounced : DeliveryStatus::kDeferred;
   result.reason = log::printable(reason, kMaxReasonBytes);
   return result;
 }

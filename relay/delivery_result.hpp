@@ -36,7 +36,7 @@ std::string reply_dsn(const SmtpReply& reply);
 // the reason reads "host H[ip] said: 550 5.1.1 text (in reply to RCPT TO command)".
 // server_label: "H[ip]"; remote_mta: H.
 RecipientResult result_from_reply(const SmtpReply& reply, std::string_view server_label,
-                                   std::string_view remote_mta, std::string_view command);
+                                  std::string_view remote_mta, std::string_view command);
 
 // A failure of ours or of the network, with no reply to quote ("connect to ...: Connection
 // refused", "Host or domain name not found..."): deferred for a 4.x.x dsn, bounced for 5.x.x.

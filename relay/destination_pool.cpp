@@ -124,8 +124,9 @@ void DestinationPool::drop_idle(const std::string& key, uint64_t idle_id, bool q
   auto it = destinations_.find(key);
   if (it == destinations_.end()) return;
   auto& idle = it->second.idle;
-  auto found = std::find_if(idle.begin(), idle.end(),
-                            [&](const std::unique_ptr<Idle>& entry) { return entry->id == idle_id; });
+  auto found = std::find_if(idle.begin(), idle.end(), [&](const std::unique_ptr<Idle>& entry) {
+    return entry->id == idle_id;
+  });
   if (found == idle.end()) return;
   std::unique_ptr<Idle> entry = std::move(*found);
   idle.erase(found);

@@ -30,8 +30,8 @@ class DestinationPool {
   using Dispatch = std::function<void(uint64_t job_id, std::unique_ptr<SmtpClient> client,
                                       std::optional<RecipientResult> failure)>;
 
-  DestinationPool(event_base* base, int concurrency_limit, size_t max_waiting,
-                  int cache_seconds, Dispatch dispatch);
+  DestinationPool(event_base* base, int concurrency_limit, size_t max_waiting, int cache_seconds,
+                  Dispatch dispatch);
   ~DestinationPool();
   DestinationPool(const DestinationPool&) = delete;
   DestinationPool& operator=(const DestinationPool&) = delete;

@@ -3,8 +3,8 @@
 // doubled), fed chunk by chunk so a message never has to be in memory at once; the state (are we
 // at the start of a line?) carries across chunk boundaries. A line starts after every LF, bare
 // or not, so a receiver that ends lines at a bare LF cannot be made to see an early end of data
-// (SMTP smuggling). finish() ends the data with CRLF.CRLF whatever the last line held and adds the ".\r\n" terminator.
-// Trusts nothing about the bytes; output is at most 2x input plus 5 bytes.
+// (SMTP smuggling). finish() ends the data with CRLF.CRLF whatever the last line held and adds the
+// ".\r\n" terminator. Trusts nothing about the bytes; output is at most 2x input plus 5 bytes.
 #pragma once
 
 #include <string>

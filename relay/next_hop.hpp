@@ -18,11 +18,11 @@ inline constexpr size_t kMaxNextHopBytes = 300;
 inline constexpr uint16_t kSmtpPort = 25;
 
 struct NextHop {
-  std::string host;       // lower-cased, no brackets, no trailing dot
+  std::string host;  // lower-cased, no brackets, no trailing dot
   uint16_t port = kSmtpPort;
-  bool mx_lookup = true;  // false: "[host]"
+  bool mx_lookup = true;    // false: "[host]"
   bool ip_literal = false;  // host is an IPv4 or IPv6 address (only inside brackets)
-  std::string text;       // the next hop as given, lower-cased: the destination's key
+  std::string text;         // the next hop as given, lower-cased: the destination's key
 };
 
 Result<NextHop> parse_next_hop(std::string_view text);

@@ -1,9 +1,10 @@
 // The message relay sends, read from its queue file (lib/queue_file.hpp): the envelope, and the
 // message chunks located once (offset and length of each 'M' record) so that DATA can pread
 // them one at a time under the connection's write back-pressure, never holding the whole
-// message. Also what the transaction needs to know before MAIL FROM: whether any byte is 8-bit. Runs in postern-relay. The file was written by smtpd or
-// submission and parsed by QueueFile::open (bounded, checked); the second walk over its record
-// headers is checked again against the file size and the chunk limit.
+// message. Also what the transaction needs to know before MAIL FROM: whether any byte is 8-bit.
+// Runs in postern-relay. The file was written by smtpd or submission and parsed by QueueFile::open
+// (bounded, checked); the second walk over its record headers is checked again against the file
+// size and the chunk limit.
 #pragma once
 
 #include <cstdint>

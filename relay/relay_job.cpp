@@ -130,7 +130,8 @@ void RelayJob::start() {
   waiting_ = true;
 }
 
-void RelayJob::on_grant(std::unique_ptr<SmtpClient> client, std::optional<RecipientResult> failure) {
+void RelayJob::on_grant(std::unique_ptr<SmtpClient> client,
+                        std::optional<RecipientResult> failure) {
   waiting_ = false;
   if (failure) {
     give_all(*failure);
@@ -196,8 +197,8 @@ void RelayJob::on_resolved(MxResult result) {
     case MxStatus::kOk:
       break;
     case MxStatus::kNullMx: {
-      RecipientResult failure = local_result(
-          "5.1.10", fmt::format("Domain {} does not accept mail (nullMX)", name));
+      RecipientResult failure =
+          local_result("5.1.10", fmt::format("Domain {} does not accept mail (nullMX)", name));
       give_all(failure);
       complete(nullptr, failure);
       return;
@@ -266,8 +267,9 @@ void RelayJob::try_next_server() {
   options.tls = context_.tls;
   options.tls_match_names = tls_match_names(settings.tls_level, hop_, server);
   options.credentials = credentials_;
-  client_->connect(std::move(options),
-                   [this](std::optional<RecipientResult> failure) { on_ready(std::move(failure)); });
+  client_->connect(std::move(options), [this](std::optional<RecipientResult> failure) {
+    on_ready(std::move(failure));
+  });
 }
 
 void RelayJob::on_ready(std::optional<RecipientResult> failure) {
@@ -312,14 +314,15 @@ void RelayJob::start_transaction() {
   // Recipients already decided (bad syntax) are left out of the transaction.
   pending_.clear();
   Transaction& tx = transaction_;
-  active_ = Transaction{tx.message, tx.sender, tx.dsn_ret, tx.dsn_envid, tx.body_8bitmime,
-                        tx.smtputf8, {}};
+  active_ = Transaction{tx.message,       tx.sender,   tx.dsn_ret, tx.dsn_envid,
+                        tx.body_8bitmime, tx.smtputf8, {}};
   for (size_t i = 0; i < tx.recipients.size(); ++i) {
     if (tx.recipients[i].result) continue;
     pending_.push_back(i);
     active_.recipients.push_back(tx.recipients[i]);
   }
-  client_->run_transaction(active_, [this](TransactionOutcome outcome) { on_transaction(outcome); });
+  client_->run_transaction(active_,
+                           [this](TransactionOutcome outcome) { on_transaction(outcome); });
 }
 
 void RelayJob::on_transaction(TransactionOutcome outcome) {

@@ -76,8 +76,8 @@ class RelayJob {
   Done done_;
   NextHop hop_;
   std::shared_ptr<QueuedMessage> message_;
-  Transaction transaction_;  // every recipient of the request, in order, with its result
-  Transaction active_;       // the ones sent in the current SMTP transaction
+  Transaction transaction_;      // every recipient of the request, in order, with its result
+  Transaction active_;           // the ones sent in the current SMTP transaction
   std::vector<size_t> pending_;  // active_.recipients[i] is transaction_.recipients[pending_[i]]
   std::optional<Credentials> credentials_;
   std::vector<ServerAddress> servers_;

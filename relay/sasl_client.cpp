@@ -30,8 +30,7 @@ Status sasl_client_startup() {
 
 Result<std::unique_ptr<SaslClient>> SaslClient::create(std::string_view server_host,
                                                        std::string_view user,
-                                                       std::string_view password,
-                                                       bool tls_active) {
+                                                       std::string_view password, bool tls_active) {
   if (Status started = sasl_client_startup(); !started) return started.error();
   std::unique_ptr<SaslClient> client(new SaslClient());
   client->user_ = std::string(user);
@@ -44,9 +43,12 @@ Result<std::unique_ptr<SaslClient>> SaslClient::create(std::string_view server_h
   // Cyrus stores every callback as int(*)(void); void(*)(void) is the portable go-between.
   using Any = void (*)();
   client->callbacks_ = {
-      {SASL_CB_USER, reinterpret_cast<Proc>(reinterpret_cast<Any>(&SaslClient::get_simple)), client.get()},
-      {SASL_CB_AUTHNAME, reinterpret_cast<Proc>(reinterpret_cast<Any>(&SaslClient::get_simple)), client.get()},
-      {SASL_CB_PASS, reinterpret_cast<Proc>(reinterpret_cast<Any>(&SaslClient::get_secret)), client.get()},
+      {SASL_CB_USER, reinterpret_cast<Proc>(reinterpret_cast<Any>(&SaslClient::get_simple)),
+       client.get()},
+      {SASL_CB_AUTHNAME, reinterpret_cast<Proc>(reinterpret_cast<Any>(&SaslClient::get_simple)),
+       client.get()},
+      {SASL_CB_PASS, reinterpret_cast<Proc>(reinterpret_cast<Any>(&SaslClient::get_secret)),
+       client.get()},
       {SASL_CB_LIST_END, nullptr, nullptr},
   };
   std::string host(server_host);
@@ -100,8 +102,8 @@ Result<std::string> SaslClient::encode(const char* data, unsigned length) const 
   if (length > kMaxSaslBytes) return Error::limit("SASL response too long");
   std::string out(kMaxSaslBytes * 4 / 3 + 8, '\0');
   unsigned out_length = 0;
-  int code = sasl_encode64(data, length, out.data(), static_cast<unsigned>(out.size()),
-                           &out_length);
+  int code =
+      sasl_encode64(data, length, out.data(), static_cast<unsigned>(out.size()), &out_length);
   if (code != SASL_OK) return sasl_error("sasl_encode64", code);
   out.resize(out_length);
   return out;

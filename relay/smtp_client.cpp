@@ -22,7 +22,9 @@ namespace postern::relay {
 
 namespace {
 
-timeval seconds(int value) { return timeval{value, 0}; }
+timeval seconds(int value) {
+  return timeval{value, 0};
+}
 
 // ESMTP parameter values come from our own queue file (smtpd checked them); a value that could
 // break the command line is dropped rather than sent.
@@ -46,8 +48,12 @@ RecipientResult session_failure(const SmtpReply& reply, std::string_view label,
 
 }  // namespace
 
-std::string ServerAddress::label() const { return fmt::format("{}[{}]:{}", host, ip, port); }
-std::string ServerAddress::host_and_ip() const { return fmt::format("{}[{}]", host, ip); }
+std::string ServerAddress::label() const {
+  return fmt::format("{}[{}]:{}", host, ip, port);
+}
+std::string ServerAddress::host_and_ip() const {
+  return fmt::format("{}[{}]", host, ip);
+}
 
 SmtpClient::SmtpClient(event_base* base, const RelaySettings& settings, ServerAddress server)
     : base_(base),
@@ -55,7 +61,9 @@ SmtpClient::SmtpClient(event_base* base, const RelaySettings& settings, ServerAd
       server_(std::move(server)),
       alive_(std::make_shared<bool>(true)) {}
 
-SmtpClient::~SmtpClient() { *alive_ = false; }
+SmtpClient::~SmtpClient() {
+  *alive_ = false;
+}
 
 // ---- plumbing ------------------------------------------------------------------------------
 
@@ -85,7 +93,9 @@ void SmtpClient::close_socket() {
   stage_ = Stage::kClosed;
 }
 
-void SmtpClient::on_read(bufferevent*, void* arg) { static_cast<SmtpClient*>(arg)->process_input(); }
+void SmtpClient::on_read(bufferevent*, void* arg) {
+  static_cast<SmtpClient*>(arg)->process_input();
+}
 
 void SmtpClient::on_write(bufferevent*, void* arg) {
   auto* self = static_cast<SmtpClient*>(arg);
@@ -112,11 +122,11 @@ void SmtpClient::on_event(bufferevent* bev, short what, void* arg) {
   const bool timeout = (what & BEV_EVENT_TIMEOUT) != 0;
   if (self->stage_ == Stage::kConnecting) {
     int err = evutil_socket_geterror(bufferevent_getfd(bev));
-    std::string why = timeout ? "Connection timed out"
-                              : (err != 0 ? std::strerror(err) : "Connection failed");
+    std::string why =
+        timeout ? "Connection timed out" : (err != 0 ? std::strerror(err) : "Connection failed");
     log::info("connect to {}: {}", self->server_.label(), why);
-    self->fail_session(local_result("4.4.1", fmt::format("connect to {}: {}",
-                                                         self->server_.label(), why)));
+    self->fail_session(
+        local_result("4.4.1", fmt::format("connect to {}: {}", self->server_.label(), why)));
     return;
   }
   if (self->stage_ == Stage::kTlsHandshake || self->stage_ == Stage::kTlsWrapper) {
@@ -125,10 +135,10 @@ void SmtpClient::on_event(bufferevent* bev, short what, void* arg) {
     std::string why = timeout ? "timed out" : !verify.empty() ? verify : openssl_errors();
     if (why.empty()) why = "connection closed";
     log::info("TLS handshake failed with {}: {}", self->server_.label(), log::printable(why, 200));
-    self->fail_session(local_result(
-        verify.empty() ? "4.7.0" : "4.7.5",
-        fmt::format("TLS handshake failed with {}: {}", self->server_.host_and_ip(),
-                    log::printable(why, 200))));
+    self->fail_session(
+        local_result(verify.empty() ? "4.7.0" : "4.7.5",
+                     fmt::format("TLS handshake failed with {}: {}", self->server_.host_and_ip(),
+                                 log::printable(why, 200))));
     return;
   }
   self->connection_broken(timeout ? "timed out" : "lost connection", timeout);
@@ -222,7 +232,8 @@ void SmtpClient::connect(ConnectOptions options, ReadyCallback ready) {
         [](evutil_socket_t, short, void* arg) {
           auto* self = static_cast<SmtpClient*>(arg);
           self->fail_session(local_result(
-              "4.4.1", fmt::format("connect to {}: cannot create a socket", self->server_.label())));
+              "4.4.1",
+              fmt::format("connect to {}: cannot create a socket", self->server_.label())));
         },
         this);
     if (ev == nullptr) log::panic("event_new failed");
@@ -244,7 +255,8 @@ void SmtpClient::connect(ConnectOptions options, ReadyCallback ready) {
         base_, -1, 0,
         [](evutil_socket_t, short, void* arg) {
           auto* self = static_cast<SmtpClient*>(arg);
-          log::info("connect to {}: {}", self->server_.label(), std::strerror(self->connect_errno_));
+          log::info("connect to {}: {}", self->server_.label(),
+                    std::strerror(self->connect_errno_));
           self->fail_session(
               local_result("4.4.1", fmt::format("connect to {}: {}", self->server_.label(),
                                                 std::strerror(self->connect_errno_))));
@@ -321,9 +333,8 @@ bool SmtpClient::handle_session_reply(SmtpReply reply) {
         Result<std::string> response = sasl_->step(challenge);
         if (!response) {
           send("*");  // RFC 4954 4: cancel the exchange
-          fail_session(local_result(
-              "4.7.0", fmt::format("SASL authentication with {} failed: {}", label,
-                                   response.error().message)));
+          fail_session(local_result("4.7.0", fmt::format("SASL authentication with {} failed: {}",
+                                                         label, response.error().message)));
           return false;
         }
         send(*response);  // secret-bearing: never logged
@@ -336,8 +347,8 @@ bool SmtpClient::handle_session_reply(SmtpReply reply) {
         return false;
       }
       RecipientResult failure = session_failure(reply, label, server_.host, "AUTH");
-      failure.reason = fmt::format("SASL authentication failed; server {} said: {}", label,
-                                   failure.diagnostic);
+      failure.reason =
+          fmt::format("SASL authentication failed; server {} said: {}", label, failure.diagnostic);
       log::warning("SASL authentication failed; server {} said: {}", label, failure.diagnostic);
       fail_session(std::move(failure));
       return false;
@@ -356,8 +367,8 @@ void SmtpClient::after_ehlo() {
     }
     if (tls_required(options_.tls_level)) {
       fail_session(local_result(
-          "4.7.4", fmt::format("TLS is required, but was not offered by host {}",
-                               server_.host_and_ip())));
+          "4.7.4",
+          fmt::format("TLS is required, but was not offered by host {}", server_.host_and_ip())));
       return;
     }
   }
@@ -564,8 +575,8 @@ bool SmtpClient::handle_transaction_reply(SmtpReply reply) {
   expected_.pop_front();
   Transaction& tx = *transaction_;
   const std::string label = server_.host_and_ip();
-  static constexpr const char* kCommandNames[] = {"MAIL FROM", "RCPT TO", "DATA", "end of DATA",
-                                                  "RSET", "QUIT"};
+  static constexpr const char* kCommandNames[] = {"MAIL FROM",   "RCPT TO", "DATA",
+                                                  "end of DATA", "RSET",    "QUIT"};
   const char* command = kCommandNames[static_cast<int>(head.what)];
   if (reply.code == 421) {
     // The server is closing the session: what it did not accept yet is deferred with its
@@ -593,8 +604,7 @@ bool SmtpClient::handle_transaction_reply(SmtpReply reply) {
         if (reply.positive()) {
           ++accepted_;
         } else {
-          tx.recipients[head.index].result =
-              result_from_reply(reply, label, server_.host, command);
+          tx.recipients[head.index].result = result_from_reply(reply, label, server_.host, command);
         }
       }
       if (!caps_.pipelining) return send_next_lockstep();
@@ -718,10 +728,9 @@ const char* SmtpClient::stage_description() const {
 
 void SmtpClient::connection_broken(std::string why, bool timeout) {
   const std::string label = server_.host_and_ip();
-  std::string reason = timeout ? fmt::format("conversation with {} timed out while {}", label,
-                                             stage_description())
-                               : fmt::format("lost connection with {} while {}", label,
-                                             stage_description());
+  std::string reason =
+      timeout ? fmt::format("conversation with {} timed out while {}", label, stage_description())
+              : fmt::format("lost connection with {} while {}", label, stage_description());
   if (why != "lost connection" && why != "timed out") reason += " (" + why + ")";
   switch (stage_) {
     case Stage::kGreeting:

@@ -40,8 +40,8 @@ struct ServerAddress {
   std::string host;  // the name we looked up (MX host or relay host), or the IP literal
   std::string ip;    // text form
   uint16_t port = 25;
-  std::string label() const;             // "host[ip]:port", the relay= field
-  std::string host_and_ip() const;       // "host[ip]", for "host X said:"
+  std::string label() const;        // "host[ip]:port", the relay= field
+  std::string host_and_ip() const;  // "host[ip]", for "host X said:"
 };
 
 struct Credentials {
@@ -52,8 +52,8 @@ struct Credentials {
 struct ConnectOptions {
   TlsLevel tls_level = TlsLevel::kMay;
   bool wrappermode = false;
-  const TlsClientContext* tls = nullptr;       // required unless tls_level is none
-  std::vector<std::string> tls_match_names;    // for verify/secure
+  const TlsClientContext* tls = nullptr;     // required unless tls_level is none
+  std::vector<std::string> tls_match_names;  // for verify/secure
   std::optional<Credentials> credentials;
 };
 
@@ -67,15 +67,15 @@ struct TransactionRecipient {
 struct Transaction {
   std::shared_ptr<QueuedMessage> message;
   std::string sender;
-  std::string dsn_ret;     // RET=, as the client gave it
-  std::string dsn_envid;   // ENVID=, xtext as given
+  std::string dsn_ret;         // RET=, as the client gave it
+  std::string dsn_envid;       // ENVID=, xtext as given
   bool body_8bitmime = false;  // the client declared BODY=8BITMIME
   bool smtputf8 = false;       // the client asked for SMTPUTF8
   std::vector<TransactionRecipient> recipients;
 };
 
 struct TransactionOutcome {
-  bool connection_usable = false;  // the session can carry another transaction
+  bool connection_usable = false;      // the session can carry another transaction
   bool lost_before_any_reply = false;  // the connection died before the server answered
                                        // anything in this transaction (safe to retry elsewhere)
 };
@@ -112,8 +112,23 @@ class SmtpClient {
 
  private:
   enum class Stage {
-    kIdle, kConnecting, kTlsWrapper, kGreeting, kEhlo, kHelo, kStartTls, kTlsHandshake,
-    kEhloTls, kAuth, kReady, kMail, kDataBody, kRset, kParked, kQuit, kClosed,
+    kIdle,
+    kConnecting,
+    kTlsWrapper,
+    kGreeting,
+    kEhlo,
+    kHelo,
+    kStartTls,
+    kTlsHandshake,
+    kEhloTls,
+    kAuth,
+    kReady,
+    kMail,
+    kDataBody,
+    kRset,
+    kParked,
+    kQuit,
+    kClosed,
   };
   enum class Expect { kMail, kRcpt, kData, kDataDone, kRset, kQuit };
   struct Expected {

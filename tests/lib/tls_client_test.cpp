@@ -119,8 +119,8 @@ TEST_F(TlsClientTest, RightNameVerifies) {
   ASSERT_TRUE(ok_) << "openssl could not make the test CA";
   Result<TlsClientContext> client = TlsClientContext::create(path("ca.pem"));
   ASSERT_TRUE(client.ok()) << client.error().message;
-  Outcome outcome = handshake(*client, "mx.example.test", {"mx.example.test"},
-                              path("server.pem"), path("server.key"));
+  Outcome outcome = handshake(*client, "mx.example.test", {"mx.example.test"}, path("server.pem"),
+                              path("server.key"));
   EXPECT_TRUE(outcome.client_ok) << outcome.verify_failure << " " << outcome.error;
   EXPECT_EQ(outcome.verify_failure, "");
   EXPECT_EQ(outcome.peer_cn, "mx.example.test");
@@ -130,8 +130,8 @@ TEST_F(TlsClientTest, WrongNameFails) {
   ASSERT_TRUE(ok_);
   Result<TlsClientContext> client = TlsClientContext::create(path("ca.pem"));
   ASSERT_TRUE(client.ok());
-  Outcome outcome = handshake(*client, "smtp.other.test", {"smtp.other.test"},
-                              path("server.pem"), path("server.key"));
+  Outcome outcome = handshake(*client, "smtp.other.test", {"smtp.other.test"}, path("server.pem"),
+                              path("server.key"));
   EXPECT_FALSE(outcome.client_ok);
   EXPECT_NE(outcome.verify_failure.find("mismatch"), std::string::npos) << outcome.verify_failure;
 }
@@ -154,9 +154,8 @@ TEST_F(TlsClientTest, IpLiteralMatchesIpSan) {
   ASSERT_TRUE(ok_);
   Result<TlsClientContext> client = TlsClientContext::create(path("ca.pem"));
   ASSERT_TRUE(client.ok());
-  EXPECT_TRUE(
-      handshake(*client, "127.0.0.1", {"127.0.0.1"}, path("server.pem"), path("server.key"))
-          .client_ok);
+  EXPECT_TRUE(handshake(*client, "127.0.0.1", {"127.0.0.1"}, path("server.pem"), path("server.key"))
+                  .client_ok);
   EXPECT_FALSE(
       handshake(*client, "127.0.0.2", {"127.0.0.2"}, path("server.pem"), path("server.key"))
           .client_ok);
@@ -166,8 +165,8 @@ TEST_F(TlsClientTest, UnknownCaFails) {
   ASSERT_TRUE(ok_);
   Result<TlsClientContext> client = TlsClientContext::create(path("other.pem"));
   ASSERT_TRUE(client.ok());
-  Outcome outcome = handshake(*client, "mx.example.test", {"mx.example.test"},
-                              path("server.pem"), path("server.key"));
+  Outcome outcome = handshake(*client, "mx.example.test", {"mx.example.test"}, path("server.pem"),
+                              path("server.key"));
   EXPECT_FALSE(outcome.client_ok);
   EXPECT_NE(outcome.verify_failure, "");
 }
@@ -177,11 +176,10 @@ TEST_F(TlsClientTest, SelfSignedFailsVerifyButPassesWithoutMatchNames) {
   Result<TlsClientContext> client = TlsClientContext::create("");
   ASSERT_TRUE(client.ok());
   // The CA's own certificate used as a server certificate: not in the system store.
-  EXPECT_FALSE(handshake(*client, "Test-CA", {"Test-CA"}, path("ca.pem"), path("ca.key"))
-                   .client_ok);
+  EXPECT_FALSE(
+      handshake(*client, "Test-CA", {"Test-CA"}, path("ca.pem"), path("ca.key")).client_ok);
   // may / encrypt: no verification, the session is still encrypted.
-  Outcome outcome =
-      handshake(*client, "mx.example.test", {}, path("other.pem"), path("other.key"));
+  Outcome outcome = handshake(*client, "mx.example.test", {}, path("other.pem"), path("other.key"));
   EXPECT_TRUE(outcome.client_ok);
 }
 

@@ -14,9 +14,9 @@ SmtpReply reply(std::string_view text) {
 }
 
 TEST(DeliveryResultTest, PositiveReplyIsSent) {
-  RecipientResult r = result_from_reply(reply("250 2.0.0 Ok: queued as ABC\r\n"),
-                                        "mx.example.org[192.0.2.1]", "mx.example.org",
-                                        "end of DATA");
+  RecipientResult r =
+      result_from_reply(reply("250 2.0.0 Ok: queued as ABC\r\n"), "mx.example.org[192.0.2.1]",
+                        "mx.example.org", "end of DATA");
   EXPECT_EQ(r.status, DeliveryStatus::kSent);
   EXPECT_EQ(r.dsn, "2.0.0");
   EXPECT_EQ(r.reason, "250 2.0.0 Ok: queued as ABC");
@@ -35,8 +35,8 @@ TEST(DeliveryResultTest, TransientReplyIsDeferredWithTheServersWords) {
 }
 
 TEST(DeliveryResultTest, PermanentReplyIsBounced) {
-  RecipientResult r = result_from_reply(reply("550 5.1.1 User unknown\r\n"), "h[192.0.2.1]", "h",
-                                        "RCPT TO");
+  RecipientResult r =
+      result_from_reply(reply("550 5.1.1 User unknown\r\n"), "h[192.0.2.1]", "h", "RCPT TO");
   EXPECT_EQ(r.status, DeliveryStatus::kBounced);
   EXPECT_EQ(r.dsn, "5.1.1");
   EXPECT_EQ(r.diagnostic, "550 5.1.1 User unknown");
@@ -80,9 +80,9 @@ TEST(DeliveryResultTest, ReplyAttributesInOrder) {
   add_reply_attributes(record, 4, local_result("4.4.1", "refused"));
   std::vector<std::string_view> names;
   for (const auto& [name, value] : record.attributes()) names.push_back(name);
-  EXPECT_EQ(names, (std::vector<std::string_view>{"index", "status", "dsn", "reason",
-                                                  "remote_mta", "diagnostic", "index", "status",
-                                                  "dsn", "reason"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string_view>{"index", "status", "dsn", "reason", "remote_mta",
+                                           "diagnostic", "index", "status", "dsn", "reason"}));
   EXPECT_EQ(record.get_all("status"), (std::vector<std::string_view>{"bounced", "deferred"}));
   EXPECT_EQ(record.get("diagnostic"), "550 5.1.1 unknown");
 }

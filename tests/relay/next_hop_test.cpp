@@ -58,9 +58,9 @@ TEST(NextHopTest, IpLiterals) {
 }
 
 TEST(NextHopTest, RejectsMalformed) {
-  for (const char* bad : {"", "[host", "[host]x", "[host]:", "[host]:0", "[host]:65536",
-                          "[host]:99999", "host:abc", "[]:25", "ho st", "a..b", ".a", "a/b",
-                          "host:25:26", "[a b]:25", "host\r\n"}) {
+  for (const char* bad :
+       {"", "[host", "[host]x", "[host]:", "[host]:0", "[host]:65536", "[host]:99999", "host:abc",
+        "[]:25", "ho st", "a..b", ".a", "a/b", "host:25:26", "[a b]:25", "host\r\n"}) {
     EXPECT_FALSE(parse_next_hop(bad).ok()) << bad;
   }
   EXPECT_TRUE(parse_next_hop("[host]:65535").ok());
@@ -79,9 +79,9 @@ TEST(NextHopTest, LengthLimit) {
 TEST(NextHopTest, CredentialKeysMostSpecificFirst) {
   Result<NextHop> hop = parse_next_hop("[Smtp.Resend.com]:587");
   ASSERT_TRUE(hop.ok());
-  EXPECT_EQ(credential_keys(*hop), (std::vector<std::string>{
-                                       "[smtp.resend.com]:587", "[smtp.resend.com]",
-                                       "smtp.resend.com"}));
+  EXPECT_EQ(
+      credential_keys(*hop),
+      (std::vector<std::string>{"[smtp.resend.com]:587", "[smtp.resend.com]", "smtp.resend.com"}));
   hop = parse_next_hop("[smtp.resend.com]");
   ASSERT_TRUE(hop.ok());
   EXPECT_EQ(credential_keys(*hop),

@@ -3,9 +3,11 @@
 // port, started per test with the options that make it refuse, disconnect or hide extensions.
 // Requests go over a real Unix socket with lib/ipc's client, as qmgr sends them; queue files are
 // written by lib/queue_file's writer into a temporary active/ folder. No mocks.
+#include "relay/relay_server.hpp"
+
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -27,7 +29,6 @@
 #include "lib/log.hpp"
 #include "lib/queue_dir.hpp"
 #include "lib/queue_file.hpp"
-#include "relay/relay_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace postern::relay {
@@ -320,7 +321,8 @@ TEST_F(RelayServerTest, HardRejectAtRcptBounces) {
   EXPECT_EQ(reply.get("status"), "bounced");
   EXPECT_EQ(reply.get("dsn"), "5.3.0");
   ASSERT_TRUE(reply.get("reason"));
-  EXPECT_NE(reply.get("reason")->find("said: 500 5.3.0"), std::string::npos) << *reply.get("reason");
+  EXPECT_NE(reply.get("reason")->find("said: 500 5.3.0"), std::string::npos)
+      << *reply.get("reason");
   EXPECT_NE(reply.get("reason")->find("(in reply to RCPT TO command)"), std::string::npos);
   EXPECT_FALSE(sink.received_body("first line"));
 }

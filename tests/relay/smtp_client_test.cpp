@@ -218,7 +218,8 @@ std::string standard(const std::string& line) {
 
 TEST_F(SmtpClientTest, RepliesOneByteAtATime) {
   ScriptedServer server("220 scripted.test ESMTP\r\n", standard, true);
-  SmtpClient client(base_.get(), settings_, ServerAddress{"scripted.test", "127.0.0.1", server.port()});
+  SmtpClient client(base_.get(), settings_,
+                    ServerAddress{"scripted.test", "127.0.0.1", server.port()});
   add_recipient("bob@example.org", "SUCCESS,FAILURE", "rfc822;bob@example.org");
   add_recipient("carol@example.org");
   ASSERT_FALSE(connect(client).has_value());
@@ -248,7 +249,8 @@ TEST_F(SmtpClientTest, NoEsmtpParametersWhenNotAnnounced) {
         return standard(line);
       },
       false);
-  SmtpClient client(base_.get(), settings_, ServerAddress{"plain.test", "127.0.0.1", server.port()});
+  SmtpClient client(base_.get(), settings_,
+                    ServerAddress{"plain.test", "127.0.0.1", server.port()});
   add_recipient("bob@example.org", "NEVER", "rfc822;bob@example.org");
   transaction_.dsn_ret = "HDRS";
   ASSERT_FALSE(connect(client).has_value());
@@ -273,7 +275,8 @@ TEST_F(SmtpClientTest, MixedRecipientResultsInOnePipelinedTransaction) {
         return standard(line);
       },
       false);
-  SmtpClient client(base_.get(), settings_, ServerAddress{"scripted.test", "127.0.0.1", server.port()});
+  SmtpClient client(base_.get(), settings_,
+                    ServerAddress{"scripted.test", "127.0.0.1", server.port()});
   add_recipient("ok@example.org");
   add_recipient("refused@example.org");
   add_recipient("later@example.org");
@@ -301,7 +304,8 @@ TEST_F(SmtpClientTest, Reply421AmongRcptsDefersTheRestAndCloses) {
         return standard(line);
       },
       false);
-  SmtpClient client(base_.get(), settings_, ServerAddress{"scripted.test", "127.0.0.1", server.port()});
+  SmtpClient client(base_.get(), settings_,
+                    ServerAddress{"scripted.test", "127.0.0.1", server.port()});
   add_recipient("first@example.org");
   add_recipient("second@example.org");
   add_recipient("third@example.org");
@@ -319,7 +323,8 @@ TEST_F(SmtpClientTest, Reply421AmongRcptsDefersTheRestAndCloses) {
 TEST_F(SmtpClientTest, OverlongReplyLineIsAProtocolError) {
   ScriptedServer server("220 " + std::string(SmtpReplyLimits{}.max_line_bytes + 10, 'x') + "\r\n",
                         standard, false);
-  SmtpClient client(base_.get(), settings_, ServerAddress{"scripted.test", "127.0.0.1", server.port()});
+  SmtpClient client(base_.get(), settings_,
+                    ServerAddress{"scripted.test", "127.0.0.1", server.port()});
   std::optional<RecipientResult> failure = connect(client);
   ASSERT_TRUE(failure.has_value());
   EXPECT_EQ(failure->status, DeliveryStatus::kDeferred);
@@ -329,7 +334,8 @@ TEST_F(SmtpClientTest, OverlongReplyLineIsAProtocolError) {
 
 TEST_F(SmtpClientTest, RefusedGreetingIsASessionFailureNeverABounce) {
   ScriptedServer server("554 5.7.1 go away\r\n", standard, false);
-  SmtpClient client(base_.get(), settings_, ServerAddress{"scripted.test", "127.0.0.1", server.port()});
+  SmtpClient client(base_.get(), settings_,
+                    ServerAddress{"scripted.test", "127.0.0.1", server.port()});
   std::optional<RecipientResult> failure = connect(client);
   ASSERT_TRUE(failure.has_value());
   EXPECT_EQ(failure->status, DeliveryStatus::kDeferred);
@@ -347,7 +353,8 @@ TEST_F(SmtpClientTest, RsetAndQuitAfterAFailedTransaction) {
         return standard(line);
       },
       false);
-  SmtpClient client(base_.get(), settings_, ServerAddress{"scripted.test", "127.0.0.1", server.port()});
+  SmtpClient client(base_.get(), settings_,
+                    ServerAddress{"scripted.test", "127.0.0.1", server.port()});
   add_recipient("nobody@example.org");
   ASSERT_FALSE(connect(client).has_value());
   TransactionOutcome outcome = run(client);
