@@ -262,6 +262,10 @@ class SmtpSink:
         if not os.access(SMTP_SINK, os.X_OK):
             raise RuntimeError("smtp-sink is not installed (postfix package)")
         address = f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        # A fixed port (25 for the MX test) may be held by someone else's sink: then ours would
+        # fail to bind while the port still answers 220, and mail would go to the wrong one.
+        if port_accepts(self.host, self.port, b"220"):
+            raise RuntimeError(f"{address} is already served by another process")
         command = [SMTP_SINK, "-h", self.name, "-t", "30", "-m", "512"]
         if os.geteuid() == 0:
             command += ["-u", "postfix"]
