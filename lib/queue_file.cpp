@@ -529,6 +529,12 @@ Status QueueFile::for_each_message_chunk(const std::function<Status(std::string_
   return Status::success();
 }
 
+Status QueueFile::read_message_chunk(size_t index, std::string& out) const {
+  if (index >= chunks_.size()) return Error::parse(path_ + ": no such message chunk");
+  out.resize(chunks_[index].second);
+  return pread_all(fd_.get(), out.data(), out.size(), chunks_[index].first, path_);
+}
+
 Result<std::string> QueueFile::read_message() const {
   std::string message;
   message.reserve(static_cast<size_t>(envelope_.message_bytes));

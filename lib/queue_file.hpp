@@ -127,6 +127,9 @@ class QueueFile {
   Status for_each_message_chunk(const std::function<Status(std::string_view)>& fn) const;
   // Whole message in memory (tests, small messages).
   Result<std::string> read_message() const;
+  // One 'M' record at a time, for a reader that streams at its own pace (relay).
+  size_t message_chunk_count() const { return chunks_.size(); }
+  Status read_message_chunk(size_t index, std::string& out) const;
 
   // In-place updates (pwrite), made durable with fdatasync.
   Status mark_recipient_done(size_t index);

@@ -1,17 +1,13 @@
 // The message relay sends, read from its queue file (lib/queue_file.hpp): the envelope, and the
-// message chunks located once (offset and length of each 'M' record) so that DATA can pread
-// them one at a time under the connection's write back-pressure, never holding the whole
-// message. Also what the transaction needs to know before MAIL FROM: whether any byte is 8-bit.
-// Runs in postern-relay. The file was written by smtpd or submission and parsed by QueueFile::open
-// (bounded, checked); the second walk over its record headers is checked again against the file
-// size and the chunk limit.
+// message chunks, read one at a time (QueueFile::read_message_chunk) under the connection's
+// write back-pressure, never holding the whole message. Also what the transaction needs to know
+// before MAIL FROM: whether any byte is 8-bit. Runs in postern-relay. The file was written by
+// smtpd or submission and parsed by QueueFile::open (bounded, checked).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <utility>
-#include <vector>
 
 #include "lib/queue_file.hpp"
 #include "lib/result.hpp"
@@ -23,7 +19,7 @@ class QueuedMessage {
   static Result<std::shared_ptr<QueuedMessage>> open(const std::string& path);
 
   const QueueEnvelope& envelope() const { return file_.envelope(); }
-  size_t chunk_count() const { return chunks_.size(); }
+  size_t chunk_count() const { return file_.message_chunk_count(); }
   // Reads chunk index into out (replacing its contents).
   Status read_chunk(size_t index, std::string& out) const;
   uint64_t message_bytes() const { return file_.envelope().message_bytes; }
@@ -31,10 +27,8 @@ class QueuedMessage {
 
  private:
   explicit QueuedMessage(QueueFile file) : file_(std::move(file)) {}
-  Status locate_chunks();
 
   QueueFile file_;
-  std::vector<std::pair<uint64_t, uint32_t>> chunks_;  // (payload offset, length)
   bool eight_bit_ = false;
 };
 

@@ -188,6 +188,17 @@ TEST(QueueFileTest, RoundTripWithTenMegabyteMessageAndStatusUpdates) {
   Result<std::string> text = again->read_message();
   ASSERT_TRUE(text.ok());
   EXPECT_TRUE(*text == message);
+  // Chunk by chunk (relay's way): the same bytes; past the last chunk is an error.
+  std::string joined;
+  std::string chunk;
+  ASSERT_GT(again->message_chunk_count(), 1u);
+  for (size_t i = 0; i < again->message_chunk_count(); ++i) {
+    ASSERT_TRUE(again->read_message_chunk(i, chunk).ok());
+    EXPECT_LE(chunk.size(), kMaxMessageChunkBytes);
+    joined += chunk;
+  }
+  EXPECT_TRUE(joined == message);
+  EXPECT_FALSE(again->read_message_chunk(again->message_chunk_count(), chunk).ok());
 
   // Chunks: every one within the limit, together the whole message.
   std::string image = read_file(path);
