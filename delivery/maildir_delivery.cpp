@@ -99,54 +99,6 @@ double now_seconds() {
 
 }  // namespace
 
-Result<DeliveryRequest> parse_delivery_request(const AttrRecord& record,
-                                               const DeliverySettings& settings) {
-  DeliveryRequest request;
-  bool seen_request = false;
-  bool seen_id = false;
-  bool seen_path = false;
-  bool seen_sender = false;
-  for (const auto& [name, value] : record.attributes()) {
-    if (name == "request") {
-      if (value != "deliver") return Error::parse("unknown request " + log::printable(value));
-      seen_request = true;
-    } else if (name == "queue_id") {
-      request.queue_id = value;
-      seen_id = true;
-    } else if (name == "path") {
-      request.path = value;
-      seen_path = true;
-    } else if (name == "sender") {
-      request.sender = value;
-      seen_sender = true;
-    } else if (name == "rcpt") {
-      request.recipients.push_back(DeliveryRecipient{value, -1, {}});
-    } else if (name == "index") {
-      if (request.recipients.empty()) return Error::parse("index before rcpt");
-      char* end = nullptr;
-      long long index = std::strtoll(value.c_str(), &end, 10);
-      if (value.empty() || *end != '\0' || index < 0) return Error::parse("bad index");
-      request.recipients.back().index = index;
-    } else if (name == "mailbox") {
-      if (request.recipients.empty()) return Error::parse("mailbox before rcpt");
-      request.recipients.back().mailboxes.push_back(value);
-    }  // other names: room for later fields, ignored
-  }
-  if (!seen_request || !seen_id || !seen_path || !seen_sender) {
-    return Error::parse("request lacks request, queue_id, path or sender");
-  }
-  if (!is_queue_id(request.queue_id)) return Error::parse("bad queue_id");
-  if (request.path != settings.active_dir + "/" + request.queue_id) {
-    return Error::parse("queue file path outside the active queue");
-  }
-  if (request.recipients.empty()) return Error::parse("no recipients");
-  for (const DeliveryRecipient& rcpt : request.recipients) {
-    if (rcpt.index < 0) return Error::parse("rcpt without index");
-    if (rcpt.mailboxes.empty()) return Error::parse("rcpt without mailbox");
-  }
-  return request;
-}
-
 AttrRecord deliver_request(const DeliveryRequest& request, const DeliverySettings& settings) {
   const std::string& queue_id = request.queue_id;
   std::vector<Slot> slots;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/deliver_request.hpp"
 #include "lib/ipc.hpp"
 #include "lib/result.hpp"
 
@@ -20,23 +21,15 @@ struct DeliverySettings {
   std::string hostname;    // $myhostname, for Maildir names
 };
 
-struct DeliveryRecipient {
-  std::string address;
-  int64_t index = 0;
-  std::vector<std::string> mailboxes;
-};
+using DeliveryRecipient = DeliverRecipient;
+using DeliveryRequest = DeliverRequest;
 
-struct DeliveryRequest {
-  std::string queue_id;
-  std::string path;
-  std::string sender;
-  std::vector<DeliveryRecipient> recipients;
-};
-
-// Checks the request's shape: request=deliver, a queue ID, a path inside active_dir named after
-// it, each rcpt followed by its index and at least one mailbox.
-Result<DeliveryRequest> parse_delivery_request(const AttrRecord& record,
-                                               const DeliverySettings& settings);
+// Checks the request's shape (lib/deliver_request): request=deliver, a queue ID, a path inside
+// active_dir named after it, each rcpt followed by its index and at least one mailbox.
+inline Result<DeliveryRequest> parse_delivery_request(const AttrRecord& record,
+                                                      const DeliverySettings& settings) {
+  return parse_deliver_request(record, settings.active_dir, DeliverService::kDelivery);
+}
 
 // Delivers and returns the reply: per recipient, in order, index status dsn reason.
 AttrRecord deliver_request(const DeliveryRequest& request, const DeliverySettings& settings);

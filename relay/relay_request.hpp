@@ -1,31 +1,19 @@
-// A delivery request from qmgr to postern-relay (lib/ipc.hpp: request=deliver queue_id path
-// sender nexthop, then rcpt/index per recipient), checked before anything is opened: the queue
-// file must be $queue_directory/active/<queue_id>, every rcpt has an index, and the counts are
-// bounded by the IPC record limits. Trusts only what it checked.
+// A delivery request from qmgr to postern-relay: lib/deliver_request checks it (request=deliver,
+// queue file under active/, every rcpt with its index, a nexthop). Relay's names for it.
 #pragma once
 
-#include <cstdint>
 #include <string>
-#include <vector>
 
-#include "lib/ipc.hpp"
-#include "lib/result.hpp"
+#include "lib/deliver_request.hpp"
 
 namespace postern::relay {
 
-struct RelayRecipient {
-  std::string address;
-  int64_t index = -1;
-};
+using RelayRecipient = DeliverRecipient;
+using RelayRequest = DeliverRequest;
 
-struct RelayRequest {
-  std::string queue_id;
-  std::string path;
-  std::string sender;
-  std::string nexthop;
-  std::vector<RelayRecipient> recipients;
-};
-
-Result<RelayRequest> parse_relay_request(const AttrRecord& record, const std::string& active_dir);
+inline Result<RelayRequest> parse_relay_request(const AttrRecord& record,
+                                                const std::string& active_dir) {
+  return parse_deliver_request(record, active_dir, DeliverService::kRelay);
+}
 
 }  // namespace postern::relay
