@@ -83,8 +83,11 @@ class Suite:
         self.smtp_port = free_port()
         self.submission_port = free_port()    # 587-style: STARTTLS, then AUTH
         self.submissions_port = free_port()   # 465-style: implicit TLS
+        self.imap_port = free_port()          # 143-style: STARTTLS (LOGINDISABLED before it)
+        self.imaps_port = free_port()         # 993-style: implicit TLS
         self.ports = {"smtp": self.smtp_port, "submission": self.submission_port,
-                      "submissions": self.submissions_port}
+                      "submissions": self.submissions_port, "imap": self.imap_port,
+                      "imaps": self.imaps_port}
         self.process = None
         self._log_file = None
         self.mail_owner = self._mail_owner()
@@ -145,7 +148,8 @@ service_throttle_time = 0s
         return os.access(os.path.join(BIN_DIR, f"postern-{command}"), os.X_OK)
 
     def default_services(self):
-        """smtpd, qmgr and delivery; submission (both ports) and relay once they are built."""
+        """smtpd, qmgr and delivery; submission (both ports), relay and imapd (both ports)
+        once they are built."""
         lines = [f"127.0.0.1:{self.smtp_port} inet n - n - - smtpd"]
         if self.has_program("submission"):
             lines += [f"127.0.0.1:{self.submission_port} inet n - n - - submission",
@@ -154,6 +158,10 @@ service_throttle_time = 0s
         lines += ["qmgr unix - - n 300 1 qmgr", "delivery unix - - n - 2 delivery"]
         if self.has_program("relay"):
             lines.append("relay unix - - n - 1 relay")
+        if self.has_program("imapd"):
+            lines += [f"127.0.0.1:{self.imap_port} inet n - n - 1 imapd",
+                      f"127.0.0.1:{self.imaps_port} inet n - n - 1 imapd"
+                      " -o imapd_tls_wrappermode=yes"]
         return lines
 
     def write_master_cf(self, services=None):
