@@ -1,0 +1,31 @@
+// IMAP renderings of a parsed message (RFC 3501 7.4.2, RFC 9051 7.5.2): ENVELOPE, BODYSTRUCTURE
+// and BODY (the non-extensible form), as the text that follows the item name in a FETCH
+// response, e.g. "(\"Mon, 1 Jan 2024 ...\" \"subject\" ((NIL NIL \"a\" \"b.org\")) ...)".
+// Used by imapd FETCH and by the mailbox index, which caches the text. Strings that cannot be
+// quoted (CR, LF, NUL, 8-bit, or very long) are written as literals "{n}\r\n...". Output size is
+// linear in the header sizes and the number of parts (both bounded by the parse limits).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "mime_parser.hpp"
+
+namespace postern {
+
+// The ENVELOPE of the message (part_index 0) or of an embedded message (a child of a
+// message/rfc822 part).
+std::string render_envelope(std::string_view message, const MimeTree& tree,
+                            uint32_t part_index = 0);
+
+// BODYSTRUCTURE (extended = true) or BODY (extended = false) of the whole message.
+std::string render_bodystructure(std::string_view message, const MimeTree& tree, bool extended);
+
+// An IMAP string for text: "quoted" when it can be, else a literal {n}\r\n<bytes>. NIL is the
+// caller's. Shared with imapd FETCH.
+std::string imap_string(std::string_view text);
+// "NIL" for nullopt, imap_string otherwise.
+std::string imap_nstring(const std::optional<std::string>& text);
+
+}  // namespace postern
