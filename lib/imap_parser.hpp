@@ -89,16 +89,46 @@ class ImapCommandReader {
   void expect_raw_line();
   // Bytes held for the command under way (for memory accounting and tests).
   size_t buffered_bytes() const;
+  // New limits for the next literal and line (imapd: APPEND's size only after login).
+  void set_limits(const ImapParserLimits& limits) { limits_ = limits; }
+  const ImapParserLimits& limits() const { return limits_; }
 
  private:
-  struct State;
+  enum class Phase { kTag, kName, kUidName, kArgs };
+  enum class Mode { kLine, kLiteral, kSkipLiteral, kDiscardLine };
+
+  ImapReadState process_line(std::string_view line);
+  bool tokenize(std::string_view text);  // false: error_ is set
+  bool read_quoted(std::string_view text, size_t* pos, std::string* out);
+  bool read_atom(std::string_view text, size_t* pos, std::string* out);
+  bool add_token(ImapToken token);
+  ImapReadState fail(std::string message);
+  ImapReadState fail_and_resync(std::string message, std::string_view line);
+  ImapReadState after_discarded_line(std::string_view tail);
+  ImapReadState finish_command();
+  void reset_command();
+  std::string tag_guess(std::string_view line) const;
+
   ImapParserLimits limits_;
-  // Implementation detail owned by lib/imap_parser.cpp.
-  std::string line_;
-  std::vector<ImapCommand> ready_;
+  Mode mode_ = Mode::kLine;
+  Phase phase_ = Phase::kTag;
+  std::string line_;          // a line under way when the input split it
+  std::string discard_tail_;  // the last bytes of a line being discarded (its literal marker)
+  ImapCommand command_;       // tag, name, uid of the command under way
+  std::vector<ImapToken> stack_;  // [0]: the argument list; then each open "("
+  ImapToken* literal_ = nullptr;  // the literal being filled (in stack_.back().children)
+  bool literal_counts_ = true;    // counted in max_command_bytes (not APPEND's)
+  bool command_started_ = false;
+  bool discarding_command_ = false;  // after an error: skip to the end of the command
+  size_t command_bytes_ = 0;
+  size_t held_bytes_ = 0;  // text and literal bytes in the tree under way
+  size_t tokens_ = 0;
+  uint64_t literal_remaining_ = 0;
+  std::string continuation_;
+  std::optional<ImapCommand> ready_;
   std::optional<ImapSyntaxError> error_;
-  size_t literal_remaining_ = 0;
   bool raw_line_ = false;
+  bool raw_ready_ = false;
 };
 
 // Parses one whole command from text with its literals inline ("{3}\r\nabc") and no
