@@ -33,7 +33,9 @@ inline constexpr uint32_t kNoMimePart = UINT32_MAX;
 struct MimePart {
   uint32_t parent = kNoMimePart;
   uint32_t depth = 0;
-  std::vector<uint32_t> children;  // multipart: its parts; message/rfc822|global: one (the message)
+  // multipart: its parts (at least one: a multipart without any gets one empty text/plain
+  // part, as Dovecot shows it); message/rfc822|global: one (the embedded message).
+  std::vector<uint32_t> children;
 
   // Offsets into the message. [header_start, header_end) is the header INCLUDING the empty line
   // that ends it (IMAP HEADER and MIME sections); body_start == header_end; [body_start,
@@ -44,8 +46,9 @@ struct MimePart {
   size_t body_end = 0;
   uint64_t body_lines = 0;  // lines of the body, as IMAP counts them for text/* and message/rfc822
 
-  // Content-Type, lower-cased; defaulted per RFC 2045/2046 (text/plain; in a multipart/digest,
-  // message/rfc822) when absent or unreadable.
+  // Content-Type as written (IMAP shows the case the sender used; compare with is_type());
+  // defaulted per RFC 2045/2046 (text/plain; in a multipart/digest, message/rfc822) when absent
+  // or unreadable. "text" alone gives subtype "" (as Dovecot shows it).
   std::string type = "text";
   std::string subtype = "plain";
   std::vector<MimeParameter> type_params;
@@ -60,7 +63,9 @@ struct MimePart {
   std::vector<MimeParameter> disposition_params;
   std::vector<std::string> languages;
 
-  bool is_multipart() const { return type == "multipart"; }
+  // Type (and subtype, unless empty) equal ASCII case-insensitively.
+  bool is_type(std::string_view want_type, std::string_view want_subtype = {}) const;
+  bool is_multipart() const { return is_type("multipart"); }
   // message/rfc822 or message/global whose embedded message was parsed (children[0]).
   bool is_message() const { return !children.empty() && !is_multipart(); }
   size_t body_size() const { return body_end - body_start; }
