@@ -200,6 +200,8 @@ struct IndexChange {
   bool expunged = false;  // else: arrived or flags changed
 };
 
+struct ChangeListeners;  // defined in mail_store_internal.hpp
+
 // Unsubscribes when destroyed. Safe to outlive the Mailbox.
 class ChangeSubscription {
  public:
@@ -213,14 +215,13 @@ class ChangeSubscription {
 
  private:
   friend class Mailbox;
-  struct Listeners;
-  ChangeSubscription(std::weak_ptr<Listeners> listeners, uint64_t id)
+  ChangeSubscription(std::weak_ptr<ChangeListeners> listeners, uint64_t id)
       : listeners_(std::move(listeners)), id_(id) {}
-  std::weak_ptr<Listeners> listeners_;
+  std::weak_ptr<ChangeListeners> listeners_;
   uint64_t id_ = 0;
 };
 
-class Mailbox {
+class Mailbox : public std::enable_shared_from_this<Mailbox> {
  public:
   ~Mailbox();
   Mailbox(const Mailbox&) = delete;
@@ -257,7 +258,7 @@ class Mailbox {
                                        const FlagChange& change);
   // COPY: each UID (ascending, absent ones skipped) into destination (hard link when possible,
   // else a copy), flags and keywords kept, internal date kept. Returns source -> destination
-  // UID pairs (COPYUID). destination may not be this Mailbox.
+  // UID pairs (COPYUID). destination may be this Mailbox.
   Result<std::vector<UidPair>> copy(const std::vector<uint32_t>& uids, Mailbox& destination);
   // MOVE: copy, then expunge the copied sources (a crash between leaves a duplicate, never a
   // loss).
@@ -294,6 +295,13 @@ class Mailbox {
   struct Private;
   Mailbox(MailboxRegistry& registry, std::string path);
   Status open_index();
+  Status load_all();
+  Result<bool> catch_up(const LmdbTxn& txn);
+  Result<bool> catch_up_now();
+  Status scan(bool scan_new, bool scan_cur);
+  Status ensure_writable() const;
+  bool index_replaced();
+  void notify_listeners();
 
   MailboxRegistry& registry_;
   std::string path_;
@@ -330,6 +338,15 @@ class MailboxRegistry {
   friend class Mailbox;
   friend class MailStore;
   struct Private;
+  void add_watches(Mailbox& mailbox);
+  void remove_watches(Mailbox& mailbox);
+  void expect_event(int wd, const std::string& name);  // one we are about to cause
+  void settle_own_changes();  // after our own writes: their events read and discarded
+  void schedule(Mailbox& mailbox, bool forced);  // a change check / callbacks on the loop
+  void run_pending();
+  static void on_notify(int fd, short what, void* arg);
+  void rename_path(const std::string& from, const std::string& to);  // a folder was renamed
+  void mark_deleted(const std::string& path);                         // a folder was deleted
   event_base* base_;
   std::map<std::string, std::weak_ptr<Mailbox>> mailboxes_;  // by folder path
   std::unique_ptr<Private> impl_;                            // inotify fd, watches, events
