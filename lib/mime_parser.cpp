@@ -102,8 +102,13 @@ class FieldLexer {
     if (pos_ == start) return std::nullopt;
     return std::string(text_.substr(start, pos_ - start));
   }
-  // Skips to just after the next ';' (or the end): resynchronisation after garbage.
-  void skip_past_semicolon() {
+  // Skips one character (after CFWS): progress past garbage in a list.
+  void skip_one() {
+    skip_cfws();
+    if (pos_ < text_.size()) ++pos_;
+  }
+  // Skips to the next ';' (not consumed) or the end: resynchronisation after garbage.
+  void skip_to_semicolon() {
     while (pos_ < text_.size()) {
       char c = text_[pos_];
       if (c == '"') {
@@ -114,8 +119,8 @@ class FieldLexer {
         comment();
         continue;
       }
-      ++pos_;
       if (c == ';') return;
+      ++pos_;
     }
   }
 
@@ -183,18 +188,18 @@ std::vector<MimeParameter> read_parameters(FieldLexer& lexer) {
   std::vector<Piece> pieces;
   while (!lexer.at_end()) {
     if (!lexer.accept(';')) {
-      lexer.skip_past_semicolon();
+      lexer.skip_to_semicolon();  // stops at a ';' (progress: the current one is not ';')
       continue;
     }
     if (lexer.at_end()) break;
     auto name = lexer.token();
     if (!name || !lexer.accept('=')) {
-      lexer.skip_past_semicolon();
+      lexer.skip_to_semicolon();
       continue;
     }
     auto value = lexer.value();
     if (!value) {
-      lexer.skip_past_semicolon();
+      lexer.skip_to_semicolon();
       continue;
     }
     // name*<digits>[*]: a continuation piece.
@@ -283,7 +288,7 @@ void parse_language(std::string_view value, MimePart& part) {
     if (lexer.accept(',')) continue;
     auto token = lexer.token();
     if (!token) {
-      lexer.skip_past_semicolon();
+      lexer.skip_one();
       continue;
     }
     part.languages.push_back(std::move(*token));
@@ -646,8 +651,10 @@ std::optional<uint32_t> find_mime_part(const MimeTree& tree, const std::vector<u
         if (number > part.children.size()) return std::nullopt;
         current = part.children[number - 1];
         continue;
+      } else if (number == 1) {
+        continue;  // a leaf part's part 1 is itself (Dovecot answers so; RFC 3501 is silent)
       } else {
-        return std::nullopt;  // a leaf part has no subparts
+        return std::nullopt;
       }
     }
     const MimePart& message = tree.parts[current];

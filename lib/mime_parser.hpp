@@ -99,8 +99,8 @@ std::vector<MimeHeaderField> mime_header_fields(std::string_view message, const 
 
 // The part addressed by an IMAP section part number ("1.2.3" -> {1, 2, 3}; empty: the message).
 // RFC 3501 6.4.5: a non-multipart message (or embedded message) has part 1 = its body; the part
-// numbers of a message/rfc822 part address the parts of the embedded message. nullopt when the
-// part does not exist.
+// numbers of a message/rfc822 part address the parts of the embedded message; a leaf part's
+// part 1 is the part itself (as Dovecot answers). nullopt when the part does not exist.
 std::optional<uint32_t> find_mime_part(const MimeTree& tree, const std::vector<uint32_t>& path);
 
 }  // namespace postern

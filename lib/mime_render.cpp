@@ -39,7 +39,7 @@ std::string collapse_space(std::string_view value) {
 }
 
 void append_nstring(std::string& out, const std::optional<std::string>& text) {
-  out += imap_nstring(text);
+  out += mime_nstring(text);
 }
 
 void append_params(std::string& out, const std::vector<MimeParameter>& params) {
@@ -50,9 +50,9 @@ void append_params(std::string& out, const std::vector<MimeParameter>& params) {
   out.push_back('(');
   for (size_t i = 0; i < params.size(); ++i) {
     if (i > 0) out.push_back(' ');
-    out += imap_string(params[i].name);
+    out += mime_string(params[i].name);
     out.push_back(' ');
-    out += imap_string(params[i].value);
+    out += mime_string(params[i].value);
   }
   out.push_back(')');
 }
@@ -87,7 +87,7 @@ void append_extension_tail(std::string& out, const MimePart& part) {
   out.push_back(' ');
   if (part.disposition) {
     out.push_back('(');
-    out += imap_string(*part.disposition);
+    out += mime_string(*part.disposition);
     out.push_back(' ');
     append_params(out, part.disposition_params);
     out.push_back(')');
@@ -101,7 +101,7 @@ void append_extension_tail(std::string& out, const MimePart& part) {
     out.push_back('(');
     for (size_t i = 0; i < part.languages.size(); ++i) {
       if (i > 0) out.push_back(' ');
-      out += imap_string(part.languages[i]);
+      out += mime_string(part.languages[i]);
     }
     out.push_back(')');
   }
@@ -123,9 +123,9 @@ std::vector<MimeParameter> shown_params(const MimePart& part) {
 // The fields of a single (non-multipart) body up to and including the size.
 void append_basic_fields(std::string& out, const MimePart& part, std::string_view type,
                          std::string_view subtype, const std::vector<MimeParameter>& params) {
-  out += imap_string(type);
+  out += mime_string(type);
   out.push_back(' ');
-  out += imap_string(subtype);
+  out += mime_string(subtype);
   out.push_back(' ');
   append_params(out, params);
   out.push_back(' ');
@@ -133,7 +133,7 @@ void append_basic_fields(std::string& out, const MimePart& part, std::string_vie
   out.push_back(' ');
   append_nstring(out, part.description);
   out.push_back(' ');
-  out += imap_string(part.transfer_encoding && !part.transfer_encoding->empty()
+  out += mime_string(part.transfer_encoding && !part.transfer_encoding->empty()
                          ? std::string_view(*part.transfer_encoding)
                          : std::string_view("7bit"));
   out += fmt::format(" {}", part.body_size());
@@ -173,7 +173,7 @@ class StructureWriter {
           continue;
         }
         out_.push_back(' ');
-        out_ += imap_string(part.subtype);
+        out_ += mime_string(part.subtype);
         if (extended_) {
           out_.push_back(' ');
           append_params(out_, part.type_params);
@@ -242,7 +242,7 @@ class StructureWriter {
 
 }  // namespace
 
-std::string imap_string(std::string_view text) {
+std::string mime_string(std::string_view text) {
   bool quotable = text.size() <= kMaxQuotedBytes;
   for (char c : text) {
     if (!quotable) break;
@@ -261,8 +261,8 @@ std::string imap_string(std::string_view text) {
   return fmt::format("{{{}}}\r\n{}", text.size(), text);
 }
 
-std::string imap_nstring(const std::optional<std::string>& text) {
-  return text ? imap_string(*text) : std::string("NIL");
+std::string mime_nstring(const std::optional<std::string>& text) {
+  return text ? mime_string(*text) : std::string("NIL");
 }
 
 std::string render_envelope(std::string_view message, const MimeTree& tree, uint32_t part_index) {
@@ -294,7 +294,7 @@ std::string render_envelope(std::string_view message, const MimeTree& tree, uint
     if (address) {
       append_address_list(out, values[i]);
     } else if (values[i]) {
-      out += imap_string(collapse_space(*values[i]));
+      out += mime_string(collapse_space(*values[i]));
     } else {
       out += "NIL";
     }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,10 +23,11 @@ std::string render_envelope(std::string_view message, const MimeTree& tree,
 // BODYSTRUCTURE (extended = true) or BODY (extended = false) of the whole message.
 std::string render_bodystructure(std::string_view message, const MimeTree& tree, bool extended);
 
-// An IMAP string for text: "quoted" when it can be, else a literal {n}\r\n<bytes>. NIL is the
-// caller's. Shared with imapd FETCH.
-std::string imap_string(std::string_view text);
-// "NIL" for nullopt, imap_string otherwise.
-std::string imap_nstring(const std::optional<std::string>& text);
+// An IMAP string for text as these renderings write it: "quoted" when it can be (no '"', '\',
+// control or 8-bit bytes, at most 4096 bytes: Dovecot's choice), else a literal {n}\r\n<bytes>.
+// (lib/imap_parser's imap_quote/imap_nstring are the general writers for the session.)
+std::string mime_string(std::string_view text);
+// "NIL" for nullopt, mime_string otherwise.
+std::string mime_nstring(const std::optional<std::string>& text);
 
 }  // namespace postern
