@@ -138,6 +138,7 @@ class ListReader {
 
   std::vector<ImapAddress> run() {
     bool in_group = false;
+    bool in_angle = false;  // between '<' and '>': ',' ':' ';' do not end anything
     std::vector<Token> element;
     std::optional<std::string> comment;
     while (out_.size() < kMaxEnvelopeAddresses) {
@@ -145,6 +146,12 @@ class ListReader {
       if (auto c = lexer_.take_comment()) comment = std::move(c);
       bool end = !token.has_value();
       char special = end ? '\0' : token->special();
+      if (special == '<') in_angle = true;
+      if (special == '>') in_angle = false;
+      if (in_angle && !end) {
+        element.push_back(std::move(*token));
+        continue;
+      }
       if (end || special == ',' || (special == ';' && in_group) ||
           (special == ':' && !in_group && !has_angle(element))) {
         if (!end && special == ':') {
@@ -216,7 +223,13 @@ class ListReader {
       }
     }
     std::string local;
-    for (size_t i = begin; i < at; ++i) local += tokens[i].text;
+    bool only_quoted = true;
+    for (size_t i = begin; i < at; ++i) {
+      local += tokens[i].text;
+      only_quoted = only_quoted && tokens[i].kind == Kind::kQuoted;
+    }
+    // A lone quoted string is a phrase, not a mailbox (Dovecot: MISSING_MAILBOX).
+    if (open == tokens.size() && at == end && only_quoted) local.clear();
     address.mailbox = local.empty() ? std::string("MISSING_MAILBOX") : local;
     if (at == end) {
       address.host = "MISSING_DOMAIN";
@@ -225,7 +238,7 @@ class ListReader {
       for (size_t i = at + 1; i < end; ++i) domain += tokens[i].text;
       address.host = domain.empty() ? std::string("SYNTAX_ERROR") : domain;
     }
-    if (open == tokens.size() && at == end && local.empty()) return;  // nothing there at all
+    if (open == tokens.size() && at == end && tokens.empty()) return;  // nothing there at all
     if (!address.name && comment) address.name = comment;
     out_.push_back(std::move(address));
   }
