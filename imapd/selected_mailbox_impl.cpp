@@ -185,10 +185,11 @@ Status SelectedMailboxImpl::mark_seen(uint32_t seq) {
   FlagChange change;
   change.op = FlagOp::kAdd;
   change.flags.system = kFlagSeen;
-  // Not noted as our own change: the FETCH FLAGS that report_changes sends tells the client
-  // that \Seen was set (RFC 3501 6.4.5), unless the FETCH itself already did.
+  // Noted as our own change: the FETCH handler reports the new FLAGS in its own reply
+  // (RFC 3501 6.4.5), so report_changes does not send them a second time.
   auto stored = mailbox_->store_flags({found->uid}, change);
   if (!stored.ok()) return stored.error();
+  for (const MessageRecord& record : stored->changed) note_own_change(record.uid, record.modseq);
   return Status::success();
 }
 
