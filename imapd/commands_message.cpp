@@ -219,9 +219,9 @@ std::string handle_store(CommandContext& context, const ImapCommand& command) {
   if (!outcome) return no_from(outcome.error());
   bool condstore = context.enabled("CONDSTORE");
   std::vector<uint32_t> modified = outcome->modified;  // ascending
-  // Non-silent: the flags of every message of the set (RFC 3501 6.4.6). Silent with CONDSTORE:
-  // the new MODSEQ of the ones that changed (RFC 7162 3.1.3).
-  const std::vector<uint32_t>& report = silent ? outcome->changed : *seqs;
+  // The messages whose flags changed (as Dovecot: unchanged ones get no FETCH): their FLAGS, or
+  // with .SILENT and CONDSTORE only their new MODSEQ (RFC 7162 3.1.3).
+  const std::vector<uint32_t>& report = outcome->changed;
   if (!silent || condstore) {
     for (uint32_t seq : report) {
       if (std::binary_search(modified.begin(), modified.end(), seq)) continue;

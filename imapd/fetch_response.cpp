@@ -231,7 +231,7 @@ FetchOutcome send_fetch_response(CommandContext& context, SelectedMailbox& mailb
         std::optional<std::string> section =
             extract_section(source.bytes(), source.tree(), item.section);
         if (!section) {
-          out.item(item.response_name, "NIL");
+          out.literal_item(item.response_name, "");  // no such part: empty (as Dovecot)
         } else if (item.kind == FetchItemKind::kBodySection && item.section.part.empty() &&
                    item.section.text == MimeSection::Text::kAll && !item.partial_offset) {
           out.literal_item(item.response_name, source.bytes());
