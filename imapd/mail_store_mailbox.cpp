@@ -41,7 +41,7 @@ constexpr std::string_view kMetaReserved = "reserved";
 std::atomic<uint64_t> g_name_counter{0};
 
 std::string_view file_name_of(std::string_view file) {  // "cur/x" -> "x"
-  size_t slash = file.find('/');
+  size_t slash = file.rfind('/');
   return slash == std::string_view::npos ? file : file.substr(slash + 1);
 }
 
@@ -271,6 +271,7 @@ class IndexWriter {
         folder_(&folder),
         modseq_(modseq),
         uidnext_(uidnext),
+        first_uidnext_(uidnext),
         reserved_(reserved),
         uidvalidity_(uidvalidity) {}
 
@@ -357,6 +358,7 @@ class IndexWriter {
 
   // Writes the counters, raises the reservation (postern-uids) first when UIDs reached it.
   Result<uint64_t> finish() {
+    if (writes_ == 0 && uidnext_ == first_uidnext_) return reserved_;  // nothing to commit
     if (uidnext_ >= reserved_) {
       uint64_t reserved = uint64_t{uidnext_} + kUidReserveStep;
       if (Status s = write_uids_file(*folder_, UidsFile{uidvalidity_, reserved}); !s) {
@@ -377,6 +379,7 @@ class IndexWriter {
   const std::string* folder_;
   uint64_t modseq_;
   uint32_t uidnext_;
+  uint32_t first_uidnext_;
   uint64_t reserved_;
   uint32_t uidvalidity_;
   size_t writes_ = 0;
