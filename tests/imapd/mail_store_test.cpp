@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "imapd/maildir_names.hpp"
@@ -590,6 +591,56 @@ TEST_F(MailStoreTest, SpecialUseAndSubscriptions) {
   EXPECT_EQ(*subs, (std::vector<std::string>{"Drafts", "Trash", "Junk", "Archive",
                                              "Later.Folder"}));
   EXPECT_EQ(read_text(root_ + "/subscriptions"), "Drafts\nTrash\nJunk\nArchive\nLater.Folder\n");
+}
+
+TEST_F(MailStoreTest, ForeignFileWithUsedUidGetsFreshUid) {
+  ASSERT_TRUE(store_->create("Other").ok());
+  auto inbox = open("INBOX");
+  auto other = open("Other");
+  ASSERT_TRUE(inbox && other);
+  auto first = inbox->append("first\n", {}, 1600000000, 0);
+  auto second = inbox->append("second\n", {}, 1600000001, 0);
+  auto elsewhere = other->append("elsewhere\n", {}, 1600000002, 0);
+  ASSERT_TRUE(first.ok() && second.ok() && elsewhere.ok());
+  ASSERT_EQ(*first, *elsewhere);  // both folders gave out UID 1
+  ASSERT_TRUE(inbox->expunge({*first}).ok());
+  // Another tool moves Other's message (P=1 in its name) into INBOX: UID 1 was used here.
+  std::string file = other->find(*elsewhere)->file;
+  ASSERT_EQ(rename((other->path() + "/" + file).c_str(), (inbox->path() + "/" + file).c_str()), 0);
+  // And copies INBOX's second message under another name with the same P=.
+  std::string second_file = inbox->find(*second)->file;
+  std::string copy_name = "cur/1700000000.M1P1Q1.copy" + second_file.substr(second_file.find(','));
+  ASSERT_EQ(link((inbox->path() + "/" + second_file).c_str(), (inbox->path() + "/" + copy_name).c_str()), 0);
+  ASSERT_TRUE(inbox->sync().ok());
+  ASSERT_EQ(inbox->records().size(), 3u);
+  EXPECT_EQ(inbox->find(*first), nullptr);  // never reused
+  EXPECT_EQ(*inbox->read_file(*second), "second\n");
+  std::set<uint32_t> uids;
+  for (const MessageRecord& r : inbox->records()) {
+    uids.insert(r.uid);
+    EXPECT_EQ(base_field(split_maildir_name(r.file.substr(4)).base, 'P'), r.uid) << r.file;
+  }
+  EXPECT_EQ(uids.size(), 3u);
+  EXPECT_GT(*uids.rbegin(), *second);
+  ASSERT_TRUE(other->sync().ok());
+  EXPECT_TRUE(other->records().empty());
+}
+
+TEST_F(MailStoreTest, IndexDeletedWhileOpenIsRebuilt) {
+  auto inbox = open("INBOX");
+  ASSERT_TRUE(inbox);
+  auto uid = inbox->append("kept\n", {}, 1600000000, 0);
+  ASSERT_TRUE(uid.ok());
+  uint32_t uidvalidity = inbox->uidvalidity();
+  ASSERT_EQ(unlink((root_ + "/postern-index").c_str()), 0);
+  ASSERT_TRUE(inbox->sync().ok());
+  EXPECT_EQ(access((root_ + "/postern-index").c_str(), F_OK), 0);
+  EXPECT_EQ(inbox->uidvalidity(), uidvalidity);
+  ASSERT_EQ(inbox->records().size(), 1u);
+  EXPECT_EQ(inbox->records()[0].uid, *uid);
+  auto next = inbox->append("new\n", {}, 1600000000, 0);
+  ASSERT_TRUE(next.ok());
+  EXPECT_GT(*next, *uid);
 }
 
 TEST_F(MailStoreTest, FiftyThousandMessages) {
