@@ -117,7 +117,6 @@ class ImapCommandReader {
   ImapCommand command_;       // tag, name, uid of the command under way
   std::vector<ImapToken> stack_;  // [0]: the argument list; then each open "("
   ImapToken* literal_ = nullptr;  // the literal being filled (in stack_.back().children)
-  bool literal_counts_ = true;    // counted in max_command_bytes (not APPEND's)
   bool command_started_ = false;
   bool discarding_command_ = false;  // after an error: skip to the end of the command
   size_t command_bytes_ = 0;
@@ -128,7 +127,6 @@ class ImapCommandReader {
   std::optional<ImapCommand> ready_;
   std::optional<ImapSyntaxError> error_;
   bool raw_line_ = false;
-  bool raw_ready_ = false;
 };
 
 // Parses one whole command from text with its literals inline ("{3}\r\nabc") and no
