@@ -64,8 +64,8 @@ int remove_entry(const char* path, const struct stat*, int type, struct FTW*) {
 
 Status make_folder_dirs(const std::string& path) {
   if (::mkdir(path.c_str(), kDirMode) != 0) {
-    if (errno == EEXIST) return store_error(ErrorKind::kPermanent, "ALREADYEXISTS",
-                                            "mailbox already exists");
+    if (errno == EEXIST)
+      return store_error(ErrorKind::kPermanent, "ALREADYEXISTS", "mailbox already exists");
     return server_error(Error::system("mkdir " + path));
   }
   for (const char* sub : {"/tmp", "/new", "/cur"}) {
@@ -220,7 +220,8 @@ Result<std::vector<std::string>> MailStore::folder_names() {
     if (entry_name.size() < 2 || entry_name[0] != '.' || entry_name[1] == '.') continue;
     std::string name(entry_name.substr(1));
     if (!check_folder_name(name)) continue;  // not a name a client could have made
-    if (entry->d_type != DT_DIR && !(entry->d_type == DT_UNKNOWN && is_dir(root_ + "/" + std::string(entry_name)))) {
+    if (entry->d_type != DT_DIR &&
+        !(entry->d_type == DT_UNKNOWN && is_dir(root_ + "/" + std::string(entry_name)))) {
       continue;
     }
     if (names.size() >= kMaxFolders) {

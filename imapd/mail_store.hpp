@@ -76,11 +76,11 @@
 
 namespace postern::imapd {
 
-inline constexpr size_t kMaxFolderNameBytes = 250;   // "." + name is one directory entry
-inline constexpr size_t kMaxFolderDepth = 32;        // hierarchy levels in one name
-inline constexpr size_t kMaxFolders = 5000;          // folders per user (CREATE refuses more)
+inline constexpr size_t kMaxFolderNameBytes = 250;  // "." + name is one directory entry
+inline constexpr size_t kMaxFolderDepth = 32;       // hierarchy levels in one name
+inline constexpr size_t kMaxFolders = 5000;         // folders per user (CREATE refuses more)
 inline constexpr uint32_t kMaxMessagesPerFolder = 2'000'000;  // APPEND/COPY refuse more
-inline constexpr size_t kMaxCachedBytes = 256 * 1024;          // one cached text per message
+inline constexpr size_t kMaxCachedBytes = 256 * 1024;         // one cached text per message
 inline constexpr uint32_t kUidReserveStep = 1000;
 inline constexpr const char* kIndexFileName = "postern-index";
 inline constexpr const char* kUidsFileName = "postern-uids";
@@ -111,8 +111,8 @@ uint64_t crlf_size(std::string_view bytes);
 enum class SpecialUse : uint8_t { kNone, kDrafts, kSent, kTrash, kJunk, kArchive };
 
 struct FolderInfo {
-  std::string name;         // modified UTF-7, "INBOX" first, then sorted by name
-  bool exists = true;       // false: a missing parent of an existing folder (\Noselect)
+  std::string name;           // modified UTF-7, "INBOX" first, then sorted by name
+  bool exists = true;         // false: a missing parent of an existing folder (\Noselect)
   bool has_children = false;  // \HasChildren (else \HasNoChildren)
   bool subscribed = false;
   SpecialUse special_use = SpecialUse::kNone;  // by name: Drafts, Sent, Trash, Junk, Archive
@@ -125,8 +125,7 @@ class MailStore {
  public:
   // Opens (creates when missing, with tmp/ new/ cur/) the user's Maildir under base.
   // user is "local@domain" (lib/maildir maildir_path). registry must outlive the store.
-  static Result<std::unique_ptr<MailStore>> open(MailboxRegistry& registry,
-                                                 const std::string& base,
+  static Result<std::unique_ptr<MailStore>> open(MailboxRegistry& registry, const std::string& base,
                                                  const std::string& user);
 
   const std::string& root() const { return root_; }
@@ -172,7 +171,8 @@ class MailStore {
   MailStore& operator=(const MailStore&) = delete;
 
  private:
-  MailStore(MailboxRegistry& registry, std::string root) : registry_(registry), root_(std::move(root)) {}
+  MailStore(MailboxRegistry& registry, std::string root)
+      : registry_(registry), root_(std::move(root)) {}
   Result<std::vector<std::string>> folder_names();  // existing folders (not INBOX), sorted
   Status write_subscriptions(const std::vector<std::string>& names);
   MailboxRegistry& registry_;
@@ -228,7 +228,7 @@ class Mailbox : public std::enable_shared_from_this<Mailbox> {
   Mailbox& operator=(const Mailbox&) = delete;
 
   const std::string& path() const { return path_; }  // the folder's directory
-  bool deleted() const { return deleted_; }           // DELETEd (or renamed away) meanwhile
+  bool deleted() const { return deleted_; }          // DELETEd (or renamed away) meanwhile
 
   // Catches up with the Maildir and with other processes' index changes. Cheap when nothing
   // changed (see the file comment). Returns true when records changed.
@@ -250,12 +250,11 @@ class Mailbox : public std::enable_shared_from_this<Mailbox> {
   // APPEND: bytes (CRLF or LF line ends; stored LF-only, as delivery stores), flags, internal
   // date (seconds, and minutes east of UTC for display). Written tmp/ -> fsync -> cur/ ->
   // fsync cur/, mtime = internal date. Returns the new UID (APPENDUID).
-  Result<uint32_t> append(std::string_view bytes, const MessageFlags& flags,
-                          int64_t internal_date, int32_t zone_minutes);
+  Result<uint32_t> append(std::string_view bytes, const MessageFlags& flags, int64_t internal_date,
+                          int32_t zone_minutes);
   // STORE: applies change to each UID (absent UIDs are skipped), renaming files to the new
   // info part; each changed message gets a new MODSEQ. Unchanged flags: no new MODSEQ.
-  Result<StoreFlagsResult> store_flags(const std::vector<uint32_t>& uids,
-                                       const FlagChange& change);
+  Result<StoreFlagsResult> store_flags(const std::vector<uint32_t>& uids, const FlagChange& change);
   // COPY: each UID (ascending, absent ones skipped) into destination (hard link when possible,
   // else a copy), flags and keywords kept, internal date kept. Returns source -> destination
   // UID pairs (COPYUID). destination may be this Mailbox.
@@ -346,7 +345,7 @@ class MailboxRegistry {
   void run_pending();
   static void on_notify(int fd, short what, void* arg);
   void rename_path(const std::string& from, const std::string& to);  // a folder was renamed
-  void mark_deleted(const std::string& path);                         // a folder was deleted
+  void mark_deleted(const std::string& path);                        // a folder was deleted
   event_base* base_;
   std::map<std::string, std::weak_ptr<Mailbox>> mailboxes_;  // by folder path
   std::unique_ptr<Private> impl_;                            // inotify fd, watches, events

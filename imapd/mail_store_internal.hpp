@@ -34,8 +34,8 @@ struct Mailbox::Private {
   std::optional<LmdbEnv> env;  // set once open_index() succeeded
   IndexDbs dbs;
   std::unordered_map<std::string, uint32_t> uid_of_base;  // file base name -> uid
-  uint64_t reserved = 0;  // UID reservation written to postern-uids
-  bool new_dirty = true;  // new/ must be rescanned
+  uint64_t reserved = 0;                                  // UID reservation written to postern-uids
+  bool new_dirty = true;                                  // new/ must be rescanned
   bool cur_dirty = true;
   bool reopen = false;  // postern-index was replaced under us
   int wd_new = -1;      // inotify watches (-1: none, fall back to mtimes)
@@ -59,7 +59,7 @@ struct MailboxRegistry::Private {
     WatchKind kind = WatchKind::kNew;
   };
   std::unordered_map<int, Watch> watches;
-  std::vector<std::weak_ptr<Mailbox>> pending;  // change notifications to run
+  std::vector<std::weak_ptr<Mailbox>> pending;          // change notifications to run
   std::multiset<std::pair<int, std::string>> expected;  // (wd, name) events we caused
 };
 

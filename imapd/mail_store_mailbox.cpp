@@ -49,7 +49,9 @@ std::string record_base(const MessageRecord& record) {
   return std::string(split_maildir_name(file_name_of(record.file)).base);
 }
 
-bool in_new(const MessageRecord& record) { return record.file.rfind("new/", 0) == 0; }
+bool in_new(const MessageRecord& record) {
+  return record.file.rfind("new/", 0) == 0;
+}
 
 int32_t zone_minutes_at(int64_t seconds) {
   time_t t = static_cast<time_t>(seconds);
@@ -95,7 +97,7 @@ Result<CountedFile> count_file(const std::string& path) {
   if (!S_ISREG(st.st_mode)) return Error{ErrorKind::kPermanent, path + ": not a file", 0};
   CountedFile out;
   out.mtime = st.st_mtim.tv_sec;
-  std::string buffer(kReadChunkBytes, '\0');
+  static std::string buffer(kReadChunkBytes, '\0');  // one event loop thread: reused
   char previous = 0;
   for (;;) {
     ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
@@ -124,8 +126,8 @@ Result<std::string> read_whole(const std::string& path) {
     return store_error(ErrorKind::kLimit, "LIMIT", "message file too large");
   }
   std::string out;
-  out.reserve(static_cast<size_t>(st.st_size));
-  std::string buffer(kReadChunkBytes, '\0');
+  out.reserve(static_cast<size_t>(st.st_size) + 1);
+  static std::string buffer(kReadChunkBytes, '\0');  // one event loop thread: reused
   for (;;) {
     ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
@@ -189,9 +191,8 @@ Result<UidsFile> read_uids_file(const std::string& folder) {
 }
 
 Status write_uids_file(const std::string& folder, const UidsFile& uids) {
-  std::string text =
-      "uidvalidity " + std::to_string(uids.uidvalidity) + "\nreserved " +
-      std::to_string(uids.reserved) + "\n";
+  std::string text = "uidvalidity " + std::to_string(uids.uidvalidity) + "\nreserved " +
+                     std::to_string(uids.reserved) + "\n";
   std::string path = folder + "/" + kUidsFileName;
   std::string tmp = path + ".tmp" + std::to_string(getpid());
   {
@@ -316,8 +317,8 @@ class IndexWriter {
     if (bump) {
       if (Status s = txn_.del(dbs_->changes, modseq_key(old.modseq)); !s) return s;
       record.modseq = ++modseq_;
-      if (Status s = txn_.put(dbs_->changes, modseq_key(record.modseq),
-                              encode_change(record.uid, false));
+      if (Status s =
+              txn_.put(dbs_->changes, modseq_key(record.modseq), encode_change(record.uid, false));
           !s) {
         return s;
       }
@@ -326,8 +327,8 @@ class IndexWriter {
       // log it under a new modseq without telling clients more than a FETCH of same flags.
       if (Status s = txn_.del(dbs_->changes, modseq_key(old.modseq)); !s) return s;
       record.modseq = ++modseq_;
-      if (Status s = txn_.put(dbs_->changes, modseq_key(record.modseq),
-                              encode_change(record.uid, false));
+      if (Status s =
+              txn_.put(dbs_->changes, modseq_key(record.modseq), encode_change(record.uid, false));
           !s) {
         return s;
       }
@@ -401,7 +402,9 @@ ChangeSubscription& ChangeSubscription::operator=(ChangeSubscription&& other) no
   return *this;
 }
 
-ChangeSubscription::~ChangeSubscription() { reset(); }
+ChangeSubscription::~ChangeSubscription() {
+  reset();
+}
 
 void ChangeSubscription::reset() {
   if (auto listeners = listeners_.lock()) listeners->callbacks.erase(id_);
@@ -444,8 +447,8 @@ Status Mailbox::open_index() {
     if (on_disk) {
       uids = *on_disk;
       first_recent = uids.reserved;
-      log::info("imapd index rebuilt: folder={} uidvalidity={} uidnext={}", path_,
-                uids.uidvalidity, uids.reserved);
+      log::info("imapd index rebuilt: folder={} uidvalidity={} uidnext={}", path_, uids.uidvalidity,
+                uids.reserved);
     } else {
       uids.uidvalidity = static_cast<uint32_t>(std::max<int64_t>(time(nullptr), 1));
       uids.reserved = 1;
@@ -453,11 +456,10 @@ Status Mailbox::open_index() {
     uint64_t uidnext = uids.reserved;
     uids.reserved = uidnext + kUidReserveStep;
     if (Status s = write_uids_file(path_, uids); !s) return s;
-    for (auto [key, value] : {std::pair{kMetaUidvalidity, uint64_t{uids.uidvalidity}},
-                              std::pair{kMetaUidnext, uidnext},
-                              std::pair{kMetaHighestModseq, uint64_t{1}},
-                              std::pair{kMetaFirstRecent, first_recent},
-                              std::pair{kMetaReserved, uids.reserved}}) {
+    for (auto [key, value] :
+         {std::pair{kMetaUidvalidity, uint64_t{uids.uidvalidity}}, std::pair{kMetaUidnext, uidnext},
+          std::pair{kMetaHighestModseq, uint64_t{1}}, std::pair{kMetaFirstRecent, first_recent},
+          std::pair{kMetaReserved, uids.reserved}}) {
       if (Status s = meta_put(*txn, dbs, key, value); !s) return s;
     }
   } else {
@@ -465,8 +467,8 @@ Status Mailbox::open_index() {
     if (!reserved) return reserved.error();
     if (!on_disk || on_disk->uidvalidity != *uidvalidity || on_disk->reserved != *reserved) {
       // postern-uids lost or stale: the index knows better.
-      if (Status s = write_uids_file(
-              path_, UidsFile{static_cast<uint32_t>(*uidvalidity), *reserved});
+      if (Status s =
+              write_uids_file(path_, UidsFile{static_cast<uint32_t>(*uidvalidity), *reserved});
           !s) {
         return s;
       }
@@ -494,7 +496,7 @@ Status Mailbox::load_all() {
   std::unordered_map<std::string, uint32_t> bases;
   auto cursor = LmdbCursor::open(*txn, dbs.uids);
   if (!cursor) return cursor.error();
-  for (auto more = cursor->seek(MDB_FIRST); ; more = cursor->seek(MDB_NEXT)) {
+  for (auto more = cursor->seek(MDB_FIRST);; more = cursor->seek(MDB_NEXT)) {
     if (!more) return more.error();
     if (!*more) break;
     auto uid = decode_uid(cursor->key());
@@ -592,8 +594,7 @@ Result<bool> Mailbox::catch_up(const LmdbTxn& txn) {
     std::move(additions.begin(), additions.end(), std::back_inserter(records_));
     if (!in_order) {
       std::inplace_merge(
-          records_.begin(), records_.begin() + static_cast<std::ptrdiff_t>(middle),
-          records_.end(),
+          records_.begin(), records_.begin() + static_cast<std::ptrdiff_t>(middle), records_.end(),
           [](const MessageRecord& a, const MessageRecord& b) { return a.uid < b.uid; });
     }
   }
@@ -612,7 +613,8 @@ Result<bool> Mailbox::catch_up_now() {
 bool Mailbox::index_replaced() {
   impl_->reopen = false;
   mdb_filehandle_t fd = -1;
-  struct stat open_st {}, disk_st {};
+  struct stat open_st {
+  }, disk_st{};
   if (mdb_env_get_fd(impl_->env->get(), &fd) != 0 || fstat(fd, &open_st) != 0) return false;
   if (::stat((path_ + "/" + kIndexFileName).c_str(), &disk_st) != 0) return errno == ENOENT;
   return open_st.st_ino != disk_st.st_ino || open_st.st_dev != disk_st.st_dev;
@@ -741,7 +743,8 @@ Status Mailbox::scan(bool scan_new, bool scan_cur) {
     std::string source = path_ + (entry.in_new ? "/new/" : "/cur/") + entry.name;
     std::optional<uint64_t> given = base_field(name.base, 'P');
     uint32_t uid = 0;
-    if (given && *given >= 1 && *given < writer->uidnext() && find(static_cast<uint32_t>(*given)) == nullptr &&
+    if (given && *given >= 1 && *given < writer->uidnext() &&
+        find(static_cast<uint32_t>(*given)) == nullptr &&
         !taken.count(static_cast<uint32_t>(*given))) {
       auto expunged = writer->is_expunged(static_cast<uint32_t>(*given));
       if (!expunged) return expunged.error();
@@ -869,8 +872,8 @@ Result<uint32_t> Mailbox::append(std::string_view bytes, const MessageFlags& fla
   record.internal_date = internal_date;
   record.internal_date_zone = zone_minutes;
   std::string unique = std::string(file_name_of(*tmp));
-  std::string base = unique + ",S=" + std::to_string(stored.size()) + ",W=" +
-                     std::to_string(record.size) + ",P=" + std::to_string(record.uid);
+  std::string base = unique + ",S=" + std::to_string(stored.size()) +
+                     ",W=" + std::to_string(record.size) + ",P=" + std::to_string(record.uid);
   std::string name = base + ":2," + info_for_flags(flags.system, "");
   record.file = "cur/" + name;
   registry_.expect_event(impl_->wd_cur, name);
@@ -975,8 +978,8 @@ Result<std::vector<UidPair>> Mailbox::copy(const std::vector<uint32_t>& uids,
   if (destination.records_.size() + sources.size() > kMaxMessagesPerFolder) {
     return store_error(ErrorKind::kLimit, "LIMIT", "destination mailbox is full");
   }
-  auto writer = IndexWriter::begin(*destination.impl_->env, destination.impl_->dbs,
-                                   destination.path_);
+  auto writer =
+      IndexWriter::begin(*destination.impl_->env, destination.impl_->dbs, destination.path_);
   if (!writer) return server_error(writer.error());
   if (auto caught = destination.catch_up(writer->txn()); !caught) {
     return server_error(caught.error());
@@ -1031,8 +1034,8 @@ Result<std::vector<UidPair>> Mailbox::copy(const std::vector<uint32_t>& uids,
 
 Result<std::vector<UidPair>> Mailbox::move(const std::vector<uint32_t>& uids,
                                            Mailbox& destination) {
-  if (&destination == this) return store_error(ErrorKind::kPermanent, "CANNOT",
-                                               "cannot move into the same mailbox");
+  if (&destination == this)
+    return store_error(ErrorKind::kPermanent, "CANNOT", "cannot move into the same mailbox");
   auto pairs = copy(uids, destination);
   if (!pairs) return pairs.error();
   std::vector<uint32_t> sources;

@@ -53,8 +53,8 @@ Result<LmdbEnv> open_index(const std::string& file, IndexDbs* dbs) {
   auto txn = LmdbTxn::begin(*opened, false);
   if (!txn) return txn.error();
   const std::pair<const char*, MDB_dbi*> names[] = {
-      {"meta", &dbs->meta},         {"uids", &dbs->uids},         {"names", &dbs->names},
-      {"changes", &dbs->changes},   {"expunged", &dbs->expunged}, {"cache", &dbs->cache},
+      {"meta", &dbs->meta},       {"uids", &dbs->uids},         {"names", &dbs->names},
+      {"changes", &dbs->changes}, {"expunged", &dbs->expunged}, {"cache", &dbs->cache},
   };
   for (const auto& [name, dbi] : names) {
     auto opened_db = txn->open_db(name, true);
@@ -93,8 +93,12 @@ std::string cache_key(uint32_t uid, CacheKind kind) {
   return out;
 }
 
-std::string encode_u64(uint64_t value) { return modseq_key(value); }
-Result<uint64_t> decode_u64(std::string_view bytes) { return decode_modseq(bytes); }
+std::string encode_u64(uint64_t value) {
+  return modseq_key(value);
+}
+Result<uint64_t> decode_u64(std::string_view bytes) {
+  return decode_modseq(bytes);
+}
 
 std::string encode_change(uint32_t uid, bool expunged) {
   std::string out = uid_key(uid);
@@ -134,9 +138,8 @@ Result<MessageRecord> decode_record(uint32_t uid, std::string_view bytes) {
   uint64_t version = 0, system = 0, date = 0, zone = 0, file_length = 0, keyword_count = 0;
   if (!in.read(1, &version) || version != kRecordVersion || !in.read(8, &record.modseq) ||
       !in.read(1, &system) || !in.read(8, &record.size) || !in.read(8, &date) ||
-      !in.read(4, &zone) || !in.read(2, &file_length) ||
-      !in.read_text(file_length, &record.file) || !in.read(1, &keyword_count) ||
-      keyword_count > kMaxKeywordsPerMessage) {
+      !in.read(4, &zone) || !in.read(2, &file_length) || !in.read_text(file_length, &record.file) ||
+      !in.read(1, &keyword_count) || keyword_count > kMaxKeywordsPerMessage) {
     return Error::parse("index: bad record for uid " + std::to_string(uid));
   }
   record.flags.system = static_cast<uint8_t>(system);

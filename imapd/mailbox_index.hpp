@@ -34,8 +34,8 @@ struct IndexDbs {
 // Opens (creating) the environment and its databases.
 Result<LmdbEnv> open_index(const std::string& file, IndexDbs* dbs);
 
-std::string uid_key(uint32_t uid);         // 4 bytes big-endian
-std::string modseq_key(uint64_t modseq);   // 8 bytes big-endian
+std::string uid_key(uint32_t uid);        // 4 bytes big-endian
+std::string modseq_key(uint64_t modseq);  // 8 bytes big-endian
 Result<uint32_t> decode_uid(std::string_view bytes);
 Result<uint64_t> decode_modseq(std::string_view bytes);
 std::string cache_key(uint32_t uid, CacheKind kind);

@@ -155,7 +155,9 @@ void MailboxRegistry::drain_events() {
       WatchKind kind = it->second.kind;
       std::string name = event->len > 0 ? std::string(event->name) : std::string();
       if (event->mask & IN_IGNORED) {  // the directory went away: fall back to mtimes
-        (kind == WatchKind::kNew ? m.wd_new : kind == WatchKind::kCur ? m.wd_cur : m.wd_folder) = -1;
+        (kind == WatchKind::kNew   ? m.wd_new
+         : kind == WatchKind::kCur ? m.wd_cur
+                                   : m.wd_folder) = -1;
         impl_->watches.erase(it);
         m.new_dirty = m.cur_dirty = true;
         schedule(mailbox, false);

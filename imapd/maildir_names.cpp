@@ -17,8 +17,8 @@ struct FlagLetter {
 };
 // In ASCII order, as the Maildir spec asks the info letters to be.
 constexpr FlagLetter kFlagLetters[] = {
-    {'D', kFlagDraft}, {'F', kFlagFlagged}, {'R', kFlagAnswered}, {'S', kFlagSeen},
-    {'T', kFlagDeleted},
+    {'D', kFlagDraft}, {'F', kFlagFlagged}, {'R', kFlagAnswered},
+    {'S', kFlagSeen},  {'T', kFlagDeleted},
 };
 
 bool is_system_letter(char c) {

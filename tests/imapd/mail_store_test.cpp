@@ -92,7 +92,9 @@ class MailStoreTest : public ::testing::Test {
     auto deadline = Clock::now() + std::chrono::milliseconds(max_ms);
     while (!done()) {
       if (Clock::now() > deadline) return false;
-      struct timeval tick {0, 20000};
+      struct timeval tick {
+        0, 20000
+      };
       event_base_loopexit(event_base_.get(), &tick);
       event_base_dispatch(event_base_.get());
     }
@@ -147,9 +149,9 @@ TEST_F(MailStoreTest, LaterDeliveryAndForeignFlagRenameAndRemoval) {
   EXPECT_EQ(before.flags.system, 0);
   // mutt marks it seen and flagged by renaming.
   std::string renamed = before.file.substr(0, before.file.find(":2,")) + ":2,FS";
-  ASSERT_EQ(rename((inbox->path() + "/" + before.file).c_str(),
-                   (inbox->path() + "/" + renamed).c_str()),
-            0);
+  ASSERT_EQ(
+      rename((inbox->path() + "/" + before.file).c_str(), (inbox->path() + "/" + renamed).c_str()),
+      0);
   ASSERT_TRUE(inbox->sync().ok());
   ASSERT_EQ(inbox->records().size(), 1u);
   EXPECT_EQ(inbox->records()[0].uid, before.uid);
@@ -236,7 +238,8 @@ TEST_F(MailStoreTest, StoreFlagsRenamesAndBumpsModseq) {
   // Keyword limit.
   FlagChange many;
   many.op = FlagOp::kAdd;
-  for (size_t i = 0; i <= kMaxKeywordsPerMessage; ++i) many.flags.keywords.push_back("k" + std::to_string(i));
+  for (size_t i = 0; i <= kMaxKeywordsPerMessage; ++i)
+    many.flags.keywords.push_back("k" + std::to_string(i));
   EXPECT_FALSE(inbox->store_flags({*a}, many).ok());
   many.flags.keywords.pop_back();
   many.op = FlagOp::kReplace;  // exactly kMaxKeywordsPerMessage
@@ -346,7 +349,8 @@ TEST_F(MailStoreTest, CacheAndRecent) {
   ASSERT_TRUE(inbox->store_cached(*a, CacheKind::kEnvelope, "(NIL)").ok());
   EXPECT_EQ(inbox->cached(*a, CacheKind::kEnvelope), "(NIL)");
   EXPECT_FALSE(inbox->cached(*a, CacheKind::kBodyStructure).has_value());
-  ASSERT_TRUE(inbox->store_cached(*b, CacheKind::kBody, std::string(kMaxCachedBytes + 1, 'x')).ok());
+  ASSERT_TRUE(
+      inbox->store_cached(*b, CacheKind::kBody, std::string(kMaxCachedBytes + 1, 'x')).ok());
   EXPECT_FALSE(inbox->cached(*b, CacheKind::kBody).has_value());
   ASSERT_TRUE(inbox->store_cached(*b, CacheKind::kBody, std::string(kMaxCachedBytes, 'x')).ok());
   EXPECT_TRUE(inbox->cached(*b, CacheKind::kBody).has_value());
@@ -523,7 +527,8 @@ TEST_F(MailStoreTest, DeleteRules) {
     }
   }
   EXPECT_TRUE(found);
-  for (const std::string& entry : list_dir(root_)) EXPECT_EQ(entry.find("postern-deleted"), std::string::npos);
+  for (const std::string& entry : list_dir(root_))
+    EXPECT_EQ(entry.find("postern-deleted"), std::string::npos);
   // Re-created: a fresh, empty folder.
   ASSERT_TRUE(store_->create("A").ok());
   auto again = open("A");
@@ -588,8 +593,8 @@ TEST_F(MailStoreTest, SpecialUseAndSubscriptions) {
   ASSERT_TRUE(store_->unsubscribe("Sent").ok());
   subs = store_->subscriptions();
   ASSERT_TRUE(subs.ok());
-  EXPECT_EQ(*subs, (std::vector<std::string>{"Drafts", "Trash", "Junk", "Archive",
-                                             "Later.Folder"}));
+  EXPECT_EQ(*subs,
+            (std::vector<std::string>{"Drafts", "Trash", "Junk", "Archive", "Later.Folder"}));
   EXPECT_EQ(read_text(root_ + "/subscriptions"), "Drafts\nTrash\nJunk\nArchive\nLater.Folder\n");
 }
 
@@ -610,7 +615,9 @@ TEST_F(MailStoreTest, ForeignFileWithUsedUidGetsFreshUid) {
   // And copies INBOX's second message under another name with the same P=.
   std::string second_file = inbox->find(*second)->file;
   std::string copy_name = "cur/1700000000.M1P1Q1.copy" + second_file.substr(second_file.find(','));
-  ASSERT_EQ(link((inbox->path() + "/" + second_file).c_str(), (inbox->path() + "/" + copy_name).c_str()), 0);
+  ASSERT_EQ(
+      link((inbox->path() + "/" + second_file).c_str(), (inbox->path() + "/" + copy_name).c_str()),
+      0);
   ASSERT_TRUE(inbox->sync().ok());
   ASSERT_EQ(inbox->records().size(), 3u);
   EXPECT_EQ(inbox->find(*first), nullptr);  // never reused
@@ -671,8 +678,7 @@ TEST_F(MailStoreTest, FiftyThousandMessages) {
     EXPECT_FALSE(*synced);
   }
   auto sync_us =
-      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count() /
-      kSyncs;
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count() / kSyncs;
   // Reopen from the index alone (no scan of unchanged files beyond one readdir).
   inbox.reset();
   start = Clock::now();
@@ -680,10 +686,11 @@ TEST_F(MailStoreTest, FiftyThousandMessages) {
   ASSERT_TRUE(inbox);
   auto reopen_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
-  std::printf("[ timing ] 50,000 messages: first index build %lld ms, no-change sync %lld us, "
-              "reopen %lld ms\n",
-              static_cast<long long>(build_ms), static_cast<long long>(sync_us),
-              static_cast<long long>(reopen_ms));
+  std::printf(
+      "[ timing ] 50,000 messages: first index build %lld ms, no-change sync %lld us, "
+      "reopen %lld ms\n",
+      static_cast<long long>(build_ms), static_cast<long long>(sync_us),
+      static_cast<long long>(reopen_ms));
 }
 
 }  // namespace
