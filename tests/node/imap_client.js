@@ -22,6 +22,9 @@ function emit(object) {
   process.stdout.write(JSON.stringify(object) + '\n');
 }
 
+const stderrLog = (entry) => process.stderr.write(JSON.stringify(entry) + '\n');
+const stderrLogger = {debug: stderrLog, info: stderrLog, warn: stderrLog, error: stderrLog};
+
 function flagList(flags) {
   return flags ? Array.from(flags).sort() : [];
 }
@@ -42,7 +45,8 @@ async function main() {
     doSTARTTLS: options.secure ? undefined : true,
     auth: {user: options.user, pass: options.pass},
     tls: {ca: [fs.readFileSync(options.ca)], checkServerIdentity: () => undefined},
-    logger: false,
+    // IMAP_CLIENT_LOG=1: imapflow's protocol log on stderr (stdout carries the events).
+    logger: process.env.IMAP_CLIENT_LOG ? stderrLogger : false,
     connectionTimeout: 20000,
     greetingTimeout: 20000,
     socketTimeout: 60000,

@@ -5,6 +5,7 @@ file with CRLF line ends, byte for byte), flags and unflags, moves a message to 
 folder, and sits in IDLE until a message delivered through smtpd arrives. Every result is
 checked where it lands: the Maildir file names (flags, folder) and a second, imaplib session.
 Whole suite on loopback."""
+import base64
 import json
 import os
 import re
@@ -29,13 +30,15 @@ SPECIAL_USE = {"\\Drafts": "Drafts", "\\Sent": "Sent", "\\Trash": "Trash", "\\Ju
 class NodeClient:
     """tests/node/imap_client.js as a child process: JSON events on stdout, "done" on stdin."""
 
-    def __init__(self, options):
+    def __init__(self, options, log_path):
         node = shutil.which("node")
         assert node, "node is not installed (scripts/install-deps)"
         env = dict(os.environ, NODE_PATH=os.path.join(NODE_DIR, "node_modules"))
+        self.log_path = log_path
+        self.log = open(log_path, "wb")  # stderr to a file: a full pipe would stall node
         self.process = subprocess.Popen([node, os.path.join(NODE_DIR, "imap_client.js"),
                                          json.dumps(options)], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+                                        stdout=subprocess.PIPE, stderr=self.log, env=env)
         self.events = []
         self.buffer = b""
 
@@ -44,14 +47,16 @@ class NodeClient:
         while b"\n" not in self.buffer:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise TimeoutError(f"no event from imapflow in {timeout}s; so far {self.events}")
+                raise TimeoutError(f"no event from imapflow in {timeout}s; so far "
+                                   f"{[e['event'] for e in self.events]}; stderr:\n"
+                                   + self.stderr())
             ready, _, _ = select.select([self.process.stdout], [], [], left)
             if ready:
                 chunk = os.read(self.process.stdout.fileno(), 1 << 20)
                 if not chunk:
                     self.process.wait(10)
                     raise AssertionError(f"imapflow exited {self.process.returncode}: "
-                                         f"{self.process.stderr.read().decode()}")
+                                         f"{self.stderr()}")
                 self.buffer += chunk
         line, self.buffer = self.buffer.split(b"\n", 1)
         event = json.loads(line)
@@ -69,21 +74,34 @@ class NodeClient:
         self.process.stdin.flush()
         after = self.expect("after-idle")
         self.process.wait(30)
-        assert self.process.returncode == 0, self.process.stderr.read().decode()
+        assert self.process.returncode == 0, self.stderr()
         return after
+
+    def stderr(self):
+        self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read()[-5000:].decode(errors="replace")
 
     def kill(self):
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
+        self.log.close()
 
 
-def by_message_id(suite, user, folder=None):
-    """Message-ID -> file path of one Maildir folder."""
-    found = {}
-    for path in maildir_files(suite, user, folder):
-        found[header_of(read_message(path), "Message-ID")] = path
-    return found
+def by_message_id(suite, user, folder=None, content=False):
+    """Message-ID -> file path (or, with content, the file's bytes) of one Maildir folder. A
+    file the server renames meanwhile (a flag change) makes it list the folder again."""
+    for _ in range(50):
+        found = {}
+        try:
+            for path in maildir_files(suite, user, folder):
+                data = read_message(path)
+                found[header_of(data, "Message-ID")] = data if content else path
+            return found
+        except FileNotFoundError:
+            continue
+    raise AssertionError("the Maildir kept changing under the reader")
 
 
 def uid_message_ids(client):
@@ -121,11 +139,12 @@ def run_flow(suite, user, secure):
     assert len(uids) == 6, ids
     flag_uid, unflag_uid, move_uid = uids[0], uids[1], uids[2]
     check_ok(other.uid("STORE", str(unflag_uid), "+FLAGS", "(\\Seen)"), "STORE")
+    on_disk = by_message_id(suite, user, content=True)  # before imapflow renames files
 
     client = NodeClient({"port": suite.imaps_port if secure else suite.imap_port,
                          "secure": secure, "user": address(user), "pass": PASSWORD,
                          "ca": suite.cert, "flag": {"add": [flag_uid], "remove": [unflag_uid]},
-                         "move": [move_uid]})
+                         "move": [move_uid]}, os.path.join(suite.root, f"imapflow-{user}.log"))
     try:
         capabilities = client.expect("capabilities")["capabilities"]
         for needed in ("IDLE", "MOVE", "UIDPLUS", "SPECIAL-USE"):
@@ -143,14 +162,12 @@ def run_flow(suite, user, secure):
 
         opened = client.expect("opened")
         assert opened["exists"] == 6, opened
-        on_disk = by_message_id(suite, user)
         fetched = client.expect("fetched")["messages"]
         assert sorted(m["uid"] for m in fetched) == uids, fetched
         for message in fetched:
-            path = on_disk[ids[message["uid"]]]
-            expected = crlf(read_message(path))
-            source = __import__("base64").b64decode(message["source"])
-            assert source == expected, (path, source[:200], expected[:200])
+            expected = crlf(on_disk[ids[message["uid"]]])
+            source = base64.b64decode(message["source"])
+            assert source == expected, (message["uid"], source[:200], expected[:200])
             assert message["size"] == len(expected), (message["size"], len(expected))
             assert message["subject"] == header_of(expected, "Subject"), message["subject"]
             assert message["messageId"] == ids[message["uid"]], message["messageId"]
