@@ -172,6 +172,35 @@ def test_modseq_and_changedsince():
             assert second > first, fetches
 
 
+def test_qresync_vanished():
+    with imap_suite() as suite:
+        fill_maildir(suite, "demo", 3)
+        with RawImap.connect_tls(suite) as conn:
+            conn.login("demo")
+            ok(conn.command(b"ENABLE QRESYNC")[1])
+            ok(conn.command(b"SELECT INBOX")[1])
+            untagged, _ = conn.command(b"FETCH 1:3 UID")
+            uids = [int(re.search(rb"UID (\d+)", t).group(1)) for t, _ in untagged
+                    if b" FETCH " in t]
+            assert len(uids) == 3, untagged
+            _, tagged = conn.command(b"FETCH 1 (FLAGS) (CHANGEDSINCE 1 VANISHED)")
+            assert tagged.split()[1] == b"BAD", tagged  # VANISHED needs UID FETCH
+            untagged, _ = conn.command(b"FETCH 1:3 MODSEQ")
+            before = max(int(re.search(rb"MODSEQ \((\d+)\)", t).group(1))
+                         for t, _ in untagged if b" FETCH " in t)
+            ok(conn.command(b"STORE 1 +FLAGS.SILENT (\\Deleted)")[1])
+            ok(conn.command(b"EXPUNGE")[1])
+            ok(conn.command(b"STORE 1 +FLAGS.SILENT (\\Flagged)")[1])
+            untagged, tagged = conn.command(b"UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d VANISHED)"
+                                            % before)
+            ok(tagged)
+            texts = [t for t, _ in untagged]
+            assert texts[0] == b"* VANISHED (EARLIER) %d" % uids[0], texts
+            fetches = [t for t in texts if b" FETCH " in t]
+            assert len(fetches) == 1 and b"UID %d" % uids[1] in fetches[0], texts
+            assert b"\\Flagged" in fetches[0] and b"MODSEQ (" in fetches[0], texts
+
+
 def test_mime_torture_message():
     if not os.path.exists(TORTURE):
         print("skipped: no torture message at " + TORTURE)
@@ -206,4 +235,5 @@ if __name__ == "__main__":
                                test_body_sections_and_partials,
                                test_seen_set_by_body_not_by_peek,
                                test_modseq_and_changedsince,
+                               test_qresync_vanished,
                                test_mime_torture_message])
