@@ -16,8 +16,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 import postern_harness  # noqa: E402
-from imap_support import (RawImap, crash_lines, ensure_maildir, fill_maildir, imap_suite, imaps,  # noqa: E402
-                          maildir_files, raw_imaps, rss_kib)
+from imap_support import (RawImap, crash_lines, ensure_maildir, fill_maildir,  # noqa: E402
+                          imap_suite, imaps, maildir_files, raw_imaps, rss_kib)
 
 kMaxRssGrowthKib = 64 * 1024   # a client that never reads may cost the server this much at most
 kPipelined = 100000

@@ -83,7 +83,7 @@ class DovecotReference:
             f"  mailbox {name} {{\n    special_use = \\{name}\n    auto = subscribe\n  }}\n"
             for name in ("Drafts", "Sent", "Trash", "Junk", "Archive"))
         with open(self.config, "w") as f:
-            f.write(f"""# Throwaway Dovecot for checking Postern's IMAP tests (tests/harness/imap_support.py)
+            f.write(f"""# Throwaway Dovecot checking Postern's IMAP tests (tests/harness/imap_support.py)
 protocols = imap
 listen = 127.0.0.1
 base_dir = {self.root}/run
@@ -208,12 +208,12 @@ class ImapSuite(Suite):
 
     def _write_certificate_with_ip(self):
         """The suite's self-signed certificate again, with 127.0.0.1 as a subjectAltName too:
-        clients that always check the host name (mbsync 1.4 compares DNS names only) then accept it as their trusted
-        certificate when they connect to 127.0.0.1."""
+        clients that always check the host name (mbsync 1.4 compares DNS names only) then
+        accept it as their trusted certificate when they connect to 127.0.0.1."""
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
                         "30", "-subj", "/CN=mx.example.test", "-addext",
-                        "subjectAltName=DNS:mx.example.test,DNS:127.0.0.1,IP:127.0.0.1", "-keyout", self.key,
-                        "-out", self.cert], check=True, capture_output=True)
+                        "subjectAltName=DNS:mx.example.test,DNS:127.0.0.1,IP:127.0.0.1",
+                        "-keyout", self.key, "-out", self.cert], check=True, capture_output=True)
         if self.mail_owner != pwd.getpwuid(os.getuid()).pw_name:
             os.chmod(self.key, 0o600)
 
