@@ -33,10 +33,13 @@
 //   P= rewritten. The same rule runs on every scan, index present or not, so a file another tool
 //   moves in from another folder never takes a UID this folder already used.
 // - UIDVALIDITY changes only when postern-uids is gone or unreadable AND the index is gone:
-//   then a new UIDVALIDITY (the time, above any value we can still see) and every file is
-//   renumbered in arrival order. Residual risk, documented: a file moved in from another folder
-//   by another tool, with a P= below our reservation that no file here holds, that lands while
-//   the index is deleted, takes that UID (it may be one that was expunged here before).
+//   then a new UIDVALIDITY and every file is renumbered in arrival order. A new UIDVALIDITY is
+//   the time, but above the last one given out in the user's Maildir (kept in
+//   "<root>/postern-uidvalidity"): a folder deleted and re-created within a second gets a
+//   greater one, and no two folders of a user share one. Residual risk, documented: a file moved in
+//   from another folder by another tool, with a P= below our reservation that no file here holds,
+//   that lands while the index is deleted, takes that UID (it may be one that was expunged here
+//   before).
 // - A name that would grow past 255 bytes with ",P=" keeps its name; its UID then lives only in
 //   the index (it is renumbered if the index is lost).
 // Keywords live in the index (and so are lost with it); Dovecot's dovecot-keywords letters are

@@ -6,6 +6,7 @@
 // transaction while scanning.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
@@ -13,6 +14,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <unordered_set>
 
@@ -166,6 +168,35 @@ Result<std::string> write_tmp_file(const std::string& folder, std::string_view b
     return written.error();
   }
   return tmp;
+}
+
+// A new folder's UIDVALIDITY: the time, but always above the last one given out in this
+// user's Maildir ("<root>/postern-uidvalidity", under flock), so a folder deleted and created
+// again within a second still gets a greater value (RFC 3501 2.3.1.1), and no two folders of
+// a user share one.
+Result<uint32_t> next_uidvalidity(const std::string& folder) {
+  size_t slash = folder.rfind('/');
+  bool is_subfolder =
+      slash != std::string::npos && slash + 1 < folder.size() && folder[slash + 1] == '.';
+  std::string root = is_subfolder ? folder.substr(0, slash) : folder;
+  std::string path = root + "/postern-uidvalidity";
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, kFileMode));
+  if (!fd) return Error::system("open " + path);
+  if (::flock(fd.get(), LOCK_EX) != 0) return Error::system("flock " + path);
+  char buffer[32] = {};
+  ssize_t n = ::pread(fd.get(), buffer, sizeof(buffer) - 1, 0);
+  if (n < 0) return Error::system("read " + path);
+  unsigned long long last = std::strtoull(buffer, nullptr, 10);
+  uint64_t now = static_cast<uint64_t>(std::max<int64_t>(time(nullptr), 1));
+  uint64_t next = std::max<uint64_t>(now, last + 1);
+  if (next > UINT32_MAX) next = UINT32_MAX;  // not before 2106
+  std::string text = std::to_string(next) + "\n";
+  if (::ftruncate(fd.get(), 0) != 0 ||
+      ::pwrite(fd.get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()) ||
+      ::fsync(fd.get()) != 0) {
+    return Error::system("write " + path);
+  }
+  return static_cast<uint32_t>(next);
 }
 
 struct UidsFile {
@@ -450,7 +481,9 @@ Status Mailbox::open_index() {
       log::info("imapd index rebuilt: folder={} uidvalidity={} uidnext={}", path_, uids.uidvalidity,
                 uids.reserved);
     } else {
-      uids.uidvalidity = static_cast<uint32_t>(std::max<int64_t>(time(nullptr), 1));
+      auto fresh = next_uidvalidity(path_);
+      if (!fresh) return fresh.error();
+      uids.uidvalidity = *fresh;
       uids.reserved = 1;
     }
     uint64_t uidnext = uids.reserved;
@@ -1034,8 +1067,7 @@ Result<std::vector<UidPair>> Mailbox::copy(const std::vector<uint32_t>& uids,
 
 Result<std::vector<UidPair>> Mailbox::move(const std::vector<uint32_t>& uids,
                                            Mailbox& destination) {
-  if (&destination == this)
-    return store_error(ErrorKind::kPermanent, "CANNOT", "cannot move into the same mailbox");
+  // Into the same folder too (RFC 6851 allows it): new UIDs, the old ones expunged.
   auto pairs = copy(uids, destination);
   if (!pairs) return pairs.error();
   std::vector<uint32_t> sources;

@@ -650,6 +650,42 @@ TEST_F(MailStoreTest, IndexDeletedWhileOpenIsRebuilt) {
   EXPECT_GT(*next, *uid);
 }
 
+TEST_F(MailStoreTest, RecreatedFolderGetsGreaterUidvalidity) {
+  ASSERT_TRUE(store_->create("Again").ok());
+  uint32_t before = 0;
+  {
+    auto box = open("Again");
+    ASSERT_TRUE(box);
+    before = box->uidvalidity();
+    ASSERT_TRUE(box->append("x\n", {}, 1600000000, 0).ok());
+  }
+  ASSERT_TRUE(store_->remove("Again").ok());
+  ASSERT_TRUE(store_->create("Again").ok());  // within the same second
+  auto box = open("Again");
+  ASSERT_TRUE(box);
+  EXPECT_GT(box->uidvalidity(), before);
+  EXPECT_TRUE(box->records().empty());
+  // Two folders of one user never share a UIDVALIDITY.
+  ASSERT_TRUE(store_->create("Other").ok());
+  auto other = open("Other");
+  ASSERT_TRUE(other);
+  EXPECT_GT(other->uidvalidity(), box->uidvalidity());
+}
+
+TEST_F(MailStoreTest, MoveIntoSameFolderGivesNewUids) {
+  auto inbox = open("INBOX");
+  ASSERT_TRUE(inbox);
+  auto uid = inbox->append("same\n", {}, 1600000000, 0);
+  ASSERT_TRUE(uid.ok());
+  auto moved = inbox->move({*uid}, *inbox);
+  ASSERT_TRUE(moved.ok()) << moved.error().message;
+  ASSERT_EQ(moved->size(), 1u);
+  EXPECT_GT((*moved)[0].destination, *uid);
+  EXPECT_EQ(inbox->find(*uid), nullptr);
+  ASSERT_EQ(inbox->records().size(), 1u);
+  EXPECT_EQ(*inbox->read_file((*moved)[0].destination), "same\n");
+}
+
 TEST_F(MailStoreTest, FiftyThousandMessages) {
   constexpr int kCount = 50000;
   std::string body = "From: a@example.org\nSubject: bulk\n\nhello\n";
