@@ -25,7 +25,7 @@
 namespace postern::imapd {
 namespace {
 
-// Sequence numbers named by a sequence-set argument (UIDs when uid). Empty folder: nothing.
+// Sequence numbers named by a sequence-set argument (UIDs when uid).
 // Error text: the tagged reply.
 Result<std::vector<uint32_t>> resolve_argument(SelectedMailbox& mailbox, const ImapToken& token,
                                                bool uid) {
@@ -34,7 +34,8 @@ Result<std::vector<uint32_t>> resolve_argument(SelectedMailbox& mailbox, const I
   if (!set) return Error::parse("BAD Invalid sequence set");
   if (set->saved) return Error::parse("BAD No saved search result ($)");
   uint32_t count = mailbox.count();
-  if (count == 0) return std::vector<uint32_t>{};
+  // Empty folder: UIDs name nothing; sequence numbers (even "1:*") are invalid (as Dovecot).
+  if (count == 0 && uid) return std::vector<uint32_t>{};
   if (uid) {
     return expand_ranges(
         resolve_uids(*set, count, [&mailbox](uint32_t seq) { return mailbox.record(seq).uid; }));

@@ -171,6 +171,20 @@ TEST_F(CommandsMessageTest, FetchSimpleItemsAndUid) {
   EXPECT_NE(date.find("INTERNALDATE \"14-Nov-2023 22:13:20 +0000\""), std::string::npos) << date;
 }
 
+TEST_F(CommandsMessageTest, EmptyFolder) {
+  select();
+  std::string tagged;
+  EXPECT_EQ(run("t UID FETCH 1:* FLAGS", &tagged), "");
+  EXPECT_EQ(tagged, "OK Fetch completed");
+  for (const char* command : {"t FETCH 1:* FLAGS", "t FETCH 1 FLAGS", "t STORE 1:* +FLAGS x"}) {
+    EXPECT_EQ(run(command, &tagged), "");
+    EXPECT_EQ(tagged.substr(0, 3), "BAD") << command;
+  }
+  EXPECT_EQ(run("t SEARCH ALL", &tagged), "* SEARCH\r\n");
+  EXPECT_EQ(run("t UID SEARCH RETURN (MIN COUNT) 1:*", &tagged),
+            "* ESEARCH (TAG \"t\") UID COUNT 0\r\n");
+}
+
 TEST_F(CommandsMessageTest, FetchBodySections) {
   deliver(kPlain);
   deliver(kMultipart);
