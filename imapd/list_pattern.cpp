@@ -32,6 +32,13 @@ ListPattern::ListPattern(std::string_view reference, std::string_view pattern, c
     pattern_.push_back(star ? '*' : '%');
   }
   too_long_ = literal_bytes > kMaxPatternLiteralBytes;
+  // INBOX folds only where the pattern spells (a prefix of) INBOX itself: "inbox.%" and "inb*"
+  // find INBOX, "*x" does not.
+  static constexpr std::string_view kInbox = "INBOX";
+  while (inbox_fold_bytes_ < kInbox.size() && inbox_fold_bytes_ < pattern_.size() &&
+         upper(pattern_[inbox_fold_bytes_]) == kInbox[inbox_fold_bytes_]) {
+    ++inbox_fold_bytes_;
+  }
 }
 
 bool ListPattern::run(std::string_view name, bool need_below) const {
@@ -58,7 +65,7 @@ bool ListPattern::run(std::string_view name, bool need_below) const {
       if (p == '*' || (p == '%' && c != separator_)) {
         next[i] = 1;
         any = true;
-      } else if (p == c || (fold && upper(p) == c)) {
+      } else if (p == c || (fold && i < inbox_fold_bytes_ && upper(p) == c)) {
         next[i + 1] = 1;
         any = true;
       }

@@ -5,7 +5,7 @@
 // whatever the wildcards ("*%*%*%..." costs the same as any pattern of that length); runs of
 // wildcards are folded first and a pattern with more literal bytes than kMaxPatternLiteralBytes
 // matches nothing (no folder name is that long). "INBOX" at the start of a name compares
-// case-insensitively, as the name itself does.
+// case-insensitively with a pattern that starts by spelling it (or a prefix of it).
 #pragma once
 
 #include <string>
@@ -36,6 +36,7 @@ class ListPattern {
   std::string pattern_;
   char separator_;
   bool too_long_ = false;
+  size_t inbox_fold_bytes_ = 0;  // leading pattern bytes that spell a prefix of "INBOX"
 };
 
 }  // namespace postern::imapd
