@@ -9,8 +9,9 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 import postern_harness  # noqa: E402
-from imap_support import (imap_suite, maildir_files, maildir_flags, raw_imaps)  # noqa: E402
+from imap_support import (REFERENCE, imap_suite, maildir_files, maildir_flags, raw_imaps)  # noqa: E402
 
+DOVECOT = REFERENCE == "dovecot"
 MESSAGE = (b"From: alice@example.test\r\nTo: demo@example.test\r\nSubject: appended\r\n\r\n"
            b"body line\r\n")
 
@@ -38,7 +39,9 @@ def test_append_flags_date_and_appenduid():
         assert tagged.split()[1] == b"OK", tagged
         text, literals = untagged[0]
         assert b"\\Seen" in text and b"$Forwarded" in text, text
-        assert re.search(rb'INTERNALDATE "[ 0]5-Mar-2024 10:20:30 \+0100"', text), text
+        # The same instant; Dovecot's Maildir keeps it in UTC, we keep the zone as well.
+        assert (re.search(rb'INTERNALDATE "[ 0]5-Mar-2024 10:20:30 \+0100"', text) or
+                (DOVECOT and b'INTERNALDATE "05-Mar-2024 09:20:30 +0000"' in text)), text
         assert b"RFC822.SIZE %d" % len(MESSAGE) in text and literals == [MESSAGE], untagged
         files = maildir_files(suite, "demo")
         assert len(files) == 1 and "S" in maildir_flags(files[0]), files
@@ -56,15 +59,19 @@ def test_append_refusals():
     with imap_suite() as suite, raw_imaps(suite) as conn:
         _, tagged = append(conn, b"Nowhere", b"", MESSAGE)
         assert tagged.split()[1] == b"NO" and b"[TRYCREATE]" in tagged, tagged
-        for extra in (b' "31-Feb-2024 10:00:00 +0000"', b' "5-Mar-24 10:00:00 +0000"',
-                      b' "05-Mar-2024 25:00:00 +0000"', b" (\\Bogus)", b" (\\Recent)"):
+        bad_extras = [b' "5-Mar-24 10:00:00 +0000"', b" (\\Bogus)", b" (\\Recent)"]
+        if not DOVECOT:  # Dovecot lets these roll over into the next day/month
+            bad_extras += [b' "31-Feb-2024 10:00:00 +0000"', b' "05-Mar-2024 25:00:00 +0000"']
+        for extra in bad_extras:
             _, tagged = append(conn, b"INBOX", extra, MESSAGE)
             assert tagged.split()[1] in (b"BAD", b"NO"), (extra, tagged)
-        _, tagged = append(conn, b"INBOX", b"", b"")
-        assert tagged.split()[1] in (b"NO", b"BAD"), tagged
+        if not DOVECOT:  # Dovecot hangs up on an empty literal
+            _, tagged = append(conn, b"INBOX", b"", b"")
+            assert tagged.split()[1] in (b"NO", b"BAD"), tagged
         assert maildir_files(suite, "demo") == []
-        untagged, tagged = conn.command(b"STATUS INBOX (MESSAGES)")
-        assert b"MESSAGES 0" in untagged[0][0], untagged
+        with raw_imaps(suite) as fresh:  # Dovecot hangs up after several BADs in a row
+            untagged, tagged = fresh.command(b"STATUS INBOX (MESSAGES)")
+            assert b"MESSAGES 0" in untagged[0][0], untagged
 
 
 def test_append_to_other_folder_seen_by_status():

@@ -10,7 +10,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 import postern_harness  # noqa: E402
-from imap_support import fill_maildir, imap_suite, maildir_files, raw_imaps  # noqa: E402
+from imap_support import REFERENCE, fill_maildir, imap_suite, maildir_files, raw_imaps  # noqa: E402
 
 COPYUID = re.compile(rb"\[COPYUID (\d+) ([\d:,]+) ([\d:,]+)\]")
 
@@ -80,8 +80,9 @@ def test_move_reports_copyuid_then_expunges():
             assert expand(match.group(2)) == [before[1], before[3], before[4]], lines
             view = list(before)
             for line in lines[1:]:
-                seq = int(re.match(rb"\* (\d+) EXPUNGE$", line).group(1))
-                del view[seq - 1]
+                m = re.match(rb"\* (\d+) EXPUNGE$", line)
+                if m:
+                    del view[int(m.group(1)) - 1]
             assert view == [before[0], before[2], before[5]], lines
             assert uids(conn) == view
             assert len(maildir_files(suite, "demo", "Trash")) == 3
@@ -101,8 +102,10 @@ def test_move_reports_copyuid_then_expunges():
             assert b"[TRYCREATE]" in tagged, tagged
             # EXAMINE: MOVE would expunge, so it is refused.
             assert conn.command(b"EXAMINE INBOX")[1].split()[1] == b"OK"
-            assert conn.command(b"MOVE 1 Trash")[1].split()[1] == b"NO"
-            assert len(maildir_files(suite, "demo")) == 3
+            tagged = conn.command(b"MOVE 1 Trash")[1]
+            if REFERENCE != "dovecot":  # Dovecot 2.3 moves out of an EXAMINEd folder
+                assert tagged.split()[1] == b"NO", tagged
+                assert len(maildir_files(suite, "demo")) == 3
 
 
 if __name__ == "__main__":
