@@ -78,7 +78,7 @@ def test_list_basics_and_special_use():
         assert status_of(conn.command(b'LIST (RECURSIVEMATCH) "" "*"')) == b"BAD"
         # A pattern built to make a backtracking matcher explode answers at once.
         started = time.monotonic()
-        untagged, tagged = conn.command(b'LIST "" "' + b"*%" * 2000 + b'x"')
+        untagged, tagged = conn.command(b'LIST "" "' + b"*%" * 2000 + b'q"')
         assert tagged.split()[1] == b"OK" or DOVECOT, tagged  # Dovecot: pattern too complex
         assert not [t for t, _ in untagged if t.startswith(b"* LIST")], untagged
         assert time.monotonic() - started < 5
