@@ -577,7 +577,8 @@ namespace {
 
 bool is_atom_char(unsigned char c) {
   if (is_ctl(c) || c >= 0x80) return false;
-  return std::strchr(" (){%*\"\\", c) == nullptr;  // ']' is allowed in an astring
+  // ']' is allowed in an astring; '[' would open a section when read back: quote it.
+  return std::strchr(" (){%*\"\\[", c) == nullptr;
 }
 
 std::string quoted_or_literal(std::string_view text) {

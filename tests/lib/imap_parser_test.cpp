@@ -416,6 +416,7 @@ TEST(ImapParser, ParseWholeCommand) {
 TEST(ImapQuote, AtomQuotedLiteral) {
   EXPECT_EQ(imap_quote("INBOX"), "INBOX");
   EXPECT_EQ(imap_quote("a]b"), "a]b");
+  EXPECT_EQ(imap_quote("a[b"), "\"a[b\"");
   EXPECT_EQ(imap_quote(""), "\"\"");
   EXPECT_EQ(imap_quote("NIL"), "\"NIL\"");
   EXPECT_EQ(imap_quote("two words"), "\"two words\"");
