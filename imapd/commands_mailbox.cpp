@@ -107,8 +107,7 @@ void send_qresync_changes(CommandContext& context, SelectedMailboxImpl& selected
     const MessageRecord& record = selected.record(seq);
     if (record.modseq <= qresync.modseq || !in_known(record.uid)) continue;
     context.untagged(fmt::format("{} FETCH (UID {} FLAGS ({}) MODSEQ ({}))", seq, record.uid,
-                                 format_flags(record.flags, selected.recent(seq)),
-                                 record.modseq));
+                                 format_flags(record.flags, selected.recent(seq)), record.modseq));
   }
 }
 
@@ -229,8 +228,9 @@ std::string handle_status(CommandContext& context, const ImapCommand& command) {
   }
   enum Item { kMessages, kRecent, kUidNext, kUidValidity, kUnseen, kHighestModseq, kSize };
   static constexpr std::pair<std::string_view, Item> kItems[] = {
-      {"MESSAGES", kMessages}, {"RECENT", kRecent},   {"UIDNEXT", kUidNext},
-      {"UIDVALIDITY", kUidValidity}, {"UNSEEN", kUnseen}, {"HIGHESTMODSEQ", kHighestModseq},
+      {"MESSAGES", kMessages}, {"RECENT", kRecent},
+      {"UIDNEXT", kUidNext},   {"UIDVALIDITY", kUidValidity},
+      {"UNSEEN", kUnseen},     {"HIGHESTMODSEQ", kHighestModseq},
       {"SIZE", kSize},
   };
   std::vector<std::pair<std::string_view, Item>> wanted;
@@ -255,7 +255,9 @@ std::string handle_status(CommandContext& context, const ImapCommand& command) {
   for (const auto& [word, item] : wanted) {
     uint64_t value = 0;
     switch (item) {
-      case kMessages: value = records.size(); break;
+      case kMessages:
+        value = records.size();
+        break;
       case kRecent: {
         const uint32_t first = mailbox.first_recent_uid();
         value = static_cast<uint64_t>(std::count_if(
@@ -263,13 +265,16 @@ std::string handle_status(CommandContext& context, const ImapCommand& command) {
             [first](const MessageRecord& record) { return first != 0 && record.uid >= first; }));
         break;
       }
-      case kUidNext: value = mailbox.uidnext(); break;
-      case kUidValidity: value = mailbox.uidvalidity(); break;
+      case kUidNext:
+        value = mailbox.uidnext();
+        break;
+      case kUidValidity:
+        value = mailbox.uidvalidity();
+        break;
       case kUnseen:
-        value = static_cast<uint64_t>(
-            std::count_if(records.begin(), records.end(), [](const MessageRecord& record) {
-              return (record.flags.system & kFlagSeen) == 0;
-            }));
+        value = static_cast<uint64_t>(std::count_if(
+            records.begin(), records.end(),
+            [](const MessageRecord& record) { return (record.flags.system & kFlagSeen) == 0; }));
         break;
       case kHighestModseq:
         context.enable("CONDSTORE");  // RFC 7162 3.1: a CONDSTORE-enabling command
@@ -324,9 +329,8 @@ std::string handle_expunge(CommandContext& context, const ImapCommand& command) 
     }
     auto set = parse_sequence_set(command.args[0].text);
     if (!set.ok() || set->saved) return "BAD Invalid UID set";
-    filter = normalize_sequence_set(*set, selected->count() == 0
-                                              ? 0
-                                              : selected->uid(selected->count()));
+    filter =
+        normalize_sequence_set(*set, selected->count() == 0 ? 0 : selected->uid(selected->count()));
   } else if (!command.args.empty()) {
     return "BAD EXPUNGE takes no arguments";
   }

@@ -84,10 +84,9 @@ std::string handle_copy(CommandContext& context, const ImapCommand& command) {
     sources.push_back(pair.source);
     destinations.push_back(pair.destination);
   }
-  const std::string copyuid =
-      fmt::format("[COPYUID {} {} {}]", target.uidvalidity(),
-                  format_sequence_set(std::move(sources)),
-                  format_sequence_set(std::move(destinations)));
+  const std::string copyuid = fmt::format("[COPYUID {} {} {}]", target.uidvalidity(),
+                                          format_sequence_set(std::move(sources)),
+                                          format_sequence_set(std::move(destinations)));
   if (move) {
     context.untagged("OK " + copyuid + " Moved UIDs.");
     return "OK Move completed.";

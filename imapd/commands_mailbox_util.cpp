@@ -1,8 +1,8 @@
 // Argument helpers of imapd's folder commands (see commands_mailbox_util.hpp).
 #include "imapd/commands_mailbox_util.hpp"
 
-#include "imapd/mail_store.hpp"
 #include "imapd/list_query.hpp"
+#include "imapd/mail_store.hpp"
 
 namespace postern::imapd {
 

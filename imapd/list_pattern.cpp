@@ -7,9 +7,13 @@
 namespace postern::imapd {
 namespace {
 
-char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
+char upper(char c) {
+  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+}
 
-bool is_wild(char c) { return c == '*' || c == '%'; }
+bool is_wild(char c) {
+  return c == '*' || c == '%';
+}
 
 }  // namespace
 
@@ -86,8 +90,12 @@ bool ListPattern::run(std::string_view name, bool need_below) const {
   return false;
 }
 
-bool ListPattern::matches(std::string_view name) const { return run(name, false); }
+bool ListPattern::matches(std::string_view name) const {
+  return run(name, false);
+}
 
-bool ListPattern::may_match_below(std::string_view name) const { return run(name, true); }
+bool ListPattern::may_match_below(std::string_view name) const {
+  return run(name, true);
+}
 
 }  // namespace postern::imapd

@@ -12,11 +12,15 @@
 namespace postern::imapd {
 namespace {
 
-Error bad(std::string text) { return Error::parse(std::move(text)); }
+Error bad(std::string text) {
+  return Error::parse(std::move(text));
+}
 
 // Sort key: INBOX first, then byte order (the order MailStore::list_folders uses).
 using NameKey = std::pair<bool, std::string>;
-NameKey name_key(const std::string& name) { return {name != "INBOX", name}; }
+NameKey name_key(const std::string& name) {
+  return {name != "INBOX", name};
+}
 
 struct Entry {
   std::string name;
@@ -77,8 +81,9 @@ Result<ListQuery> parse_list_query(const std::vector<ImapToken>& args, bool lsub
     }
     ++index;
   }
-  if (index + 2 > args.size()) return bad(lsub ? "LSUB needs a reference and a pattern"
-                                               : "LIST needs a reference and a pattern");
+  if (index + 2 > args.size())
+    return bad(lsub ? "LSUB needs a reference and a pattern"
+                    : "LIST needs a reference and a pattern");
   const auto reference = args[index].astring();
   if (!reference) return bad("Invalid reference name");
   query.reference = std::string(*reference);

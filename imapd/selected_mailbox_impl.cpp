@@ -1,11 +1,11 @@
 // One session's view of its selected folder (see selected_mailbox_impl.hpp).
 #include "imapd/selected_mailbox_impl.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <set>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "imapd/command_context.hpp"
 #include "lib/log.hpp"
@@ -65,7 +65,7 @@ void SelectedMailboxImpl::claim_recent_until(uint32_t up_to_uid) {
     auto claimed = mailbox_->claim_recent(up_to_uid);
     if (!claimed.ok()) {
       log::warning("imapd: cannot claim \\Recent in {}: {}", mailbox_->path(),
-                              claimed.error().describe());
+                   claimed.error().describe());
       return;
     }
     first = *claimed;
@@ -123,8 +123,7 @@ std::vector<std::string> SelectedMailboxImpl::keywords_in_use() const {
   return {keywords.begin(), keywords.end()};
 }
 
-Result<std::vector<uint32_t>> SelectedMailboxImpl::resolve(const SequenceSet& set,
-                                                            bool uid) const {
+Result<std::vector<uint32_t>> SelectedMailboxImpl::resolve(const SequenceSet& set, bool uid) const {
   if (uid) {
     return expand_ranges(
         resolve_uids(set, count(), [this](uint32_t seq) { return uids_[seq - 1]; }));
@@ -146,7 +145,7 @@ void SelectedMailboxImpl::store_cached(uint32_t seq, CacheKind kind, const std::
   Status stored = mailbox_->store_cached(uids_[seq - 1], kind, text);
   if (!stored.ok()) {
     log::warning("imapd: cache write failed in {}: {}", mailbox_->path(),
-                            stored.error().describe());
+                 stored.error().describe());
   }
 }
 
@@ -203,8 +202,7 @@ bool SelectedMailboxImpl::has_unreported() const {
 void SelectedMailboxImpl::report_changes(CommandContext& context, bool allow_expunge) {
   auto synced = mailbox_->sync();
   if (!synced.ok()) {
-    log::warning("imapd: sync of {} failed: {}", mailbox_->path(),
-                            synced.error().describe());
+    log::warning("imapd: sync of {} failed: {}", mailbox_->path(), synced.error().describe());
   }
   const auto& records = mailbox_->records();
   const bool qresync = context.enabled("QRESYNC");
@@ -212,9 +210,8 @@ void SelectedMailboxImpl::report_changes(CommandContext& context, bool allow_exp
 
   // 1. Expunged messages. Nothing was expunged when the first count() records are exactly this
   //    session's UIDs (new UIDs only ever come above them): one comparison in the usual case.
-  const bool none_expunged =
-      uids_.empty() || (records.size() >= uids_.size() &&
-                        records[uids_.size() - 1].uid == uids_.back());
+  const bool none_expunged = uids_.empty() || (records.size() >= uids_.size() &&
+                                               records[uids_.size() - 1].uid == uids_.back());
   if (allow_expunge && !none_expunged) {
     std::vector<uint32_t> kept;
     std::vector<uint32_t> gone_seqs;
@@ -247,9 +244,9 @@ void SelectedMailboxImpl::report_changes(CommandContext& context, bool allow_exp
 
   // 2. New messages: every record above this session's last UID.
   const uint32_t last_known = uids_.empty() ? 0 : uids_.back();
-  auto first_new = std::upper_bound(
-      records.begin(), records.end(), last_known,
-      [](uint32_t uid, const MessageRecord& record) { return uid < record.uid; });
+  auto first_new =
+      std::upper_bound(records.begin(), records.end(), last_known,
+                       [](uint32_t uid, const MessageRecord& record) { return uid < record.uid; });
   if (first_new != records.end()) {
     for (auto it = first_new; it != records.end(); ++it) uids_.push_back(it->uid);
     claim_recent_until(uids_.back() + 1);
@@ -280,7 +277,7 @@ void SelectedMailboxImpl::report_changes(CommandContext& context, bool allow_exp
       }
     } else {
       log::warning("imapd: change log of {} unreadable: {}", mailbox_->path(),
-                              changes.error().describe());
+                   changes.error().describe());
     }
     reported_modseq_ = mailbox_->highest_modseq();
   }

@@ -76,9 +76,9 @@ class SelectedMailboxImpl : public SelectedMailbox {
   std::string name_;
   std::shared_ptr<Mailbox> mailbox_;
   bool read_only_;
-  std::vector<uint32_t> uids_;              // this session's view: seq - 1 -> UID
-  std::vector<SequenceRange> recent_uids_;  // \Recent for this session, merged
-  uint64_t reported_modseq_ = 0;            // every change up to here was reported
+  std::vector<uint32_t> uids_;                          // this session's view: seq - 1 -> UID
+  std::vector<SequenceRange> recent_uids_;              // \Recent for this session, merged
+  uint64_t reported_modseq_ = 0;                        // every change up to here was reported
   std::unordered_map<uint32_t, uint64_t> own_changes_;  // uid -> modseq of our own STOREs
   mutable std::unordered_map<uint32_t, MessageRecord> gone_;  // expunged, not yet reported
   ChangeSubscription subscription_;

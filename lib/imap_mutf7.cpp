@@ -10,7 +10,9 @@ namespace {
 
 constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
-bool is_direct(uint32_t c) { return c >= 0x20 && c <= 0x7e; }
+bool is_direct(uint32_t c) {
+  return c >= 0x20 && c <= 0x7e;
+}
 
 int base64_value(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -88,7 +90,9 @@ void flush_run(const std::vector<uint16_t>& units, std::string& out) {
   out.push_back('-');
 }
 
-Error bad(std::string why) { return Error::parse("invalid modified UTF-7 mailbox name: " + why); }
+Error bad(std::string why) {
+  return Error::parse("invalid modified UTF-7 mailbox name: " + why);
+}
 
 }  // namespace
 
@@ -191,6 +195,8 @@ Result<std::string> mutf7_decode(std::string_view mutf7) {
   return out;
 }
 
-bool mutf7_valid(std::string_view mutf7) { return mutf7_decode(mutf7).ok(); }
+bool mutf7_valid(std::string_view mutf7) {
+  return mutf7_decode(mutf7).ok();
+}
 
 }  // namespace postern

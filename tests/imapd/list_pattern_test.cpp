@@ -55,7 +55,7 @@ TEST(ListPatternTest, InboxIsCaseInsensitive) {
   EXPECT_FALSE(match("", "inbox.work", "INBOX.Work"));  // only INBOX itself folds
   EXPECT_FALSE(match("", "inboxes", "INBOXES"));        // not an INBOX name
   EXPECT_TRUE(match("", "inb*", "INBOX"));
-  EXPECT_FALSE(match("", "*x", "INBOX"));   // the fold is for patterns that spell INBOX
+  EXPECT_FALSE(match("", "*x", "INBOX"));  // the fold is for patterns that spell INBOX
   EXPECT_FALSE(match("", "%box", "INBOX"));
   EXPECT_TRUE(match("", "inb%", "inbound"));  // other names compare exactly
 }

@@ -40,7 +40,9 @@ std::vector<FolderInfo> sample_folders() {
           folder("Work.B")};
 }
 
-std::vector<std::string> sample_subscriptions() { return {"INBOX", "Sent", "Work.A", "Gone"}; }
+std::vector<std::string> sample_subscriptions() {
+  return {"INBOX", "Sent", "Work.A", "Gone"};
+}
 
 std::vector<std::string> run(const std::string& args, bool lsub = false) {
   auto query = parse_list_query(args_of(args), lsub);
@@ -55,12 +57,9 @@ TEST(ListQueryTest, EmptyPatternGivesTheSeparator) {
 
 TEST(ListQueryTest, StarListsEverythingWithChildrenAndSpecialUse) {
   const std::vector<std::string> expected = {
-      "LIST (\\HasNoChildren) \".\" INBOX",
-      "LIST (\\Noselect \\HasChildren) \".\" Old",
-      "LIST (\\HasNoChildren) \".\" Old.2019",
-      "LIST (\\HasNoChildren \\Sent) \".\" Sent",
-      "LIST (\\HasChildren) \".\" Work",
-      "LIST (\\HasNoChildren) \".\" Work.A",
+      "LIST (\\HasNoChildren) \".\" INBOX",    "LIST (\\Noselect \\HasChildren) \".\" Old",
+      "LIST (\\HasNoChildren) \".\" Old.2019", "LIST (\\HasNoChildren \\Sent) \".\" Sent",
+      "LIST (\\HasChildren) \".\" Work",       "LIST (\\HasNoChildren) \".\" Work.A",
       "LIST (\\HasNoChildren) \".\" Work.B",
   };
   EXPECT_EQ(run("\"\" *"), expected);
@@ -141,9 +140,8 @@ TEST(ListQueryTest, SpecialUseSelectionAndSeveralPatterns) {
 }
 
 TEST(ListQueryTest, RefusesBadArguments) {
-  for (const char* bad : {"\"\"", "(BOGUS) \"\" *", "(RECURSIVEMATCH) \"\" *",
-                          "\"\" * RETURN", "\"\" * RETURN (BOGUS)", "\"\" * EXTRA (X)",
-                          "\"\" ()", "NIL *"}) {
+  for (const char* bad : {"\"\"", "(BOGUS) \"\" *", "(RECURSIVEMATCH) \"\" *", "\"\" * RETURN",
+                          "\"\" * RETURN (BOGUS)", "\"\" * EXTRA (X)", "\"\" ()", "NIL *"}) {
     EXPECT_FALSE(parse_list_query(args_of(bad), false).ok()) << bad;
   }
   EXPECT_FALSE(parse_list_query(args_of("\"\" (a b)"), true).ok());
@@ -162,8 +160,7 @@ TEST(ListQueryTest, PatternCountLimit) {
 }
 
 TEST(ListQueryTest, QuotesNamesThatAreNotAtoms) {
-  std::vector<FolderInfo> folders = {folder("INBOX"), folder("My Stuff"),
-                                     folder("Entw&APw-rfe")};
+  std::vector<FolderInfo> folders = {folder("INBOX"), folder("My Stuff"), folder("Entw&APw-rfe")};
   auto query = parse_list_query(args_of("\"\" *"), false);
   ASSERT_TRUE(query.ok());
   EXPECT_EQ(list_replies(*query, folders, {}),

@@ -39,7 +39,8 @@ TEST(Mutf7Test, AmpersandIsEscaped) {
 
 TEST(Mutf7Test, Rfc3501Example) {
   // "~peter/mail/台北/日本語" from RFC 3501 5.1.3.
-  const std::string utf8 = "~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e";
+  const std::string utf8 =
+      "~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e";
   EXPECT_EQ(encode(utf8), "~peter/mail/&U,BTFw-/&ZeVnLIqe-");
   EXPECT_EQ(decode("~peter/mail/&U,BTFw-/&ZeVnLIqe-"), utf8);
 }
@@ -51,11 +52,13 @@ TEST(Mutf7Test, GermanFolderName) {
 }
 
 TEST(Mutf7Test, RunLengthsOfOneTwoAndThreeUnits) {
-  EXPECT_EQ(encode("\xc3\xa4"), "&AOQ-");                  // 16 bits: 3 chars
-  EXPECT_EQ(encode("\xc3\xa4\xc3\xa4"), "&AOQA5A-");       // 32 bits: 6 chars
+  EXPECT_EQ(encode("\xc3\xa4"), "&AOQ-");                       // 16 bits: 3 chars
+  EXPECT_EQ(encode("\xc3\xa4\xc3\xa4"), "&AOQA5A-");            // 32 bits: 6 chars
   EXPECT_EQ(encode("\xc3\xa4\xc3\xa4\xc3\xa4"), "&AOQA5ADk-");  // 48 bits: 8 chars
   for (const char* text : {"\xc3\xa4", "\xc3\xa4\xc3\xa4", "\xc3\xa4\xc3\xa4\xc3\xa4",
-                           "a\xc3\xa4" "b\xc3\xa4\xc3\xa4" "c"}) {
+                           "a\xc3\xa4"
+                           "b\xc3\xa4\xc3\xa4"
+                           "c"}) {
     EXPECT_EQ(decode(encode(text)), text);
   }
 }
@@ -99,7 +102,7 @@ TEST(Mutf7Test, EncodeRejectsInvalidUtf8) {
   EXPECT_FALSE(mutf7_encode("\xed\xa0\x80").ok());      // surrogate U+D800
   EXPECT_FALSE(mutf7_encode("\xf4\x90\x80\x80").ok());  // over U+10FFFF
   EXPECT_FALSE(mutf7_encode("\xff").ok());
-  EXPECT_FALSE(mutf7_encode("a\x80").ok());             // stray continuation byte
+  EXPECT_FALSE(mutf7_encode("a\x80").ok());  // stray continuation byte
 }
 
 TEST(Mutf7Test, DecodeRejectsRawBytes) {
@@ -122,17 +125,16 @@ TEST(Mutf7Test, DecodeRejectsBadBase64) {
 }
 
 TEST(Mutf7Test, DecodeRejectsNonCanonicalForms) {
-  EXPECT_FALSE(mutf7_valid("&AGE-"));        // 'a' encoded
-  EXPECT_FALSE(mutf7_valid("&ACY-"));        // '&' encoded instead of "&-"
-  EXPECT_FALSE(mutf7_valid("&AOQ-&AOQ-"));   // adjacent runs: must be one run
-  EXPECT_TRUE(mutf7_valid("&AOQA5A-"));      // ... like this
-  EXPECT_TRUE(mutf7_valid("&AOQ-&-"));       // a run then an escaped '&' is fine
-  EXPECT_FALSE(mutf7_valid("&AOR-"));        // padding bits not zero
-  EXPECT_FALSE(mutf7_valid("&AOQA-"));       // superfluous base64 character
-  EXPECT_TRUE(mutf7_valid("&-&-&--"));       // a '-' after "&-" is a plain '-'
-  EXPECT_FALSE(mutf7_valid("&AAA-"));        // U+0000 is never part of a name
+  EXPECT_FALSE(mutf7_valid("&AGE-"));       // 'a' encoded
+  EXPECT_FALSE(mutf7_valid("&ACY-"));       // '&' encoded instead of "&-"
+  EXPECT_FALSE(mutf7_valid("&AOQ-&AOQ-"));  // adjacent runs: must be one run
+  EXPECT_TRUE(mutf7_valid("&AOQA5A-"));     // ... like this
+  EXPECT_TRUE(mutf7_valid("&AOQ-&-"));      // a run then an escaped '&' is fine
+  EXPECT_FALSE(mutf7_valid("&AOR-"));       // padding bits not zero
+  EXPECT_FALSE(mutf7_valid("&AOQA-"));      // superfluous base64 character
+  EXPECT_TRUE(mutf7_valid("&-&-&--"));      // a '-' after "&-" is a plain '-'
+  EXPECT_FALSE(mutf7_valid("&AAA-"));       // U+0000 is never part of a name
   EXPECT_FALSE(mutf7_encode(std::string("a\0b", 3)).ok());
-
 }
 
 TEST(Mutf7Test, DecodeRejectsEmptyAndUnterminatedRuns) {
@@ -145,9 +147,9 @@ TEST(Mutf7Test, DecodeRejectsEmptyAndUnterminatedRuns) {
 }
 
 TEST(Mutf7Test, DecodeRejectsBadSurrogates) {
-  EXPECT_FALSE(mutf7_valid("&2D0-"));      // high surrogate alone
-  EXPECT_FALSE(mutf7_valid("&3Oc-"));      // low surrogate alone
-  EXPECT_FALSE(mutf7_valid("&2D0AZQ-"));   // high then a non-surrogate
+  EXPECT_FALSE(mutf7_valid("&2D0-"));       // high surrogate alone
+  EXPECT_FALSE(mutf7_valid("&3Oc-"));       // low surrogate alone
+  EXPECT_FALSE(mutf7_valid("&2D0AZQ-"));    // high then a non-surrogate
   EXPECT_FALSE(mutf7_valid("&2D0-&3Oc-"));  // a pair split over two runs
   EXPECT_TRUE(mutf7_valid("&2D3c5w-"));
 }
