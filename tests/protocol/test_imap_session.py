@@ -17,8 +17,8 @@ import zlib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 import postern_harness  # noqa: E402
-from imap_support import (PASSWORD, RawImap, address, check_ok, crash_lines, imap_starttls,  # noqa: E402
-                          imap_suite, imaps, rss_kib)
+from imap_support import (PASSWORD, RawImap, address, check_ok, crash_lines, deliver,  # noqa: E402
+                          imap_starttls, imap_suite, imaps, rss_kib)
 from postern_harness import wait_until  # noqa: E402
 
 
@@ -192,6 +192,17 @@ def test_idle_mechanics():
             assert tagged.startswith(b"i2 BAD"), tagged
             _, tagged = conn.command(b"NOOP")
             assert tagged.split()[1] == b"OK"
+            # In a selected folder, a delivery through smtpd wakes the IDLE up.
+            _, tagged = conn.command(b"SELECT INBOX")
+            assert tagged.split()[1] == b"OK", tagged
+            conn.send(b"i3 IDLE\r\n")
+            assert conn.read_line()[0] == b"+ idling"
+            deliver(suite, "demo", "wakes the idle", wait=False)
+            conn.settimeout(10)
+            assert conn.read_line()[0] == b"* 1 EXISTS"
+            conn.send(b"DONE\r\n")
+            _, tagged = conn.read_until_tagged(b"i3")
+            assert tagged.startswith(b"i3 OK"), tagged
 
 
 def test_reader_limits_as_the_client_sees_them():
