@@ -2,6 +2,10 @@
 // sessions are parked and freed from a separate event, never inside their own callback.
 #include "imapd/imap_server.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include "imapd/imap_session.hpp"
 #include "lib/log.hpp"
 #include "lib/network_list.hpp"
@@ -45,6 +49,11 @@ void ImapServer::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* addres
     return;
   }
   evutil_make_socket_nonblocking(fd);
+  // Replies are small and each one ends a round trip: without TCP_NODELAY, Nagle's algorithm
+  // holds a reply back until the client ACKs the previous segment, and delayed ACKs turn that
+  // into ~40 ms per command.
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   auto session = std::make_unique<ImapSession>(*self, fd, *ip);
   ImapSession* raw = session.get();
   self->sessions_.emplace(raw, std::move(session));
