@@ -82,6 +82,14 @@ std::optional<LiteralMarker> trailing_literal(std::string_view line) {
   return marker;
 }
 
+// FETCH attributes whose '[' starts a section (RFC 3501 6.4.5, RFC 3516 4).
+bool opens_section(std::string_view name) {
+  for (std::string_view item : {"BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK", "BINARY.SIZE"}) {
+    if (iequals(name, item)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 // ---- tokens --------------------------------------------------------------------------------
@@ -420,7 +428,9 @@ bool ImapCommandReader::read_atom(std::string_view text, size_t* pos, std::strin
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if (section_depth == 0) {
       if (c == ' ' || c == '(' || c == ')' || c == '"' || is_ctl(c)) break;
-      if (c == '[') section_depth = 1;
+      // '[' is an ATOM-CHAR (RFC 3501 9); it opens a section only after a FETCH attribute
+      // name that takes one, so "a[b" stays a plain atom (a mailbox name, say).
+      if (c == '[' && opens_section(text.substr(start, i - start))) section_depth = 1;
     } else if (c == '[') {
       ++section_depth;
     } else if (c == ']') {

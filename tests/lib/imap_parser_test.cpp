@@ -119,6 +119,24 @@ TEST(ImapParser, UnterminatedSectionIsAnError) {
   EXPECT_EQ(events[0].error.tag, "a");
 }
 
+TEST(ImapParser, OpenBracketIsAnAtomCharOutsideFetchAttributes) {
+  // RFC 3501 9: '[' is an ATOM-CHAR; only BODY/BINARY fetch attributes open a section with it.
+  auto events = run_both(
+      "a SELECT !#$&'+,-.0123456789:;<=>?@^_`|[}\r\nb LIST \"\" a[b%*\r\n"
+      "c FETCH 1 (binary.size[1] Body.Peek[]<0.1> X[Y)\r\nd FETCH 1 XBODY[A B]\r\n");
+  ASSERT_EQ(states(events), (std::vector{kCmd, kCmd, kCmd, kCmd}));
+  EXPECT_EQ(*events[0].command.args[0].astring(), "!#$&'+,-.0123456789:;<=>?@^_`|[}");
+  EXPECT_EQ(*events[1].command.args[1].astring(), "a[b%*");
+  const ImapToken& items = events[2].command.args[1];
+  ASSERT_EQ(items.children.size(), 3u);
+  EXPECT_EQ(items.children[0].text, "binary.size[1]");
+  EXPECT_EQ(items.children[1].text, "Body.Peek[]<0.1>");
+  EXPECT_EQ(items.children[2].text, "X[Y");
+  // XBODY is no section owner: its '[' is plain and the space ends the atom.
+  ASSERT_EQ(events[3].command.args.size(), 3u);
+  EXPECT_EQ(events[3].command.args[1].text, "XBODY[A");
+}
+
 TEST(ImapParser, QuotedStrings) {
   auto events = run_both("a LOGIN \"us\\\"er\" \"p\\\\w \xc3\xa9\" \"\"\r\n");
   ASSERT_EQ(states(events), std::vector{kCmd});
@@ -303,8 +321,8 @@ TEST(ImapParserLimits, Depth) {
   ImapParserLimits limits;
   limits.max_depth = 4;
   auto events = run_both(
-      "a X ((((x))))\r\nb X (((((x)))))\r\nc X (((A[B]x)))\r\nd X (((A[B[C]]x)))\r\n"
-      "e X A[[[[x]]]]\r\nf X A[[[[[x]]]]]\r\n",
+      "a X ((((x))))\r\nb X (((((x)))))\r\nc X (((BODY[B]x)))\r\nd X (((BODY[B[C]]x)))\r\n"
+      "e X BODY.PEEK[[[[x]]]]\r\nf X BODY.PEEK[[[[[x]]]]]\r\n",
       limits);
   ASSERT_EQ(states(events), (std::vector{kCmd, kErr, kCmd, kErr, kCmd, kErr}));
   EXPECT_EQ(events[1].error.message, "Too deeply nested");
