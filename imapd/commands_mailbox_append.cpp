@@ -98,7 +98,9 @@ Result<MessageFlags> parse_append_flags(const ImapToken& list) {
       {"\\Deleted", kFlagDeleted}, {"\\Draft", kFlagDraft},
   };
   for (const ImapToken& token : list.children) {
-    if (!token.is_atom() || token.text.empty()) return Error::parse("BAD Invalid flag");
+    // NIL is an atom, so it is a keyword named NIL here (RFC 3501 9: flag-keyword = atom).
+    const bool atom = token.is_atom() || token.kind == ImapToken::Kind::kNil;
+    if (!atom || token.text.empty()) return Error::parse("BAD Invalid flag");
     if (token.text[0] == '\\') {
       bool known = false;
       for (const auto& [name, bit] : kNames) {

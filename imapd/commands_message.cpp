@@ -72,7 +72,9 @@ Result<MessageFlags> parse_store_flags(const std::vector<ImapToken>& args, size_
   if (first >= args.size()) return Error::parse("BAD Missing flags");
   MessageFlags flags;
   for (const ImapToken* token : tokens) {
-    if (!token->is_atom() || token->text.empty()) return Error::parse("BAD Invalid flag");
+    // NIL is an atom, so it is a keyword named NIL here (RFC 3501 9: flag-keyword = atom).
+    const bool atom = token->is_atom() || token->kind == ImapToken::Kind::kNil;
+    if (!atom || token->text.empty()) return Error::parse("BAD Invalid flag");
     const std::string& text = token->text;
     if (text[0] == '\\') {
       bool known = false;

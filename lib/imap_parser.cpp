@@ -95,7 +95,9 @@ bool opens_section(std::string_view name) {
 // ---- tokens --------------------------------------------------------------------------------
 
 std::optional<std::string_view> ImapToken::astring() const {
-  if (kind == Kind::kAtom || kind == Kind::kQuoted || kind == Kind::kLiteral) return text;
+  // NIL is an atom too (RFC 3501 9), so where an astring is expected it is the text "NIL";
+  // callers reading an nstring test kind == kNil first.
+  if (kind != Kind::kList) return text;
   return std::nullopt;
 }
 

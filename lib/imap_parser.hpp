@@ -40,7 +40,8 @@ struct ImapToken {
 
   bool is_atom() const { return kind == Kind::kAtom; }
   bool is_string() const { return kind == Kind::kQuoted || kind == Kind::kLiteral; }
-  // atom, quoted or literal ("astring"): the text; nullopt for list and NIL.
+  // atom (NIL included: it is "NIL" here), quoted or literal ("astring"): the text; nullopt
+  // for a list. Where NIL means an nstring's nil, test kind == Kind::kNil first.
   std::optional<std::string_view> astring() const;
   // An atom equal to word, ASCII case-insensitively.
   bool is_word(std::string_view word) const;

@@ -162,7 +162,10 @@ class KeyReader {
       return key;
     }
     if (upper == "KEYWORD" || upper == "UNKEYWORD") {
-      if (at_end() || !tokens_[pos_].is_atom() || tokens_[pos_].text.empty()) {
+      // NIL is an atom, so it is a keyword named NIL here.
+      if (at_end() ||
+          !(tokens_[pos_].is_atom() || tokens_[pos_].kind == ImapToken::Kind::kNil) ||
+          tokens_[pos_].text.empty()) {
         return Error::parse("keyword expected");
       }
       key.kind = upper == "KEYWORD" ? SearchKey::Kind::kKeyword : SearchKey::Kind::kNoKeyword;

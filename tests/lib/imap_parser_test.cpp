@@ -164,7 +164,9 @@ TEST(ImapParser, NilAndAstring) {
   ASSERT_EQ(states(events), (std::vector{kCmd, kCmd}));
   const ImapToken& nil = events[0].command.args[0];
   EXPECT_EQ(nil.kind, ImapToken::Kind::kNil);
-  EXPECT_FALSE(nil.astring().has_value());
+  // NIL is also an atom: where an astring is expected it is the string "NIL" (RFC 3501 9).
+  ASSERT_TRUE(nil.astring().has_value());
+  EXPECT_EQ(*nil.astring(), "NIL");
   EXPECT_TRUE(nil.is_word("NIL"));
   EXPECT_EQ(events[1].command.args[0].children[1].kind, ImapToken::Kind::kNil);
 }

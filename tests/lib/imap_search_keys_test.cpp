@@ -109,6 +109,20 @@ TEST(ImapSearchKeys, StringKeys) {
   EXPECT_EQ(keys[7].text, "mutt");
 }
 
+TEST(ImapSearchKeys, NilIsAStringAndAKeyword) {
+  // NIL is an atom (RFC 3501 9): the string "NIL" where an astring goes, a keyword named NIL.
+  ImapToken nil;
+  nil.kind = ImapToken::Kind::kNil;
+  nil.text = "nil";
+  SearchRequest request = ok({atom("SUBJECT"), nil, atom("KEYWORD"), nil});
+  const std::vector<SearchKey>& keys = request.root.children;
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys[0].kind, Kind::kHeader);
+  EXPECT_EQ(keys[0].text, "nil");
+  EXPECT_EQ(keys[1].kind, Kind::kKeyword);
+  EXPECT_EQ(keys[1].text, "nil");
+}
+
 TEST(ImapSearchKeys, KeywordSizeAndDates) {
   SearchRequest request =
       ok({atom("KEYWORD"), atom("$Forwarded"),  atom("UNKEYWORD"),  atom("$Junk"),
