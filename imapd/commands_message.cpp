@@ -126,6 +126,14 @@ void send_vanished_earlier(CommandContext& context, SelectedMailbox& mailbox,
   if (!uids.empty()) context.untagged("VANISHED (EARLIER) " + format_sequence_set(uids));
 }
 
+// RFC 7162 3.1: the first CONDSTORE-enabling command of a session turns CONDSTORE on, and the
+// server then MUST report the folder's HIGHESTMODSEQ (as SELECT would have).
+void enable_condstore(CommandContext& context, const SelectedMailbox& mailbox) {
+  if (context.enabled("CONDSTORE")) return;
+  context.enable("CONDSTORE");
+  context.untagged(fmt::format("OK [HIGHESTMODSEQ {}] Highest", mailbox.highest_modseq()));
+}
+
 }  // namespace
 
 std::string handle_fetch(CommandContext& context, const ImapCommand& command) {
@@ -143,7 +151,7 @@ std::string handle_fetch(CommandContext& context, const ImapCommand& command) {
   FetchOptions options;
   options.add_uid = command.uid;
   if (request->changed_since || request->has(FetchItemKind::kModSeq)) {
-    context.enable("CONDSTORE");  // RFC 7162 3.1: a CONDSTORE enabling command
+    enable_condstore(context, *mailbox);  // RFC 7162 3.1: a CONDSTORE enabling command
     options.add_modseq = true;
   }
   if (request->vanished) {
@@ -193,7 +201,7 @@ std::string handle_store(CommandContext& context, const ImapCommand& command) {
     std::optional<uint64_t> since = modseq_argument(modifiers[1]);
     if (!since) return "BAD Invalid UNCHANGEDSINCE value";
     change.unchanged_since = *since;
-    context.enable("CONDSTORE");
+    enable_condstore(context, *mailbox);
     index = 2;
   }
   if (index + 1 >= args.size() || !args[index].is_atom()) return "BAD Invalid STORE item";
@@ -268,7 +276,7 @@ std::string handle_search(CommandContext& context, const ImapCommand& command) {
     }
     return "BAD " + request.error().message;
   }
-  if (request->has_modseq) context.enable("CONDSTORE");
+  if (request->has_modseq) enable_condstore(context, *mailbox);
   Result<SearchMatch> match = run_search(*mailbox, request->root);
   if (!match) return "BAD " + match.error().message;
   std::vector<uint32_t> numbers = match->seqs;
@@ -286,7 +294,15 @@ std::string handle_search(CommandContext& context, const ImapCommand& command) {
     if (options.count) line += fmt::format(" COUNT {}", numbers.size());
     if (options.all && !numbers.empty()) line += " ALL " + format_sequence_set(numbers);
     if (request->has_modseq && !numbers.empty()) {
-      line += fmt::format(" MODSEQ {}", match->highest_modseq);
+      // RFC 7162 3.1.5: with MIN and/or MAX alone, the mod-sequence is that of the message(s)
+      // returned; with ALL or COUNT, the highest of every match.
+      uint64_t modseq = match->highest_modseq;
+      if (!options.all && !options.count && (options.min || options.max)) {
+        modseq = 0;
+        if (options.min) modseq = mailbox->record(match->seqs.front()).modseq;
+        if (options.max) modseq = std::max(modseq, mailbox->record(match->seqs.back()).modseq);
+      }
+      line += fmt::format(" MODSEQ {}", modseq);
     }
     context.untagged(line);
     return "OK Search completed";
