@@ -68,11 +68,12 @@ std::string handle_copy(CommandContext& context, const ImapCommand& command) {
     return "NO [EXPUNGEISSUED] Some of the requested messages no longer exist.";
   }
   Result<std::vector<UidPair>> pairs = std::vector<UidPair>{};
-  if (&target == &source) {
-    if (move) return "NO [CANNOT] Can't move messages into the mailbox they are in.";
-    pairs = copy_within(source, uids);
-  } else if (move) {
+  if (move) {
+    // Into the selected folder itself too (RFC 6851 allows it): new UIDs, the old ones
+    // expunged, reported as EXPUNGE then EXISTS by report_changes.
     pairs = source.move(uids, target);
+  } else if (&target == &source) {
+    pairs = copy_within(source, uids);
   } else {
     pairs = source.copy(uids, target);
   }
