@@ -13,6 +13,7 @@
 #include "imapd/selected_mailbox_impl.hpp"
 #include "lib/ascii.hpp"
 #include "lib/charset.hpp"
+#include "lib/mime_address.hpp"
 #include "lib/mime_parser.hpp"
 #include "lib/mime_search.hpp"
 #include "lib/unique_fd.hpp"
@@ -188,11 +189,38 @@ int64_t day_of(int64_t seconds, int32_t zone_minutes) {
   return day;
 }
 
+bool is_address_field(std::string_view field) {
+  for (std::string_view name : {"From", "To", "Cc", "Bcc", "Sender", "Reply-To"}) {
+    if (ascii_iequals(field, name)) return true;
+  }
+  return false;
+}
+
+// An address header as "name <mailbox@host>, group: ..." with the comments and spaces inside
+// each addr-spec dropped, so "<a (x)@ (y) b.org>" is found by "a@b.org" (as Dovecot does).
+// Bounded by parse_imap_address_list's kMaxEnvelopeAddresses.
+std::string normalised_addresses(std::string_view raw_value) {
+  std::string out;
+  for (const ImapAddress& address : parse_imap_address_list(raw_value)) {
+    if (!out.empty()) out += ", ";
+    if (address.name) out += *address.name + " ";
+    if (address.mailbox && !address.host) {  // a group's start marker
+      out += *address.mailbox + ":";
+      continue;
+    }
+    if (!address.mailbox) continue;  // a group's end marker
+    out += "<" + *address.mailbox + "@" + *address.host + ">";
+  }
+  return searchable_header_value(out);
+}
+
 bool header_matches(Candidate& candidate, std::string_view field, std::string_view folded) {
+  const bool addresses = is_address_field(field);
   for (const MimeHeaderField& header : candidate.fields()) {
     if (!ascii_iequals(header.name, field)) continue;
     if (folded.empty()) return true;
     if (utf8_contains_folded(searchable_header_value(header.value), folded)) return true;
+    if (addresses && utf8_contains_folded(normalised_addresses(header.value), folded)) return true;
   }
   return false;
 }
