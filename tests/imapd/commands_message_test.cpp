@@ -262,8 +262,11 @@ TEST_F(CommandsMessageTest, FetchChangedSinceAndModSeq) {
   uint64_t modseq2 = context_.selected()->record(2).modseq;
   uint64_t modseq1 = context_.selected()->record(1).modseq;
   ASSERT_GT(modseq2, modseq1);
+  // The first CONDSTORE-enabling command reports HIGHESTMODSEQ (RFC 7162 3.1); later ones not.
+  const std::string highest = std::to_string(context_.selected()->highest_modseq());
   std::string out = run("t FETCH 1:* (FLAGS) (CHANGEDSINCE " + std::to_string(modseq1) + ")");
   EXPECT_EQ(out,
+            "* OK [HIGHESTMODSEQ " + highest + "] Highest\r\n"
             "* 2 FETCH (FLAGS (\\Flagged \\Recent) MODSEQ (" + std::to_string(modseq2) + "))\r\n");
   EXPECT_TRUE(context_.condstore);
   EXPECT_EQ(run("t FETCH 1 MODSEQ"), "* 1 FETCH (MODSEQ (" + std::to_string(modseq1) + "))\r\n");
@@ -403,7 +406,9 @@ TEST_F(CommandsMessageTest, EsearchAndModSeq) {
   EXPECT_EQ(run("a3 SEARCH RETURN (COUNT) DELETED"), "* ESEARCH (TAG \"a3\") COUNT 0\r\n");
   uint64_t top =
       std::max(context_.selected()->record(1).modseq, context_.selected()->record(3).modseq);
+  const std::string highest = std::to_string(context_.selected()->highest_modseq());
   EXPECT_EQ(run("a4 SEARCH MODSEQ " + std::to_string(top)),
+            "* OK [HIGHESTMODSEQ " + highest + "] Highest\r\n"
             "* SEARCH " + std::string(context_.selected()->record(3).modseq == top ? "3" : "1") +
                 " (MODSEQ " + std::to_string(top) + ")\r\n");
   EXPECT_TRUE(context_.condstore);
