@@ -141,9 +141,12 @@ TEST(ListQueryTest, SpecialUseSelectionAndSeveralPatterns) {
 
 TEST(ListQueryTest, RefusesBadArguments) {
   for (const char* bad : {"\"\"", "(BOGUS) \"\" *", "(RECURSIVEMATCH) \"\" *", "\"\" * RETURN",
-                          "\"\" * RETURN (BOGUS)", "\"\" * EXTRA (X)", "\"\" ()", "NIL *"}) {
+                          "\"\" * RETURN (BOGUS)", "\"\" * EXTRA (X)", "\"\" ()"}) {
     EXPECT_FALSE(parse_list_query(args_of(bad), false).ok()) << bad;
   }
+  // NIL is an atom, so it is the reference or pattern "NIL" (RFC 3501 9; imaptest nil).
+  EXPECT_TRUE(parse_list_query(args_of("NIL *"), false).ok());
+  EXPECT_TRUE(parse_list_query(args_of("\"\" NIL"), false).ok());
   EXPECT_FALSE(parse_list_query(args_of("\"\" (a b)"), true).ok());
   EXPECT_FALSE(parse_list_query(args_of("(SUBSCRIBED) \"\" *"), true).ok());
 }
