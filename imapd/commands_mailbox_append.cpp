@@ -91,13 +91,14 @@ bool parse_append_date_time(std::string_view text, int64_t* seconds, int32_t* zo
   return true;
 }
 
-Result<MessageFlags> parse_append_flags(const ImapToken& list) {
+Result<MessageFlags> parse_flag_tokens(const std::vector<const ImapToken*>& tokens) {
   MessageFlags flags;
   static constexpr std::pair<std::string_view, uint8_t> kNames[] = {
       {"\\Seen", kFlagSeen},       {"\\Answered", kFlagAnswered}, {"\\Flagged", kFlagFlagged},
       {"\\Deleted", kFlagDeleted}, {"\\Draft", kFlagDraft},
   };
-  for (const ImapToken& token : list.children) {
+  for (const ImapToken* flag : tokens) {
+    const ImapToken& token = *flag;
     // NIL is an atom, so it is a keyword named NIL here (RFC 3501 9: flag-keyword = atom).
     const bool atom = token.is_atom() || token.kind == ImapToken::Kind::kNil;
     if (!atom || token.text.empty()) return Error::parse("BAD Invalid flag");
@@ -128,6 +129,13 @@ Result<MessageFlags> parse_append_flags(const ImapToken& list) {
     return Error::parse("NO [LIMIT] Too many keywords");
   }
   return flags;
+}
+
+Result<MessageFlags> parse_append_flags(const ImapToken& list) {
+  std::vector<const ImapToken*> tokens;
+  tokens.reserve(list.children.size());
+  for (const ImapToken& child : list.children) tokens.push_back(&child);
+  return parse_flag_tokens(tokens);
 }
 
 std::string handle_append(CommandContext& context, const ImapCommand& command) {

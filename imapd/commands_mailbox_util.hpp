@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "imapd/command_context.hpp"
 #include "imapd/mailbox_types.hpp"
@@ -33,8 +34,11 @@ SelectedMailboxImpl* selected_impl(CommandContext& context);
 // the epoch and the zone in minutes east of UTC.
 bool parse_append_date_time(std::string_view text, int64_t* seconds, int32_t* zone_minutes);
 
-// APPEND's flag list: system flags by name (\Recent refused), keywords as atoms, sorted and
-// unique, at most kMaxKeywordsPerMessage of kMaxKeywordBytes. Error: the tagged reply.
+// Flags as APPEND and STORE take them: system flags by name (\Recent refused), keywords as
+// atoms (NIL too), sorted and unique, at most kMaxKeywordsPerMessage of kMaxKeywordBytes.
+// Error: the tagged reply.
+Result<MessageFlags> parse_flag_tokens(const std::vector<const ImapToken*>& tokens);
+// APPEND's flag list (a parenthesised list token).
 Result<MessageFlags> parse_append_flags(const ImapToken& list);
 
 // "NO <message>" for a mail store error (its message starts with the response code).

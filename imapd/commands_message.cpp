@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "imapd/commands.hpp"
+#include "imapd/commands_mailbox_util.hpp"
 #include "imapd/fetch_response.hpp"
 #include "imapd/search_engine.hpp"
 #include "imapd/selected_mailbox.hpp"
@@ -59,50 +60,14 @@ std::optional<uint64_t> modseq_argument(const ImapToken& token) {
 
 // STORE's flags: a list, or flags as separate atoms. Error text: the tagged reply.
 Result<MessageFlags> parse_store_flags(const std::vector<ImapToken>& args, size_t first) {
-  static constexpr std::pair<std::string_view, uint8_t> kNames[] = {
-      {"\\Seen", kFlagSeen},       {"\\Answered", kFlagAnswered}, {"\\Flagged", kFlagFlagged},
-      {"\\Deleted", kFlagDeleted}, {"\\Draft", kFlagDraft},
-  };
+  if (first >= args.size()) return Error::parse("BAD Missing flags");
   std::vector<const ImapToken*> tokens;
   if (first + 1 == args.size() && args[first].kind == ImapToken::Kind::kList) {
     for (const ImapToken& child : args[first].children) tokens.push_back(&child);
   } else {
     for (size_t i = first; i < args.size(); ++i) tokens.push_back(&args[i]);
   }
-  if (first >= args.size()) return Error::parse("BAD Missing flags");
-  MessageFlags flags;
-  for (const ImapToken* token : tokens) {
-    // NIL is an atom, so it is a keyword named NIL here (RFC 3501 9: flag-keyword = atom).
-    const bool atom = token->is_atom() || token->kind == ImapToken::Kind::kNil;
-    if (!atom || token->text.empty()) return Error::parse("BAD Invalid flag");
-    const std::string& text = token->text;
-    if (text[0] == '\\') {
-      bool known = false;
-      for (const auto& [name, bit] : kNames) {
-        if (ascii_iequals(text, name)) {
-          flags.system |= bit;
-          known = true;
-        }
-      }
-      if (!known) return Error::parse("BAD Invalid system flag");
-      continue;
-    }
-    if (text.size() > kMaxKeywordBytes) return Error::parse("BAD Keyword too long");
-    for (char c : text) {
-      auto u = static_cast<unsigned char>(c);
-      if (u <= 0x20 || u >= 0x7f || std::string_view("(){%*\"\\]").find(c) != std::string::npos) {
-        return Error::parse("BAD Invalid keyword");
-      }
-    }
-    flags.keywords.push_back(text);
-  }
-  std::sort(flags.keywords.begin(), flags.keywords.end());
-  flags.keywords.erase(std::unique(flags.keywords.begin(), flags.keywords.end()),
-                       flags.keywords.end());
-  if (flags.keywords.size() > kMaxKeywordsPerMessage) {
-    return Error::parse("NO [LIMIT] Too many keywords");
-  }
-  return flags;
+  return parse_flag_tokens(tokens);
 }
 
 std::string no_from(const Error& error) {
