@@ -322,7 +322,12 @@ class Mailbox : public std::enable_shared_from_this<Mailbox> {
 
 class MailboxRegistry {
  public:
-  explicit MailboxRegistry(event_base* base);
+  // Once a second it checks the open folders that have no inotify watch (inotify_init1 or a
+  // watch failed, e.g. the user's fs.inotify.max_user_instances is used up) by their
+  // directories' mtimes, so IDLE still hears of new mail within about a second.
+  // use_inotify = false forces that mode (tests).
+  static constexpr int kPollMilliseconds = 1000;
+  explicit MailboxRegistry(event_base* base, bool use_inotify = true);
   ~MailboxRegistry();
   MailboxRegistry(const MailboxRegistry&) = delete;
   MailboxRegistry& operator=(const MailboxRegistry&) = delete;
@@ -347,6 +352,8 @@ class MailboxRegistry {
   void schedule(Mailbox& mailbox, bool forced);  // a change check / callbacks on the loop
   void run_pending();
   static void on_notify(int fd, short what, void* arg);
+  static void on_poll(int fd, short what, void* arg);
+  void start_polling();  // the once-a-second check of folders without a watch
   void rename_path(const std::string& from, const std::string& to);  // a folder was renamed
   void mark_deleted(const std::string& path);                        // a folder was deleted
   event_base* base_;

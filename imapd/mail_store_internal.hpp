@@ -54,6 +54,7 @@ struct MailboxRegistry::Private {
   UniqueFd inotify;
   SingleEventHandle read_event;
   SingleEventHandle notify_event;
+  SingleEventHandle poll_event;  // armed once some folder has no inotify watch
   struct Watch {
     Mailbox* mailbox = nullptr;
     WatchKind kind = WatchKind::kNew;

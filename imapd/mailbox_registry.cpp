@@ -31,12 +31,24 @@ void MailboxRegistry::on_notify(int, short, void* arg) {
   static_cast<MailboxRegistry*>(arg)->run_pending();
 }
 
-MailboxRegistry::MailboxRegistry(event_base* base)
+void MailboxRegistry::on_poll(int, short, void* arg) {
+  auto* self = static_cast<MailboxRegistry*>(arg);
+  for (auto& [path, weak] : self->mailboxes_) {
+    std::shared_ptr<Mailbox> alive = weak.lock();
+    if (!alive) continue;
+    const Mailbox::Private& m = *alive->impl_;
+    if (m.wd_new < 0 || m.wd_cur < 0 || m.wd_folder < 0) self->schedule(*alive, false);
+  }
+}
+
+MailboxRegistry::MailboxRegistry(event_base* base, bool use_inotify)
     : base_(base), impl_(std::make_unique<Private>()) {
-  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  int fd = use_inotify ? inotify_init1(IN_NONBLOCK | IN_CLOEXEC) : -1;
   if (fd < 0) {
-    log::warning("imapd: inotify_init1: {}: folders are checked by mtime only",
-                 Error::system("").describe());
+    if (use_inotify) {
+      log::warning("imapd: inotify_init1: {}: folders are checked by mtime once a second",
+                   Error::system("").describe());
+    }
   } else {
     impl_->inotify.reset(fd);
   }
@@ -47,6 +59,19 @@ MailboxRegistry::MailboxRegistry(event_base* base)
     event_add(impl_->read_event.get(), nullptr);
   }
   impl_->notify_event.reset(event_new(base_, -1, 0, &MailboxRegistry::on_notify, this));
+  if (!impl_->inotify) start_polling();
+}
+
+void MailboxRegistry::start_polling() {
+  if (base_ == nullptr) return;
+  if (!impl_->poll_event) {
+    impl_->poll_event.reset(event_new(base_, -1, EV_PERSIST, &MailboxRegistry::on_poll, this));
+  }
+  if (event_pending(impl_->poll_event.get(), EV_TIMEOUT, nullptr)) return;
+  struct timeval every {
+    kPollMilliseconds / 1000, (kPollMilliseconds % 1000) * 1000
+  };
+  event_add(impl_->poll_event.get(), &every);
 }
 
 MailboxRegistry::~MailboxRegistry() = default;
@@ -84,7 +109,7 @@ void MailboxRegistry::add_watches(Mailbox& mailbox) {
   auto add = [&](const std::string& path, uint32_t mask, WatchKind kind) {
     int wd = inotify_add_watch(impl_->inotify.get(), path.c_str(), mask);
     if (wd < 0) {
-      log::warning("imapd: inotify_add_watch {}: {}: checked by mtime only", path,
+      log::warning("imapd: inotify_add_watch {}: {}: checked by mtime once a second", path,
                    Error::system("").describe());
       return -1;
     }
@@ -95,6 +120,7 @@ void MailboxRegistry::add_watches(Mailbox& mailbox) {
   m.wd_new = add(mailbox.path_ + "/new", kDirMask, WatchKind::kNew);
   m.wd_cur = add(mailbox.path_ + "/cur", kDirMask, WatchKind::kCur);
   m.wd_folder = add(mailbox.path_, kFolderMask, WatchKind::kFolder);
+  if (m.wd_new < 0 || m.wd_cur < 0 || m.wd_folder < 0) start_polling();
 }
 
 void MailboxRegistry::remove_watches(Mailbox& mailbox) {
@@ -161,6 +187,7 @@ void MailboxRegistry::drain_events() {
         impl_->watches.erase(it);
         m.new_dirty = m.cur_dirty = true;
         schedule(mailbox, false);
+        start_polling();
         continue;
       }
       if (kind == WatchKind::kFolder) {

@@ -392,6 +392,29 @@ TEST_F(MailStoreTest, InotifyCallbackFiresOnDelivery) {
   EXPECT_EQ(calls, 0);
 }
 
+// Without inotify (none left for the user, or a watch failed), the registry checks open
+// folders by mtime once a second: a delivery still reaches a subscriber (IDLE) soon.
+TEST_F(MailStoreTest, WithoutInotifyAPollStillReportsDelivery) {
+  store_.reset();
+  registry_ = std::make_unique<MailboxRegistry>(event_base_.get(), false);
+  auto store = MailStore::open(*registry_, base_, "alice@example.org");
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  store_ = std::move(*store);
+  auto inbox = open("INBOX");
+  ASSERT_TRUE(inbox);
+  int calls = 0;
+  ChangeSubscription subscription = inbox->subscribe([&] { ++calls; });
+  run_until([] { return false; }, 100);  // settle
+  calls = 0;
+  deliver(root_, 1700000000, "Subject: polled\n\nhello\n");
+  auto start = Clock::now();
+  ASSERT_TRUE(run_until([&] { return calls > 0; }, 5000));
+  auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  // One poll period, plus the mtime settle time when the delivery fell in the same second.
+  EXPECT_LT(elapsed.count(), 2 * MailboxRegistry::kPollMilliseconds + 1000);
+  ASSERT_EQ(inbox->records().size(), 1u);
+}
+
 TEST_F(MailStoreTest, TwoProcessesSeeEachOthersChanges) {
   auto inbox = open("INBOX");
   ASSERT_TRUE(inbox);
