@@ -50,9 +50,10 @@ import sys
 import time
 import calendar
 
-DEFAULT_TESTS_DIR = os.path.normpath(os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "testdata",
-    "imaptest-tests", "tests"))
+DEFAULT_TESTS_DIR = os.path.join(
+    os.environ.get("POSTERN_SHARED_TESTDATA") or os.path.normpath(os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "testdata")),
+    "imaptest-tests", "tests")
 TEST_MAILBOX = "imaptest"
 kMaxLine = 16 * 1024 * 1024
 kMaxLiteral = 64 * 1024 * 1024

@@ -35,6 +35,23 @@ def free_port():
         return s.getsockname()[1]
 
 
+SKIP_EXIT_CODE = 77  # CTest's SKIP_RETURN_CODE for suite tests (tests/CMakeLists.txt)
+
+
+def shared_testdata(*parts):
+    """A path under the public test material beside the checkout (../shared/testdata), as CTest
+    passes it in POSTERN_SHARED_TESTDATA (or found from this file when run by hand)."""
+    base = os.environ.get("POSTERN_SHARED_TESTDATA") or os.path.normpath(os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "testdata"))
+    return os.path.join(base, *parts)
+
+
+def skip_test(reason):
+    """Ends a suite test as skipped (CTest shows it as not run, with this reason)."""
+    print(f"skipped: {reason}")
+    sys.exit(SKIP_EXIT_CODE)
+
+
 def wait_until(predicate, timeout=20.0, interval=0.02, what="condition"):
     """Polls predicate until it is true; raises TimeoutError after timeout seconds."""
     deadline = time.monotonic() + timeout

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <fstream>
 #include <sstream>
+#include <string>
 
 namespace postern {
 namespace {
@@ -234,7 +235,7 @@ TEST(MimeParser, HeaderFields) {
 }
 
 TEST(MimeParser, CrispinTortureTestStructure) {
-  const char* path = "/work/shared/testdata/mime-torture/crispin-torture-test.eml";
+  const std::string path = POSTERN_SHARED_TESTDATA "/mime-torture/crispin-torture-test.eml";
   std::ifstream in(path, std::ios::binary);
   if (!in) GTEST_SKIP() << "torture test message not found at " << path;
   std::stringstream buffer;

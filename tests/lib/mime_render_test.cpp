@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <string>
 
 #include "lib/mime_parser.hpp"
 
@@ -153,7 +154,7 @@ TEST(MimeRender, DepthLimitStillGivesValidStructure) {
 
 // Crispin's torture test: BODYSTRUCTURE and BODY exactly as Dovecot 2.3.19 gave them.
 TEST(MimeRender, CrispinTortureTestMatchesDovecot) {
-  const char* path = "/work/shared/testdata/mime-torture/crispin-torture-test.eml";
+  const std::string path = POSTERN_SHARED_TESTDATA "/mime-torture/crispin-torture-test.eml";
   std::ifstream in(path, std::ios::binary);
   if (!in) GTEST_SKIP() << "torture test message not found at " << path;
   std::stringstream buffer;

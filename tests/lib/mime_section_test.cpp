@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <string>
 
 namespace postern {
 namespace {
@@ -92,7 +93,7 @@ std::string md5_hex(std::string_view data) {
 }
 
 TEST(MimeSection, CrispinTortureTestSectionsMatchDovecot) {
-  const char* path = "/work/shared/testdata/mime-torture/crispin-torture-test.eml";
+  const std::string path = POSTERN_SHARED_TESTDATA "/mime-torture/crispin-torture-test.eml";
   std::ifstream in(path, std::ios::binary);
   if (!in) GTEST_SKIP() << "torture test message not found at " << path;
   std::stringstream buffer;

@@ -21,6 +21,7 @@ import sys
 import tempfile
 
 from imap_support import imap_suite, PASSWORD, REFERENCE
+import postern_harness
 from postern_harness import run_tests
 import imaptest_runner
 from imaptest_runner import Config, Runner, list_scripts, DEFAULT_TESTS_DIR
@@ -65,7 +66,9 @@ NEGATIVE = {
 
 
 def check_folder():
-    assert os.path.isdir(TESTS_DIR), f"imaptest scripts not found in {TESTS_DIR}"
+    if not os.path.isdir(TESTS_DIR):
+        postern_harness.skip_test(f"imaptest scripts not found in {TESTS_DIR} "
+                                  "(../shared/testdata beside the checkout)")
     names = list_scripts(TESTS_DIR)
     assert len(names) >= 70, f"only {len(names)} scripts in {TESTS_DIR}"
     missing = [n for n in COVERED + list(OPTIONAL) if n not in names]

@@ -3,7 +3,7 @@ each data item and macro, UID FETCH carrying UID, BODY[] byte-exact with the CRL
 Maildir file, partial fetches, HEADER.FIELDS(.NOT), nested message/rfc822 sections, an absent
 part, BINARY/BINARY.SIZE with a NUL byte (literal8), \\Seen set by BODY[] but not by BODY.PEEK[]
 (with FLAGS in the response), MODSEQ and CHANGEDSINCE, and Crispin's MIME torture message
-(/work/shared/testdata/mime-torture: BODY[] exact, nested sections are the exact bytes of the
+(../shared/testdata/mime-torture: BODY[] exact, nested sections are the exact bytes of the
 message, BODYSTRUCTURE balanced). Expected values were checked against a throwaway Dovecot 2.3
 (POSTERN_IMAP_REFERENCE=dovecot). Raw sockets over TLS on loopback; every read has a timeout."""
 import os
@@ -14,8 +14,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import postern_harness  # noqa: E402
 from imap_support import RawImap, crlf, fill_maildir, imap_suite  # noqa: E402
 
-TORTURE = os.path.join(os.environ.get("POSTERN_SHARED_TESTDATA", "/work/shared/testdata"),
-                       "mime-torture", "crispin-torture-test.eml")
+TORTURE = postern_harness.shared_testdata("mime-torture", "crispin-torture-test.eml")
 
 PLAIN = (b"From: =?utf-8?q?J=C3=BCrgen?= <jurgen@example.test>\nTo: Bob <bob@example.test>\n"
          b"Cc: carol@example.test\nSubject: =?utf-8?b?R3LDvMOfZSBhdXMgS8O2bG4=?=\n"
