@@ -114,7 +114,9 @@ std::string decode_rfc2047(std::string_view header_value) {
   }
   flush();
   out += sanitize_utf8(text.substr(plain_start));
-  return out;
+  // A word left as written (bad charset or encoding) may carry bytes that are not UTF-8: the
+  // result is promised to be UTF-8 as a whole (the MIME fuzzer found such a word).
+  return sanitize_utf8(out);
 }
 
 }  // namespace postern
