@@ -112,6 +112,8 @@ std::optional<std::string> structure_text(SelectedMailbox& mailbox, uint32_t seq
     case CacheKind::kBody:
       text = render_bodystructure(source.bytes(), source.tree(), false);
       break;
+    case CacheKind::kSearchFields:
+      return std::nullopt;  // not a FETCH item
   }
   mailbox.store_cached(seq, kind, text);
   return text;

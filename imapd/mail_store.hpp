@@ -274,10 +274,15 @@ class Mailbox : public std::enable_shared_from_this<Mailbox> {
   // The message as IMAP shows it: CRLF line ends, exactly MessageRecord::size bytes.
   Result<std::string> message_bytes(uint32_t uid);
 
-  // Cached FETCH text for a message (nullopt when none). store_cached ignores texts over
-  // kMaxCachedBytes and UIDs no longer present.
+  // Cached text for a message (nullopt when none). store_cached ignores texts over
+  // kMaxCachedBytes and UIDs no longer present. The texts of one command are written in one
+  // transaction (one fsync) when the event loop gets back from it, or at once past
+  // kMaxPendingCacheEntries / kMaxPendingCacheBytes (and at once without an event loop).
   std::optional<std::string> cached(uint32_t uid, CacheKind kind);
   Status store_cached(uint32_t uid, CacheKind kind, std::string_view text);
+  Status flush_cache();
+  static constexpr size_t kMaxPendingCacheEntries = 2048;
+  static constexpr size_t kMaxPendingCacheBytes = size_t{8} << 20;
 
   // \Recent (RFC 3501 2.3.2: recent in exactly one session). A read-write session that learns
   // of messages up to (excluding) up_to_uid calls claim_recent(up_to_uid): the UIDs in
@@ -304,6 +309,7 @@ class Mailbox : public std::enable_shared_from_this<Mailbox> {
   Status ensure_writable() const;
   bool index_replaced();
   void notify_listeners();
+  static void on_cache_flush(int fd, short what, void* arg);
 
   MailboxRegistry& registry_;
   std::string path_;

@@ -48,6 +48,11 @@ struct Mailbox::Private {
   bool notify_scheduled = false;
   bool notify_forced = false;
   std::shared_ptr<ChangeListeners> listeners = std::make_shared<ChangeListeners>();
+  // Cache texts not yet written (cache_key -> text): written in one transaction when the event
+  // loop gets back from the command that computed them, or at once past the bounds below.
+  std::map<std::string, std::string> cache_pending;
+  size_t cache_pending_bytes = 0;
+  SingleEventHandle cache_flush_event;
 };
 
 struct MailboxRegistry::Private {

@@ -449,6 +449,9 @@ Mailbox::Mailbox(MailboxRegistry& registry, std::string path)
     : registry_(registry), path_(std::move(path)), impl_(std::make_unique<Private>()) {}
 
 Mailbox::~Mailbox() {
+  if (Status s = flush_cache(); !s) {
+    log::warning("imapd: cache write failed in {}: {}", path_, s.error().describe());
+  }
   registry_.remove_watches(*this);
   auto it = registry_.mailboxes_.find(path_);
   if (it != registry_.mailboxes_.end() && it->second.expired()) registry_.mailboxes_.erase(it);
@@ -1141,22 +1144,59 @@ Result<std::string> Mailbox::message_bytes(uint32_t uid) {
 }
 
 std::optional<std::string> Mailbox::cached(uint32_t uid, CacheKind kind) {
+  std::string key = cache_key(uid, kind);
+  auto pending = impl_->cache_pending.find(key);
+  if (pending != impl_->cache_pending.end()) {
+    if (find(uid) == nullptr) return std::nullopt;  // expunged before the write
+    return pending->second;
+  }
   auto txn = LmdbTxn::begin(*impl_->env, true);
   if (!txn) return std::nullopt;
-  auto got = txn->get(impl_->dbs.cache, cache_key(uid, kind));
+  auto got = txn->get(impl_->dbs.cache, key);
   if (!got || !*got) return std::nullopt;
   return std::string(**got);
 }
 
 Status Mailbox::store_cached(uint32_t uid, CacheKind kind, std::string_view text) {
   if (text.size() > kMaxCachedBytes || deleted_) return Status::success();
+  auto [it, added] = impl_->cache_pending.try_emplace(cache_key(uid, kind), text);
+  if (!added) return Status::success();
+  impl_->cache_pending_bytes += it->first.size() + it->second.size();
+  if (registry_.base_ == nullptr || impl_->cache_pending.size() >= kMaxPendingCacheEntries ||
+      impl_->cache_pending_bytes >= kMaxPendingCacheBytes) {
+    return flush_cache();
+  }
+  if (!impl_->cache_flush_event) {
+    impl_->cache_flush_event.reset(event_new(registry_.base_, -1, 0, &Mailbox::on_cache_flush, this));
+  }
+  if (impl_->cache_flush_event &&
+      !event_pending(impl_->cache_flush_event.get(), EV_TIMEOUT, nullptr)) {
+    struct timeval now {};
+    event_add(impl_->cache_flush_event.get(), &now);
+  }
+  return Status::success();
+}
+
+void Mailbox::on_cache_flush(int, short, void* arg) {
+  auto* self = static_cast<Mailbox*>(arg);
+  if (Status s = self->flush_cache(); !s) {
+    log::warning("imapd: cache write failed in {}: {}", self->path_, s.error().describe());
+  }
+}
+
+Status Mailbox::flush_cache() {
+  std::map<std::string, std::string> pending;
+  pending.swap(impl_->cache_pending);
+  impl_->cache_pending_bytes = 0;
+  if (pending.empty() || deleted_ || !impl_->env) return Status::success();
   auto txn = LmdbTxn::begin(*impl_->env, false);
   if (!txn) return server_error(txn.error());
-  auto present = txn->get(impl_->dbs.uids, uid_key(uid));
-  if (!present) return server_error(present.error());
-  if (!*present) return Status::success();
-  if (Status s = txn->put(impl_->dbs.cache, cache_key(uid, kind), text); !s) {
-    return server_error(s.error());
+  for (const auto& [key, text] : pending) {
+    // Only for messages still present: an expunge may have come between.
+    auto present = txn->get(impl_->dbs.uids, std::string_view(key).substr(0, 4));
+    if (!present) return server_error(present.error());
+    if (!*present) continue;
+    if (Status s = txn->put(impl_->dbs.cache, key, text); !s) return server_error(s.error());
   }
   if (Status s = txn->commit(); !s) return server_error(s.error());
   return Status::success();

@@ -49,6 +49,8 @@ struct FlagChange {
 };
 
 // What was cached for a message alongside its record (filled lazily, on first FETCH).
-enum class CacheKind { kEnvelope, kBodyStructure, kBody };
+// What the index caches per message: FETCH ENVELOPE, BODYSTRUCTURE and BODY as IMAP writes
+// them, and the header fields SEARCH reads most (search_engine.cpp).
+enum class CacheKind { kEnvelope, kBodyStructure, kBody, kSearchFields };
 
 }  // namespace postern::imapd

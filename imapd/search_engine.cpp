@@ -119,6 +119,25 @@ std::optional<std::string> read_header_from_file(const std::string& path) {
   return std::nullopt;  // a header over the bound: the caller reads the whole message
 }
 
+// The header fields kept in the index (CacheKind::kSearchFields) once a SEARCH has read a
+// message's header: those of the FROM/TO/CC/BCC/SUBJECT and SENT* keys and the rest of the
+// ENVELOPE's, the ones clients search by. A later SEARCH on them opens no file.
+bool is_cached_field(std::string_view name) {
+  for (std::string_view cached : {"From", "To", "Cc", "Bcc", "Subject", "Date", "Sender",
+                                  "Reply-To", "Message-ID", "In-Reply-To", "References"}) {
+    if (ascii_iequals(name, cached)) return true;
+  }
+  return false;
+}
+
+std::vector<MimeHeaderField> header_block_fields(std::string_view header) {
+  MimePart part;
+  part.header_start = 0;
+  part.header_end = header.size();
+  part.body_start = part.body_end = header.size();
+  return mime_header_fields(header, part);
+}
+
 // One message while it is being matched: what has been read of it so far.
 class Candidate {
  public:
@@ -146,14 +165,32 @@ class Candidate {
         header_ = message_->substr(0, tree_.parts[0].header_end);
       }
     }
-    if (header_) {
-      MimePart part;
-      part.header_start = 0;
-      part.header_end = header_->size();
-      part.body_start = part.body_end = header_->size();
-      *fields_ = mime_header_fields(*header_, part);
-    }
+    if (header_) *fields_ = header_block_fields(*header_);
     return *fields_;
+  }
+
+  // The fields named field (and maybe others): from the index's cache when field is one it
+  // keeps, else from the header, which then fills the cache.
+  const std::vector<MimeHeaderField>& fields_for(std::string_view field) {
+    if (!is_cached_field(field) || fields_) return fields();
+    if (!cached_fields_) {
+      std::optional<std::string> text = mailbox_.cached(seq_, CacheKind::kSearchFields);
+      if (text) {
+        cached_text_ = std::move(*text);
+        cached_fields_ = header_block_fields(cached_text_);
+      }
+    }
+    if (cached_fields_) return *cached_fields_;
+    const std::vector<MimeHeaderField>& all = fields();
+    if (header_) {
+      std::string kept;
+      for (const MimeHeaderField& header : all) {
+        if (is_cached_field(header.name)) kept += header.raw;
+      }
+      kept += "\r\n";
+      mailbox_.store_cached(seq_, CacheKind::kSearchFields, kept);
+    }
+    return all;
   }
 
   bool load_message() {
@@ -177,6 +214,8 @@ class Candidate {
   std::optional<bool> recent_;
   std::optional<std::string> header_;
   std::optional<std::vector<MimeHeaderField>> fields_;
+  std::string cached_text_;  // the cached fields' text; cached_fields_ points into it
+  std::optional<std::vector<MimeHeaderField>> cached_fields_;
   bool message_loaded_ = false;
   std::optional<std::string> message_;
   MimeTree tree_;
@@ -216,7 +255,7 @@ std::string normalised_addresses(std::string_view raw_value) {
 
 bool header_matches(Candidate& candidate, std::string_view field, std::string_view folded) {
   const bool addresses = is_address_field(field);
-  for (const MimeHeaderField& header : candidate.fields()) {
+  for (const MimeHeaderField& header : candidate.fields_for(field)) {
     if (!ascii_iequals(header.name, field)) continue;
     if (folded.empty()) return true;
     if (utf8_contains_folded(searchable_header_value(header.value), folded)) return true;
@@ -245,7 +284,7 @@ bool body_matches(Candidate& candidate, std::string_view folded) {
 }
 
 std::optional<int64_t> sent_day(Candidate& candidate) {
-  for (const MimeHeaderField& header : candidate.fields()) {
+  for (const MimeHeaderField& header : candidate.fields_for("Date")) {
     if (ascii_iequals(header.name, "Date")) return rfc5322_date_day(header.value);
   }
   return std::nullopt;

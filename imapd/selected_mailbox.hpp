@@ -49,7 +49,7 @@ class SelectedMailbox {
 
   // The message as IMAP shows it: CRLF line ends (the Maildir file has LF), size record().size.
   virtual Result<std::string> message_bytes(uint32_t seq) = 0;
-  // Text cached in the index for this message (ENVELOPE or BODYSTRUCTURE as IMAP writes it);
+  // Text cached in the index for this message (a CacheKind: ENVELOPE, BODYSTRUCTURE, fields);
   // nullopt when nothing is cached yet. store_cached keeps it for every later session.
   virtual std::optional<std::string> cached(uint32_t seq, CacheKind kind) = 0;
   virtual void store_cached(uint32_t seq, CacheKind kind, const std::string& text) = 0;

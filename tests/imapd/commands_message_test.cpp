@@ -252,6 +252,28 @@ TEST_F(CommandsMessageTest, EnvelopeAndBodyStructureAreCached) {
   EXPECT_EQ(run("t FETCH 1 (ENVELOPE BODYSTRUCTURE)"), first);
 }
 
+TEST_F(CommandsMessageTest, SearchHeaderFieldsAreCachedAfterTheFirstRead) {
+  deliver(kPlain);
+  select();
+  EXPECT_FALSE(context_.selected()->cached(1, CacheKind::kSearchFields).has_value());
+  EXPECT_EQ(run("t SEARCH FROM jurgen"), "* SEARCH 1\r\n");
+  std::optional<std::string> kept = context_.selected()->cached(1, CacheKind::kSearchFields);
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_NE(kept->find("From: =?utf-8?q?J=C3=BCrgen?= <jurgen@example.test>\r\n"),
+            std::string::npos);
+  EXPECT_NE(kept->find("Message-ID: <m1@example.test>\r\n"), std::string::npos);
+  EXPECT_EQ(kept->find("X-Mailer"), std::string::npos);  // not a field SEARCH keys name
+  // Maildir files never change; one that does shows which answers come from the cache.
+  std::string file = store_->root() + "/" + context_.selected()->record(1).file;
+  {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out << "From: someone@example.test\nSubject: other\nX-Probe: yes\n\nbody\n";
+  }
+  EXPECT_EQ(run("t SEARCH FROM jurgen SUBJECT \"aus K\""), "* SEARCH 1\r\n");
+  EXPECT_EQ(run("t SEARCH SENTON 1-Feb-1994"), "* SEARCH 1\r\n");
+  EXPECT_EQ(run("t SEARCH HEADER X-Probe yes"), "* SEARCH 1\r\n");  // read from the file
+}
+
 TEST_F(CommandsMessageTest, FetchChangedSinceAndModSeq) {
   deliver(kPlain);
   deliver(kPlain);
@@ -438,15 +460,19 @@ TEST_F(CommandsMessageTest, SearchFiftyThousandMessages) {
   std::string header = run("t SEARCH RETURN (COUNT) SUBJECT needle");
   auto header_end = std::chrono::steady_clock::now();
   EXPECT_EQ(header, "* ESEARCH (TAG \"t\") COUNT 50\r\n");
+  std::string cached = run("t SEARCH RETURN (COUNT) SUBJECT needle");
+  auto cached_end = std::chrono::steady_clock::now();
+  EXPECT_EQ(cached, header);
   auto ms = [](auto a, auto b) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
   };
   std::printf(
       "50,000 messages: index build %lld ms, SEARCH FLAGGED %lld ms, SEARCH SUBJECT "
-      "%lld ms\n",
+      "%lld ms, again (fields cached) %lld ms\n",
       static_cast<long long>(ms(started, indexed)),
       static_cast<long long>(ms(flag_start, flag_end)),
-      static_cast<long long>(ms(flag_end, header_end)));
+      static_cast<long long>(ms(flag_end, header_end)),
+      static_cast<long long>(ms(header_end, cached_end)));
 }
 
 }  // namespace

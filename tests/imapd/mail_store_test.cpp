@@ -17,6 +17,7 @@
 #include <set>
 #include <sstream>
 
+#include "imapd/mailbox_index.hpp"
 #include "imapd/maildir_names.hpp"
 #include "lib/event_handles.hpp"
 
@@ -365,6 +366,52 @@ TEST_F(MailStoreTest, CacheAndRecent) {
   auto second = inbox->claim_recent(inbox->uidnext());
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(*second, inbox->uidnext());
+}
+
+// Whether another process sees a cached text in inbox's postern-index file (a forked child
+// opens the file itself: LMDB allows one environment per file per process).
+bool on_disk(const std::string& folder, uint32_t uid, CacheKind kind) {
+  pid_t child = fork();
+  if (child == 0) {
+    IndexDbs dbs;
+    auto env = open_index(folder + "/postern-index", &dbs);
+    if (!env) _exit(2);
+    auto txn = LmdbTxn::begin(*env, true);
+    if (!txn) _exit(2);
+    auto got = txn->get(dbs.cache, cache_key(uid, kind));
+    _exit(got && *got ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 2);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+TEST_F(MailStoreTest, CacheTextsOfOneCommandAreWrittenTogether) {
+  constexpr int kMessages = Mailbox::kMaxPendingCacheEntries / 4 + 10;
+  for (int i = 0; i < kMessages; ++i) {
+    deliver(root_, 1700000000, "Subject: " + std::to_string(i) + "\n\nx\n", i);
+  }
+  auto inbox = open("INBOX");
+  ASSERT_TRUE(inbox);
+  ASSERT_TRUE(inbox->sync().ok());
+  std::vector<uint32_t> uids;
+  for (const MessageRecord& record : inbox->records()) uids.push_back(record.uid);
+  ASSERT_EQ(uids.size(), static_cast<size_t>(kMessages));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(inbox->store_cached(uids[i], CacheKind::kSearchFields, "Subject: s\r\n\r\n").ok());
+  }
+  // Seen at once in this process, on disk once the loop has turned.
+  EXPECT_EQ(inbox->cached(uids[0], CacheKind::kSearchFields), "Subject: s\r\n\r\n");
+  EXPECT_FALSE(on_disk(inbox->path(), uids[0], CacheKind::kSearchFields));
+  run_until([] { return false; }, 50);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(on_disk(inbox->path(), uids[i], CacheKind::kSearchFields));
+  // Past the bound on pending texts the write does not wait for the loop.
+  for (size_t i = 0; i < Mailbox::kMaxPendingCacheEntries; ++i) {
+    ASSERT_TRUE(inbox->store_cached(uids[3 + i / 4], static_cast<CacheKind>(i % 4),
+                                    "(text " + std::to_string(i) + ")").ok());
+  }
+  EXPECT_TRUE(on_disk(inbox->path(), uids[3], CacheKind::kEnvelope));
 }
 
 TEST_F(MailStoreTest, InotifyCallbackFiresOnDelivery) {
