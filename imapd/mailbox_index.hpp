@@ -20,6 +20,13 @@
 
 namespace postern::imapd {
 
+// Keys of the meta database.
+inline constexpr std::string_view kMetaUidvalidity = "uidvalidity";
+inline constexpr std::string_view kMetaUidnext = "uidnext";
+inline constexpr std::string_view kMetaHighestModseq = "highestmodseq";
+inline constexpr std::string_view kMetaFirstRecent = "firstrecent";
+inline constexpr std::string_view kMetaReserved = "reserved";
+
 inline constexpr size_t kIndexMapBytes = size_t{4} << 30;  // address space; the file grows as used
 
 struct IndexDbs {

@@ -52,5 +52,7 @@ struct FlagChange {
 // What the index caches per message: FETCH ENVELOPE, BODYSTRUCTURE and BODY as IMAP writes
 // them, and the header fields SEARCH reads most (search_engine.cpp).
 enum class CacheKind { kEnvelope, kBodyStructure, kBody, kSearchFields };
+inline constexpr CacheKind kAllCacheKinds[] = {CacheKind::kEnvelope, CacheKind::kBodyStructure,
+                                               CacheKind::kBody, CacheKind::kSearchFields};
 
 }  // namespace postern::imapd

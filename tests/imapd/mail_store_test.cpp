@@ -412,6 +412,10 @@ TEST_F(MailStoreTest, CacheTextsOfOneCommandAreWrittenTogether) {
                                     "(text " + std::to_string(i) + ")").ok());
   }
   EXPECT_TRUE(on_disk(inbox->path(), uids[3], CacheKind::kEnvelope));
+  // An expunge takes every kind of cached text with the message.
+  ASSERT_TRUE(inbox->expunge({uids[0], uids[3]}).ok());
+  EXPECT_FALSE(on_disk(inbox->path(), uids[0], CacheKind::kSearchFields));
+  for (CacheKind kind : kAllCacheKinds) EXPECT_FALSE(on_disk(inbox->path(), uids[3], kind));
 }
 
 TEST_F(MailStoreTest, InotifyCallbackFiresOnDelivery) {
