@@ -198,7 +198,6 @@ class SmtpClient {
   DotStuffer stuffer_;
   std::string chunk_buffer_;
   std::string encoded_;
-  const char* last_command_ = "MAIL FROM";
 };
 
 }  // namespace postern::relay

@@ -10,6 +10,8 @@ alone; every wait is bounded.
 """
 import os
 import pwd
+import random
+import re
 import shutil
 import signal
 import socket
@@ -28,11 +30,29 @@ TEST_PASSWORD = "demo-password-123"
 MAIL_OWNER_WHEN_ROOT = "postern"
 
 
-def free_port():
-    """A loopback TCP port that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# Listening ports come from below Linux's ephemeral range (32768-60999 by default), chosen at
+# random and never twice in one process: the kernel's own choice (bind to port 0) can hand the
+# same port to two calls in a row, and under `ctest --parallel` to a client socket of another
+# test before our server binds it.
+_PORT_RANGE = (20000, 32000)
+_ports_given = set()
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    """A loopback port (TCP, or UDP with kind=SOCK_DGRAM) that is free right now and that this
+    process has not handed out before."""
+    for _ in range(1000):
+        port = random.randint(*_PORT_RANGE)
+        if port in _ports_given:
+            continue
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _ports_given.add(port)
+        return port
+    raise RuntimeError(f"no free loopback port in {_PORT_RANGE}")
 
 
 SKIP_EXIT_CODE = 77  # CTest's SKIP_RETURN_CODE for suite tests (tests/CMakeLists.txt)
@@ -200,8 +220,18 @@ service_throttle_time = 0s
         self.process = subprocess.Popen(self.master_command(), stdout=self._log_file,
                                         stderr=subprocess.STDOUT, start_new_session=True)
         if wait:
-            self.wait_for_port(self.smtp_port)
+            # Every listener of master.cf: master binds them one after another, and a test may
+            # start with any of them (waiting for smtp alone lost that race under load).
+            for port in self.listening_ports():
+                self.wait_for_port(port)
         return self.process
+
+    def listening_ports(self):
+        """The loopback TCP ports master.cf has services on."""
+        with open(os.path.join(self.etc, "master.cf")) as f:
+            ports = [int(m.group(1)) for m in re.finditer(r"^127\.0\.0\.1:(\d+)\s+inet\b",
+                                                          f.read(), re.MULTILINE)]
+        return ports or [self.smtp_port]
 
     def wait_for_port(self, port, timeout=20.0):
         def accepts():

@@ -32,6 +32,8 @@ import sys
 import tempfile
 import time
 
+from postern_harness import free_port
+
 POSTFIX = shutil.which("postfix") or "/usr/sbin/postfix"
 SMTP_SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
 
@@ -63,10 +65,6 @@ postlog   unix-dgram n - n - 1 postlogd
 """
 
 
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_until(predicate, timeout, what, interval=0.05):
@@ -123,7 +121,7 @@ class PostfixInstance:
         self.data = os.path.join(self.root, "data")
         self.mail = os.path.join(self.root, "mail")
         self.maillog = os.path.join(self.root, "maillog")
-        self.smtp_port = _free_port()
+        self.smtp_port = free_port()
         self.master_pid = None
         for d in (self.etc, self.spool, self.data, self.mail):
             os.makedirs(d, exist_ok=True)

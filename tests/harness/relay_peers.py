@@ -381,10 +381,6 @@ class Dnsmasq:
     def address(self):
         return f"127.0.0.1:{self.port}"
 
-    def _free_udp_port(self):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
 
     def answers(self, name="probe.test"):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -399,7 +395,7 @@ class Dnsmasq:
         if not os.access(DNSMASQ, os.X_OK):
             raise RuntimeError("dnsmasq missing (Debian dnsmasq-base; scripts/install-deps)")
         for _ in range(5):  # a port picked free may be taken before dnsmasq binds it
-            self.port = self._free_udp_port()
+            self.port = free_port(socket.SOCK_DGRAM)
             command = [DNSMASQ, "--no-daemon", "--keep-in-foreground", "--no-resolv",
                        "--no-hosts", "--conf-file=/dev/null", "--pid-file=", "--user=nobody",
                        f"--port={self.port}", "--listen-address=127.0.0.1",
