@@ -120,7 +120,9 @@ def test_expunge_seen_with_right_numbers():
             untagged, tagged = a.command(b"EXPUNGE")
             assert b" OK" in tagged, tagged
             assert len(expunge_kinds(untagged)) == 4, untagged
-            assert set(a.expunges) == gone and a.uids == [u for u in all_uids if u not in gone]
+            assert set(a.expunges) == gone, (a.expunges, gone, a.events, untagged)
+            assert a.uids == [u for u in all_uids if u not in gone], \
+                (a.uids, all_uids, gone, a.events, untagged)
 
             # C: a non-UID FETCH must not be told of expunges (the numbers it uses would move).
             untagged, tagged = c.command(b"FETCH 1:8 (UID)")
