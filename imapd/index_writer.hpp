@@ -67,17 +67,9 @@ class IndexWriter {
       if (Status s = txn_.del(dbs_->names, old_base); !s) return s;
       if (Status s = txn_.put(dbs_->names, base, uid_key(record.uid)); !s) return s;
     }
-    if (bump) {
-      if (Status s = txn_.del(dbs_->changes, modseq_key(old.modseq)); !s) return s;
-      record.modseq = ++modseq_;
-      if (Status s =
-              txn_.put(dbs_->changes, modseq_key(record.modseq), encode_change(record.uid, false));
-          !s) {
-        return s;
-      }
-    } else if (old_base != base) {
-      // Not a flag change, but other processes must reload the record (its file moved):
-      // log it under a new modseq without telling clients more than a FETCH of same flags.
+    // A flag change (bump) gets a new MODSEQ. So does a moved file without one: other
+    // processes must reload the record, and clients get no more than a FETCH of the same flags.
+    if (bump || old_base != base) {
       if (Status s = txn_.del(dbs_->changes, modseq_key(old.modseq)); !s) return s;
       record.modseq = ++modseq_;
       if (Status s =

@@ -1,4 +1,4 @@
-// What mail_store.cpp, mail_store_mailbox.cpp and mailbox_registry.cpp share inside imapd's
+// What mail_store.cpp, mail_store_*.cpp and mailbox_registry.cpp share inside imapd's
 // mail store and nobody else uses: the private parts of Mailbox and MailboxRegistry, and the
 // "[CODE] text" error helpers. Same trust and limits as mail_store.hpp.
 #pragma once

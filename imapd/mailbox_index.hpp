@@ -1,6 +1,7 @@
 // The LMDB index of one imapd folder ("<folder>/postern-index", MDB_NOSUBDIR): the databases
-// and the binary forms of what they hold. Used by imapd's Mailbox (mail_store_mailbox.cpp) in
-// postern-imapd; several imapd processes may open the same file (LMDB serialises writers).
+// and the binary forms of what they hold. Used by imapd's Mailbox (mail_store_*.cpp,
+// index_writer.hpp) in postern-imapd; several imapd processes may open the same file (LMDB
+// serialises writers).
 // The file is ours but may be damaged or from a later version: every decode checks lengths
 // and the version byte and fails with an Error rather than reading past a value.
 //

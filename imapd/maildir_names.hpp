@@ -1,6 +1,6 @@
 // Maildir file names as imapd reads and writes them: "<base>:2,<info>", where the base is the
 // unique part plus ",X=<n>" fields (S: size as stored, W: size with CRLF, P: Postern's UID) and
-// the info holds the flag letters. Used by imapd's mail store (mail_store_mailbox.cpp). File
+// the info holds the flag letters. Used by imapd's mail store (mail_store_*.cpp). File
 // names come from the Maildir and are hostile (any tool may write there): parsing never reads
 // past the name, numbers are bounded (overflow = absent), and a name that is not a plain file
 // name (empty, leading '.', '/', over kMaxMaildirNameBytes) is skipped by the caller.
