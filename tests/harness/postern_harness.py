@@ -34,7 +34,7 @@ MAIL_OWNER_WHEN_ROOT = "postern"
 # random and never twice in one process: the kernel's own choice (bind to port 0) can hand the
 # same port to two calls in a row, and under `ctest --parallel` to a client socket of another
 # test before our server binds it.
-_PORT_RANGE = (20000, 32000)
+_PORT_RANGE = (10000, 32000)
 _ports_given = set()
 
 
@@ -216,15 +216,42 @@ service_throttle_time = 0s
         return [os.path.join(BIN_DIR, "postern-master"), "-c", self.etc, "-f"]
 
     def start(self, wait=True):
-        self._log_file = open(self.log_path, "ab")
-        self.process = subprocess.Popen(self.master_command(), stdout=self._log_file,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
-        if wait:
-            # Every listener of master.cf: master binds them one after another, and a test may
-            # start with any of them (waiting for smtp alone lost that race under load).
-            for port in self.listening_ports():
-                self.wait_for_port(port)
+        for attempt in range(3):
+            if self._log_file is not None:
+                self._log_file.close()
+            self._log_file = open(self.log_path, "ab")
+            self.process = subprocess.Popen(self.master_command(), stdout=self._log_file,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+            if not wait:
+                return self.process
+            try:
+                # Every listener of master.cf: master binds them one after another, and a test
+                # may start with any of them (waiting for smtp alone lost that race under load).
+                for port in self.listening_ports():
+                    self.wait_for_port(port)
+                return self.process
+            except RuntimeError:
+                # Another test (ctest runs two at a time) took a port between free_port() and
+                # master's bind: move that service to another port and start again.
+                taken = re.findall(r"bind 127\.0\.0\.1:(\d+): Address already in use",
+                                   self.log())
+                if attempt == 2 or not taken or self.process.poll() is None:
+                    raise
+                self._move_port(int(taken[-1]))
         return self.process
+
+    def _move_port(self, old):
+        new = free_port()
+        path = os.path.join(self.etc, "master.cf")
+        with open(path) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(re.sub(rf"^127\.0\.0\.1:{old}(?=\s)", f"127.0.0.1:{new}", text,
+                           flags=re.MULTILINE))
+        for name, port in list(self.ports.items()):
+            if port == old:
+                self.ports[name] = new
+                setattr(self, f"{name}_port", new)
 
     def listening_ports(self):
         """The loopback TCP ports master.cf has services on."""
