@@ -13,11 +13,24 @@ from postern_harness import Suite, default_accounts, wait_until
 
 
 def send(suite, rcpt, subject):
+    """Sends one message. A session that lands on an smtpd retiring after a reload is told
+    "421 shutting down" (or closed) before anything is queued: that one is sent again."""
     body = (f"From: sender@example.net\r\nTo: {rcpt}\r\nSubject: {subject}\r\n\r\n"
             f"body of {subject}\r\n")
-    with smtplib.SMTP("127.0.0.1", suite.smtp_port, timeout=15) as client:
-        client.ehlo("client.example.net")
-        client.sendmail("sender@example.net", [rcpt], body)
+
+    def sent():
+        try:
+            with smtplib.SMTP("127.0.0.1", suite.smtp_port, timeout=15) as client:
+                client.ehlo("client.example.net")
+                client.sendmail("sender@example.net", [rcpt], body)
+            return True
+        except smtplib.SMTPServerDisconnected:
+            return False
+        except smtplib.SMTPResponseException as e:
+            if e.smtp_code == 421:
+                return False
+            raise
+    wait_until(sent, 20, 0.1, what=f"a message to {rcpt} accepted")
 
 
 def rcpt_reply(suite, rcpt):
