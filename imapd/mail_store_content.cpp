@@ -2,19 +2,11 @@
 // per message in the index (ENVELOPE, BODYSTRUCTURE, SEARCH's header fields), written in one
 // transaction per command. Limits: kMaxMessageFileBytes, kMaxCachedBytes, the pending bounds
 // in mail_store.hpp.
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cstring>
-#include <unordered_set>
+#include <cerrno>
 
 #include "imapd/index_writer.hpp"
 #include "imapd/mail_store_internal.hpp"
 #include "imapd/maildir_files.hpp"
-#include "imapd/maildir_names.hpp"
 #include "lib/log.hpp"
 
 namespace postern::imapd {
@@ -76,7 +68,8 @@ Status Mailbox::store_cached(uint32_t uid, CacheKind kind, std::string_view text
     return flush_cache();
   }
   if (!impl_->cache_flush_event) {
-    impl_->cache_flush_event.reset(event_new(registry_.base_, -1, 0, &Mailbox::on_cache_flush, this));
+    impl_->cache_flush_event.reset(
+        event_new(registry_.base_, -1, 0, &Mailbox::on_cache_flush, this));
   }
   if (impl_->cache_flush_event &&
       !event_pending(impl_->cache_flush_event.get(), EV_TIMEOUT, nullptr)) {

@@ -4,19 +4,14 @@
 // \Recent and change subscriptions. The scan is in mail_store_scan.cpp, writes in
 // mail_store_writes.cpp, message content and the cache in mail_store_content.cpp. Runs on
 // imapd's event loop. The index is ours but is decoded with every length checked.
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 #include <unordered_set>
 
-#include "imapd/index_writer.hpp"
 #include "imapd/mail_store_internal.hpp"
 #include "imapd/maildir_files.hpp"
-#include "imapd/maildir_names.hpp"
 #include "lib/log.hpp"
 
 namespace postern::imapd {

@@ -1,13 +1,10 @@
 // Mailbox writes: APPEND, STORE, COPY, MOVE, EXPUNGE (see mail_store.hpp for their order on
 // disk: file first, fsynced, then the index). Limits: kMaxMessagesPerFolder,
 // kMaxKeywordsPerMessage, kMaxKeywordBytes.
-#include <dirent.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 #include <unordered_set>
 
 #include "imapd/index_writer.hpp"
