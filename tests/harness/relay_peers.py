@@ -303,11 +303,31 @@ class SmtpSink:
         return _read(self.log_path)
 
     def dump_files(self):
-        return sorted(glob.glob(os.path.join(self.dump_dir, "msg.*")))
+        """The finished dumps. smtp-sink creates a dump at DATA and writes it as the message
+        arrives, so a file it still holds open is a transaction in progress. The folder is
+        listed before the open files: a dump closed in between counts, one opened does not."""
+        paths = sorted(glob.glob(os.path.join(self.dump_dir, "msg.*")))
+        open_now = self._open_files()
+        return [p for p in paths if os.path.realpath(p) not in open_now]
+
+    def _open_files(self):
+        if self.process is None:
+            return set()
+        fd_dir = f"/proc/{self.process.pid}/fd"
+        found = set()
+        try:
+            names = os.listdir(fd_dir)
+        except FileNotFoundError:
+            return found
+        for name in names:
+            try:
+                found.add(os.readlink(os.path.join(fd_dir, name)))
+            except OSError:
+                pass
+        return found
 
     def transactions(self):
-        """[(mail_args, [rcpt_args], message bytes)] of the dumped transactions. Only complete
-        ones: smtp-sink ends each dump with an empty line after the message."""
+        """[(mail_args, [rcpt_args], message bytes)] of the finished transactions."""
         found = []
         for path in self.dump_files():
             with open(path, "rb") as f:
