@@ -1,11 +1,13 @@
 // libFuzzer target for the MIME code imapd runs on stored mail: lib/mime_parser (with small
 // limits picked by the first input byte), lib/mime_render (BODYSTRUCTURE, BODY, ENVELOPE),
-// lib/mime_section (a few sections and BINARY), lib/mime_search, lib/rfc2047 and lib/charset.
+// lib/mime_section (a few sections and BINARY), lib/mime_search, lib/rfc2047, lib/charset and
+// lib/mime_binary_convert (APPEND of a literal8).
 // Properties checked besides crashes and sanitizer reports: every part's offsets lie inside the
 // message in order; children follow their parents; depth and part counts respect the limits;
 // parenthesis nesting of the rendered BODYSTRUCTURE balances (outside strings and literals);
 // extracted sections are substrings of the message (or HEADER.FIELDS output ending in CRLF);
-// decoded text is valid UTF-8.
+// decoded text is valid UTF-8; converting binary parts to base64 keeps the structure (the same
+// number of parts when no limit was met) and changes nothing when there is no binary part.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -13,6 +15,7 @@
 #include <string_view>
 
 #include "lib/charset.hpp"
+#include "lib/mime_binary_convert.hpp"
 #include "lib/mime_parser.hpp"
 #include "lib/mime_render.hpp"
 #include "lib/mime_search.hpp"
@@ -115,6 +118,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(valid_utf8(text));
     return true;
   });
+  postern::BinaryConversion converted = postern::convert_binary_parts(message, limits);
+  if (converted.parts_converted == 0) {
+    check(converted.message == message);
+  } else if (!tree.limited) {
+    check(postern::parse_mime(converted.message, limits).parts.size() == tree.parts.size());
+  }
+
   std::string decoded = postern::decode_rfc2047(message);
   check(valid_utf8(decoded));
   check(valid_utf8(postern::utf8_casefold(message)));

@@ -2,16 +2,20 @@
 // the client, with optional flags and internal date, stored in a folder. Runs in
 // postern-imapd. The message literal is bounded by the parser (message_size_limit); flags are
 // checked (system flags by name, keywords as atoms, at most kMaxKeywordsPerMessage of at most
-// kMaxKeywordBytes); the date must be RFC 3501's date-time exactly; a NUL byte is refused (no
-// BINARY), an empty message too.
+// kMaxKeywordBytes); the date must be RFC 3501's date-time exactly; an empty message is refused.
+// A literal8 (RFC 3516) has its binary parts stored in base64 (lib/mime_binary_convert); a NUL
+// left after that is refused with [UNKNOWN-CTE].
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <ctime>
+#include <string>
+#include <string_view>
 
 #include "imapd/commands.hpp"
 #include "imapd/commands_mailbox_util.hpp"
 #include "imapd/mail_store.hpp"
+#include "lib/mime_binary_convert.hpp"
 
 namespace postern::imapd {
 namespace {
@@ -171,10 +175,20 @@ std::string handle_append(CommandContext& context, const ImapCommand& command) {
   auto name = folder_name_argument(args[0]);
   if (!name.ok()) return name.error().message;
   if (message.text.empty()) return "NO Can't save a zero byte message.";
-  if (message.text.find('\0') != std::string::npos) {
-    // RFC 3516 would allow NUL in a literal8 once BINARY is announced; it is not.
-    return message.binary_literal ? "NO [UNKNOWN-CTE] Binary content is not supported."
-                                  : "NO Message contains a NUL byte.";
+  std::string converted;
+  std::string_view text = message.text;
+  if (message.binary_literal) {
+    // RFC 3516: parts sent as binary are kept in base64; BINARY[] gives their bytes back.
+    BinaryConversion conversion = convert_binary_parts(text);
+    if (conversion.parts_converted > 0) {
+      converted = std::move(conversion.message);
+      text = converted;
+    }
+  }
+  if (text.find('\0') != std::string_view::npos) {
+    return message.binary_literal
+               ? "NO [UNKNOWN-CTE] NUL outside a part with Content-Transfer-Encoding: binary."
+               : "NO Message contains a NUL byte.";
   }
   auto mailbox = context.store().open_mailbox(*name);
   if (!mailbox.ok()) {
@@ -183,7 +197,7 @@ std::string handle_append(CommandContext& context, const ImapCommand& command) {
     }
     return no_reply(mailbox.error());
   }
-  auto uid = (*mailbox)->append(message.text, flags, internal_date, zone_minutes);
+  auto uid = (*mailbox)->append(text, flags, internal_date, zone_minutes);
   if (!uid.ok()) return no_reply(uid.error());
   return fmt::format("OK [APPENDUID {} {}] Append completed.", (*mailbox)->uidvalidity(), *uid);
 }

@@ -99,7 +99,9 @@ std::string ImapSession::capabilities() const {
     if (!tls_active_ && server_.tls() != nullptr) caps += " STARTTLS";
     caps += auth_allowed() ? " AUTH=PLAIN" : " LOGINDISABLED";
   } else {
-    caps += " UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED ESEARCH CONDSTORE QRESYNC";
+    caps +=
+        " UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED ESEARCH CONDSTORE QRESYNC"
+        " BINARY";
     if (!compress_active_) caps += " COMPRESS=DEFLATE";
   }
   return caps;

@@ -4,9 +4,7 @@ imaptest main-branch format) run against postern-imapd by our own runner
 
 COVERED scripts exercise what Postern implements (IMAP4rev1 and the extensions it announces);
 any failure of one of them fails this test, and so does a covered script skipped because
-Postern did not announce a capability it is meant to have. OPTIONAL scripts run when Postern
-announces their capability (BINARY: "if cheap") and must then pass. Every other script is run
-too, for the record, and must be skipped by its capabilities header; docs/imaptest.md lists
+Postern did not announce a capability it is meant to have. Every other script is run too, for the record, and must be skipped by its capabilities header; docs/imaptest.md lists
 them and why. Before the scripts, the runner is shown able to fail: a few scripts with one
 expectation made wrong must fail against the same server.
 
@@ -46,12 +44,9 @@ COVERED = [
     "listext",              # LIST-EXTENDED
     "move",                 # MOVE
     "uidplus",              # UIDPLUS
+    "append-binary", "fetch-binary-mime", "fetch-binary-mime-base64",
+    "fetch-binary-mime-qp",  # BINARY
 ]
-# Run and required to pass when the capability is announced, skipped otherwise.
-OPTIONAL = {
-    "append-binary": "BINARY", "fetch-binary-mime": "BINARY",
-    "fetch-binary-mime-base64": "BINARY", "fetch-binary-mime-qp": "BINARY",
-}
 
 # Scripts with one expectation made wrong: the runner must report each as failed.
 NEGATIVE = {
@@ -71,7 +66,7 @@ def check_folder():
                                   "(../shared/testdata beside the checkout)")
     names = list_scripts(TESTS_DIR)
     assert len(names) >= 70, f"only {len(names)} scripts in {TESTS_DIR}"
-    missing = [n for n in COVERED + list(OPTIONAL) if n not in names]
+    missing = [n for n in COVERED if n not in names]
     assert not missing, f"covered scripts missing from the folder: {missing}"
     return names
 
@@ -114,9 +109,6 @@ def main():
                 detail = "\n".join(result.failures)
                 if name in COVERED:
                     assert result.status == "passed", f"{name}: {result.status}\n{detail}"
-                elif name in OPTIONAL:
-                    assert result.status in ("passed", "skipped"), \
-                        f"{name}: {result.status}\n{detail}"
                 else:
                     # Not claimed: must be skipped by its capabilities header. A pass means
                     # Postern announces the capability: move the script to COVERED.
@@ -145,8 +137,7 @@ def main():
                 r = results.get(name)
                 if r is None:
                     continue
-                tag = "covered" if name in COVERED else (
-                    "optional" if name in OPTIONAL else "not claimed")
+                tag = "covered" if name in COVERED else "not claimed"
                 print(f"  {name:34} {r.status:8} {tag}")
     sys.exit(exit_code)
 

@@ -1,8 +1,11 @@
 """APPEND over the wire (RFC 3501 6.3.11, RFC 4315 APPENDUID, RFC 7888 LITERAL+): flags and
 internal date kept (checked with FETCH and on disk), the APPENDUID answer names the stored
 message, [TRYCREATE] for a missing folder, a selected folder hears EXISTS, bad dates/flags
-refused, a NUL byte and an empty message refused. imaplib and raw TLS sockets on loopback;
+refused, a NUL byte and an empty message refused. BINARY (RFC 3516): a literal8 whose part says
+Content-Transfer-Encoding: binary is stored in base64 and comes back byte for byte from BINARY[];
+NUL elsewhere in a literal8 gets NO [UNKNOWN-CTE]. imaplib and raw TLS sockets on loopback;
 checked against a throwaway Dovecot."""
+import base64
 import os
 import re
 import sys
@@ -84,7 +87,74 @@ def test_append_to_other_folder_seen_by_status():
         assert len(maildir_files(suite, "demo", "Drafts")) == 3
 
 
+# Every byte value, with NUL, bare CR, bare LF and CRLF among them.
+BINARY_BYTES = bytes(range(256)) + b"\x00\r\n\r\r\n\n\x00"
+
+
+def binary_message(boundary=b"=_b"):
+    return (b"From: alice@example.test\r\nSubject: binary\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/mixed; boundary=\"" + boundary + b"\"\r\n\r\n"
+            b"--" + boundary + b"\r\nContent-Type: text/plain\r\n\r\nthe text part\r\n"
+            b"--" + boundary + b"\r\nContent-Type: application/octet-stream\r\n"
+            b"Content-Transfer-Encoding: Binary\r\n\r\n" + BINARY_BYTES + b"\r\n"
+            b"--" + boundary + b"--\r\n")
+
+
+def append_literal8(conn, mailbox, data):
+    tag = conn.next_tag()
+    conn.send(tag + b" APPEND " + mailbox + b" ~{%d+}\r\n" % len(data) + data + b"\r\n")
+    return conn.read_until_tagged(tag)[1]
+
+
+def test_append_binary_literal():
+    with imap_suite() as suite, raw_imaps(suite) as conn:
+        untagged, _ = conn.command(b"CAPABILITY")
+        assert b" BINARY" in untagged[0][0], untagged
+        tagged = append_literal8(conn, b"INBOX", binary_message())
+        assert tagged.split()[1] == b"OK", tagged
+        untagged, tagged = conn.command(b"SELECT INBOX")
+        assert tagged.split()[1] == b"OK", tagged
+        untagged, tagged = conn.command(
+            b"FETCH 1 (BINARY.SIZE[2] BINARY.PEEK[2] BODY.PEEK[2] BODY.PEEK[1] BODYSTRUCTURE)")
+        assert tagged.split()[1] == b"OK", tagged
+        text, literals = untagged[0]
+        assert b"BINARY.SIZE[2] %d" % len(BINARY_BYTES) in text, text
+        # literal8 for the bytes with NUL in them, then the stored base64, then the text part.
+        assert b"BINARY[2] ~{%d}" % len(BINARY_BYTES) in text, text
+        assert literals[0] == BINARY_BYTES, literals[0][:40]
+        assert base64.b64decode(literals[1]) == BINARY_BYTES
+        assert max(len(line) for line in literals[1].split(b"\r\n")) == 76
+        assert literals[2] == b"the text part", literals[2]
+        assert b'("application" "octet-stream" NIL NIL NIL "base64" 360 ' in text, text
+        [path] = maildir_files(suite, "demo")
+        with open(path, "rb") as f:
+            stored = f.read()
+        assert b"\x00" not in stored and b"Content-Transfer-Encoding: base64" in stored
+
+
+def test_append_binary_literal_refusals():
+    with imap_suite() as suite, raw_imaps(suite) as conn:
+        # NUL in a part that does not say binary: we cannot keep it as text (Dovecot stores it
+        # as is, and BODY[] then carries the NUL).
+        if not DOVECOT:
+            eight_bit = MESSAGE.replace(b"body line", b"nul \x00 here")
+            tagged = append_literal8(conn, b"INBOX", eight_bit)
+            assert tagged.split()[1] == b"NO" and b"[UNKNOWN-CTE]" in tagged, tagged
+            # An ordinary literal may not hold NUL at all, binary part or not (Dovecot: it may).
+            _, tagged = append(conn, b"INBOX", b"", binary_message())
+            assert tagged.split()[1] in (b"NO", b"BAD"), tagged
+        assert maildir_files(suite, "demo") == []
+        # A literal8 without NUL is an ordinary message.
+        tagged = append_literal8(conn, b"INBOX", MESSAGE)
+        assert tagged.split()[1] == b"OK", tagged
+        [path] = maildir_files(suite, "demo")
+        with open(path, "rb") as f:
+            assert f.read().replace(b"\n", b"\r\n") == MESSAGE
+
+
 if __name__ == "__main__":
     postern_harness.run_tests([test_append_flags_date_and_appenduid,
                                test_append_refusals,
-                               test_append_to_other_folder_seen_by_status])
+                               test_append_to_other_folder_seen_by_status,
+                               test_append_binary_literal,
+                               test_append_binary_literal_refusals])
