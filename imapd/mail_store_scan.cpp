@@ -11,6 +11,7 @@
 #include "imapd/index_writer.hpp"
 #include "imapd/mail_store_internal.hpp"
 #include "imapd/maildir_files.hpp"
+#include "imapd/maildir_keywords.hpp"
 #include "imapd/maildir_names.hpp"
 #include "lib/log.hpp"
 
@@ -64,6 +65,7 @@ Status Mailbox::scan(bool scan_new, bool scan_cur) {
   auto writer = IndexWriter::begin(*impl_->env, impl_->dbs, path_);
   if (!writer) return writer.error();
   if (auto caught = catch_up(writer->txn()); !caught) return caught.error();
+  const MaildirKeywords keywords = MaildirKeywords::load(path_);
 
   std::unordered_set<uint32_t> seen;
   std::vector<Entry> candidates;
@@ -82,7 +84,12 @@ Status Mailbox::scan(bool scan_new, bool scan_cur) {
     MessageRecord updated = *record;
     updated.file = file;
     updated.flags.system = flags_from_info(name.info);
-    bool bump = updated.flags.system != record->flags.system;
+    // Another tool renamed it: its letters now say which lettered keywords it has.
+    std::vector<std::string>& words = updated.flags.keywords;
+    std::erase_if(words, [&](const std::string& k) { return keywords.has_letter(k); });
+    for (std::string& k : keywords.keywords_in(name.info)) words.push_back(std::move(k));
+    std::sort(words.begin(), words.end());
+    bool bump = updated.flags != record->flags;
     if (Status s = writer->update(*record, updated, bump); !s) return s;
   }
   for (const MessageRecord& record : records_) {
@@ -162,6 +169,7 @@ Status Mailbox::scan(bool scan_new, bool scan_cur) {
     }
     record.uid = uid;
     record.flags.system = flags_from_info(name.info);
+    record.flags.keywords = keywords.keywords_in(name.info);
     record.internal_date_zone = zone_minutes_at(record.internal_date);
     taken.insert(uid);
     new_bases.insert(base);

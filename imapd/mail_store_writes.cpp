@@ -10,6 +10,7 @@
 #include "imapd/index_writer.hpp"
 #include "imapd/mail_store_internal.hpp"
 #include "imapd/maildir_files.hpp"
+#include "imapd/maildir_keywords.hpp"
 #include "imapd/maildir_names.hpp"
 #include "lib/log.hpp"
 #include "lib/maildir.hpp"
@@ -98,13 +99,19 @@ Result<uint32_t> Mailbox::append(std::string_view bytes, const MessageFlags& fla
   record.uid = writer->take_uid();
   record.flags = flags;
   normalize_keywords(record.flags.keywords);
+  MaildirKeywords keywords = MaildirKeywords::load(path_);
+  const std::string letters = keywords.letters_for(record.flags.keywords);
+  if (Status s = keywords.save(path_); !s) {
+    ::unlink(tmp->c_str());
+    return server_error(s.error());
+  }
   record.size = crlf_size(stored);
   record.internal_date = internal_date;
   record.internal_date_zone = zone_minutes;
   std::string unique = std::string(file_name_of(*tmp));
   std::string base = unique + ",S=" + std::to_string(stored.size()) +
                      ",W=" + std::to_string(record.size) + ",P=" + std::to_string(record.uid);
-  std::string name = base + ":2," + info_for_flags(flags.system, "");
+  std::string name = base + ":2," + info_for_flags(flags.system, letters, "");
   record.file = "cur/" + name;
   registry_.expect_event(impl_->wd_cur, name);
   if (::rename(tmp->c_str(), (path_ + "/" + record.file).c_str()) != 0) {
@@ -154,15 +161,21 @@ Result<StoreFlagsResult> Mailbox::store_flags(const std::vector<uint32_t>& uids,
     if (Status s = check_keywords(flags.keywords); !s) return s.error();
     planned.push_back(Planned{record, std::move(flags)});
   }
+  MaildirKeywords keywords = MaildirKeywords::load(path_);
   std::vector<uint32_t> changed;
   for (Planned& plan : planned) {
     MessageRecord updated = *plan.old;
     updated.flags = plan.flags;
-    if (plan.flags.system != plan.old->flags.system) {
-      std::string_view old_name = file_name_of(plan.old->file);
-      MaildirName parts = split_maildir_name(old_name);
+    std::string_view old_name = file_name_of(plan.old->file);
+    MaildirName parts = split_maildir_name(old_name);
+    const std::string letters = keywords.letters_for(plan.flags.keywords);
+    if (plan.flags.system != plan.old->flags.system || letters != keyword_letters_of(parts.info)) {
+      if (Status s = keywords.save(path_); !s) {
+        impl_->cur_dirty = true;  // earlier renames: the rescan puts the index right
+        return server_error(s.error());
+      }
       std::string name =
-          std::string(parts.base) + ":2," + info_for_flags(plan.flags.system, parts.info);
+          std::string(parts.base) + ":2," + info_for_flags(plan.flags.system, letters, parts.info);
       updated.file = "cur/" + name;
       registry_.expect_event(in_new(*plan.old) ? impl_->wd_new : impl_->wd_cur,
                              std::string(old_name));
@@ -214,6 +227,7 @@ Result<std::vector<UidPair>> Mailbox::copy(const std::vector<uint32_t>& uids,
   if (auto caught = destination.catch_up(writer->txn()); !caught) {
     return server_error(caught.error());
   }
+  MaildirKeywords keywords = MaildirKeywords::load(destination.path_);
   std::vector<UidPair> pairs;
   std::vector<std::string> created;  // removed again if the index write fails
   auto fail = [&](const Error& error) -> Result<std::vector<UidPair>> {
@@ -227,7 +241,9 @@ Result<std::vector<UidPair>> Mailbox::copy(const std::vector<uint32_t>& uids,
     std::string base = new_unique_name();
     if (auto stored = base_field(parts.base, 'S')) base += ",S=" + std::to_string(*stored);
     base += ",W=" + std::to_string(source.size) + ",P=" + std::to_string(record.uid);
-    std::string name = base + ":2," + info_for_flags(source.flags.system, parts.info);
+    const std::string letters = keywords.letters_for(source.flags.keywords);
+    if (Status s = keywords.save(destination.path_); !s) return fail(s.error());
+    std::string name = base + ":2," + info_for_flags(source.flags.system, letters, parts.info);
     record.file = "cur/" + name;
     std::string from = path_ + "/" + source.file;
     std::string to = destination.path_ + "/" + record.file;

@@ -192,7 +192,11 @@ Result<UidsFile> read_uids_file(const std::string& folder) {
 Status write_uids_file(const std::string& folder, const UidsFile& uids) {
   std::string text = "uidvalidity " + std::to_string(uids.uidvalidity) + "\nreserved " +
                      std::to_string(uids.reserved) + "\n";
-  std::string path = folder + "/" + kUidsFileName;
+  return replace_file(folder, kUidsFileName, text);
+}
+
+Status replace_file(const std::string& folder, std::string_view name, std::string_view text) {
+  std::string path = folder + "/" + std::string(name);
   std::string tmp = path + ".tmp" + std::to_string(getpid());
   {
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, kFileMode));

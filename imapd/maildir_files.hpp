@@ -1,7 +1,8 @@
 // Message files and per-folder files of imapd's Maildirs, for the mail store
 // (mail_store_*.cpp): reading a message whole or counting its CRLF size, writing tmp/ files
 // fsynced, unique names, and the two small files beside a folder's index: "postern-uids"
-// (UIDVALIDITY and the UID reservation) and the user's "postern-uidvalidity" counter. File
+// (UIDVALIDITY and the UID reservation) and the user's "postern-uidvalidity" counter, and the
+// atomic replacement they (and dovecot-keywords) are written with. File
 // names and contents are hostile (another tool may have written them): sizes are bounded and
 // parses checked. Runs on imapd's event loop (one thread: read buffers are reused).
 #pragma once
@@ -55,6 +56,10 @@ struct UidsFile {
   uint64_t reserved = 0;
 };
 Result<UidsFile> read_uids_file(const std::string& folder);
-Status write_uids_file(const std::string& folder, const UidsFile& uids);  // tmp, fsync, rename
+Status write_uids_file(const std::string& folder, const UidsFile& uids);  // replace_file
+
+// "<folder>/<name>" replaced by text: written to a tmp name, fsynced, renamed over it, and the
+// folder fsynced.
+Status replace_file(const std::string& folder, std::string_view name, std::string_view text);
 
 }  // namespace postern::imapd

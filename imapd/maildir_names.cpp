@@ -74,14 +74,18 @@ uint8_t flags_from_info(std::string_view info) {
   return flags;
 }
 
-std::string info_for_flags(uint8_t system_flags, std::string_view old_info) {
+std::string info_for_flags(uint8_t system_flags, std::string_view keyword_letters,
+                           std::string_view old_info) {
   std::string letters;
   for (const FlagLetter& f : kFlagLetters) {
     if (system_flags & f.bit) letters += f.letter;
   }
+  for (char c : keyword_letters) {
+    if (c >= 'a' && c <= 'z' && letters.find(c) == std::string::npos) letters += c;
+  }
   for (char c : old_info) {
-    // Keep what other tools put there (P, keyword letters), once each; drop junk bytes.
-    bool keep = !is_system_letter(c) && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'));
+    // Keep the upper-case letters other tools put there (P), once each; drop junk bytes.
+    bool keep = !is_system_letter(c) && c >= 'A' && c <= 'Z';
     if (keep && letters.find(c) == std::string::npos) letters += c;
   }
   std::sort(letters.begin(), letters.end());

@@ -28,11 +28,13 @@ MaildirName split_maildir_name(std::string_view name);
 bool plausible_message_name(std::string_view name);
 
 // System flag bits (imapd/mailbox_types.hpp SystemFlag) from the info letters; other letters
-// (P "passed", lower-case keyword letters) are ignored here.
+// (P "passed", lower-case keyword letters: imapd/maildir_keywords.hpp) are ignored here.
 uint8_t flags_from_info(std::string_view info);
-// The info part for the flags: letters in ASCII order, keeping letters of old_info that are
-// not system flags (P, keyword letters), so other tools' marks survive our renames.
-std::string info_for_flags(uint8_t system_flags, std::string_view old_info);
+// The info part for the flags: the system flags' letters and keyword_letters (a-z), plus the
+// upper-case letters of old_info that are not system flags (P), so other tools' marks survive
+// our renames; in ASCII order.
+std::string info_for_flags(uint8_t system_flags, std::string_view keyword_letters,
+                           std::string_view old_info);
 
 // The value of ",<letter>=<digits>" in base, nullopt when absent or not a number that fits.
 std::optional<uint64_t> base_field(std::string_view base, char letter);

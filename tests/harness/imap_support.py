@@ -64,10 +64,11 @@ def client_context(suite=None):
 class DovecotReference:
     """A throwaway Dovecot (Debian's dovecot-imapd binary, its own configuration and runtime
     directories inside the suite's root) serving the suite's Maildirs on the suite's imap and
-    imaps ports. Stopped by its own PID only."""
+    imaps ports, or on ports=(imap, imaps) beside postern-imapd. Stopped by its own PID only."""
 
-    def __init__(self, suite, users=USERS):
+    def __init__(self, suite, users=USERS, ports=None):
         self.suite = suite
+        self.imap_port, self.imaps_port = ports or (suite.imap_port, suite.imaps_port)
         self.root = os.path.join(suite.root, "dovecot")
         os.makedirs(os.path.join(self.root, "run"), exist_ok=True)
         os.makedirs(os.path.join(self.root, "state"), exist_ok=True)
@@ -115,11 +116,11 @@ namespace inbox {{
 service imap-login {{
   inet_listener imap {{
     address = 127.0.0.1
-    port = {suite.imap_port}
+    port = {self.imap_port}
   }}
   inet_listener imaps {{
     address = 127.0.0.1
-    port = {suite.imaps_port}
+    port = {self.imaps_port}
     ssl = yes
   }}
 }}

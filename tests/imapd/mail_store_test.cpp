@@ -285,6 +285,65 @@ TEST_F(MailStoreTest, IndexDeletedKeepsUidvalidityAndUids) {
   EXPECT_EQ(inbox->find(3), nullptr);
 }
 
+// Keywords go into the file names as Dovecot's letters (dovecot-keywords), so a rebuilt index
+// keeps them and a foreign rename that adds or drops a letter is seen; COPY uses the
+// destination folder's letters.
+TEST_F(MailStoreTest, KeywordLettersSurviveARebuiltIndex) {
+  ASSERT_TRUE(store_->create("Archive").ok());
+  // Archive already gave "b" to $Other: the copy's $Label1 needs a letter of its own there.
+  {
+    std::ofstream(root_ + "/.Archive/dovecot-keywords") << "1 $Other\n";
+  }
+  uint32_t uid = 0;
+  {
+    auto inbox = open("INBOX");
+    ASSERT_TRUE(inbox);
+    MessageFlags flags;
+    flags.system = kFlagSeen;
+    flags.keywords = {"$Label1", "$Forwarded"};
+    auto appended = inbox->append("Subject: k\n\nbody\n", flags, 1600000000, 0);
+    ASSERT_TRUE(appended.ok()) << appended.error().message;
+    uid = *appended;
+    EXPECT_EQ(read_text(root_ + "/dovecot-keywords"), "0 $Forwarded\n1 $Label1\n");
+    EXPECT_TRUE(inbox->find(uid)->file.ends_with(":2,Sab")) << inbox->find(uid)->file;
+    FlagChange change;
+    change.op = FlagOp::kRemove;
+    change.flags.keywords = {"$Forwarded"};
+    ASSERT_TRUE(inbox->store_flags({uid}, change).ok());
+    change.op = FlagOp::kAdd;
+    change.flags.keywords = {"$Junk"};
+    ASSERT_TRUE(inbox->store_flags({uid}, change).ok());
+    EXPECT_TRUE(inbox->find(uid)->file.ends_with(":2,Sbc")) << inbox->find(uid)->file;
+    EXPECT_EQ(read_text(root_ + "/dovecot-keywords"), "0 $Forwarded\n1 $Label1\n2 $Junk\n");
+
+    auto archive = open("Archive");
+    ASSERT_TRUE(archive);
+    auto copied = inbox->copy({uid}, *archive);
+    ASSERT_TRUE(copied.ok());
+    const MessageRecord* copy = archive->find((*copied)[0].destination);
+    ASSERT_NE(copy, nullptr);
+    EXPECT_EQ(copy->flags.keywords, (std::vector<std::string>{"$Junk", "$Label1"}));
+    EXPECT_TRUE(copy->file.ends_with(":2,Sac")) << copy->file;
+    EXPECT_EQ(read_text(root_ + "/.Archive/dovecot-keywords"), "0 $Junk\n1 $Other\n2 $Label1\n");
+
+    // mutt-like rename by another tool: "a" ($Forwarded) added, "c" ($Junk) dropped.
+    std::string file = inbox->find(uid)->file;
+    std::string renamed = file.substr(0, file.find(":2,")) + ":2,Sab";
+    ASSERT_EQ(rename((root_ + "/" + file).c_str(), (root_ + "/" + renamed).c_str()), 0);
+    ASSERT_TRUE(inbox->sync().ok());
+    EXPECT_EQ(inbox->find(uid)->flags.keywords,
+              (std::vector<std::string>{"$Forwarded", "$Label1"}));
+  }
+  ASSERT_EQ(registry_->open_count(), 0u);
+  ASSERT_EQ(unlink((root_ + "/postern-index").c_str()), 0);
+  auto inbox = open("INBOX");
+  ASSERT_TRUE(inbox);
+  const MessageRecord* rebuilt = inbox->find(uid);
+  ASSERT_NE(rebuilt, nullptr);
+  EXPECT_EQ(rebuilt->flags.system, kFlagSeen);
+  EXPECT_EQ(rebuilt->flags.keywords, (std::vector<std::string>{"$Forwarded", "$Label1"}));
+}
+
 TEST_F(MailStoreTest, IndexAndUidsFileDeletedRenumbers) {
   deliver(root_, 1700000001, "one\n", 1);
   {

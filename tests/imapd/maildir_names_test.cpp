@@ -36,10 +36,11 @@ TEST(MaildirNames, FlagsFromInfo) {
 }
 
 TEST(MaildirNames, InfoKeepsOtherLettersInOrder) {
-  EXPECT_EQ(info_for_flags(kFlagSeen | kFlagDraft, ""), "DS");
-  // P and keyword letters kept, old system letters replaced, junk dropped.
-  EXPECT_EQ(info_for_flags(kFlagFlagged, "PSa,\x01"), "FPa");
-  EXPECT_EQ(info_for_flags(0, "T"), "");
+  EXPECT_EQ(info_for_flags(kFlagSeen | kFlagDraft, "", ""), "DS");
+  // P kept, old system and keyword letters replaced by the new ones, junk dropped.
+  EXPECT_EQ(info_for_flags(kFlagFlagged, "", "PSa,\x01"), "FP");
+  EXPECT_EQ(info_for_flags(kFlagFlagged, "cb", "PSa"), "FPbc");
+  EXPECT_EQ(info_for_flags(0, "", "T"), "");
 }
 
 TEST(MaildirNames, BaseFields) {
