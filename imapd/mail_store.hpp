@@ -295,6 +295,9 @@ class Mailbox : public std::enable_shared_from_this<Mailbox> {
   // folder changed: another session's write, delivery, another process or Maildir tool. The
   // Mailbox is already synced when it runs.
   ChangeSubscription subscribe(std::function<void()> callback);
+  // Tests only: runs in every rescan between listing new/ and cur/ and taking the index's
+  // write lock, the window where another process's changes fall.
+  void set_after_listing_for_tests(std::function<void()> hook);
 
  private:
   friend class MailboxRegistry;

@@ -53,6 +53,7 @@ struct Mailbox::Private {
   std::map<std::string, std::string> cache_pending;
   size_t cache_pending_bytes = 0;
   SingleEventHandle cache_flush_event;
+  std::function<void()> after_listing;  // tests only (set_after_listing_for_tests)
 };
 
 struct MailboxRegistry::Private {

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <unordered_set>
@@ -24,10 +25,16 @@ constexpr size_t kScanBatch = 5000;
 
 // Rescans new/ and/or cur/ against the index: new files get UIDs (arrival order, P= trusted by
 // the rule in mail_store.hpp) and move into cur/ with P= and W= in their names; renamed files
-// update flags; vanished files are expunged.
+// update flags; vanished files are expunged. The folders are listed before the write
+// transaction begins, so another imapd process may have renamed, added or removed files in
+// between and committed that to the index: a record whose file still exists under the name
+// the index has is never changed or expunged on the word of the older listing.
 Status Mailbox::scan(bool scan_new, bool scan_cur) {
   impl_->new_dirty = impl_->new_dirty && !scan_new;
   impl_->cur_dirty = impl_->cur_dirty && !scan_cur;
+  auto file_exists = [this](const std::string& file) {
+    return ::access((path_ + "/" + file).c_str(), F_OK) == 0;
+  };
   struct Entry {
     bool in_new;
     std::string name;
@@ -62,6 +69,7 @@ Status Mailbox::scan(bool scan_new, bool scan_cur) {
     }
   }
 
+  if (impl_->after_listing) impl_->after_listing();
   auto writer = IndexWriter::begin(*impl_->env, impl_->dbs, path_);
   if (!writer) return writer.error();
   if (auto caught = catch_up(writer->txn()); !caught) return caught.error();
@@ -80,7 +88,7 @@ Status Mailbox::scan(bool scan_new, bool scan_cur) {
     const MessageRecord* record = find(known->second);
     if (record == nullptr) continue;
     std::string file = (entry.in_new ? "new/" : "cur/") + entry.name;
-    if (record->file == file) continue;
+    if (record->file == file || file_exists(record->file)) continue;
     MessageRecord updated = *record;
     updated.file = file;
     updated.flags.system = flags_from_info(name.info);
@@ -93,7 +101,8 @@ Status Mailbox::scan(bool scan_new, bool scan_cur) {
     if (Status s = writer->update(*record, updated, bump); !s) return s;
   }
   for (const MessageRecord& record : records_) {
-    if ((in_new(record) ? scan_new : scan_cur) && !seen.count(record.uid)) {
+    if ((in_new(record) ? scan_new : scan_cur) && !seen.count(record.uid) &&
+        !file_exists(record.file)) {
       if (Status s = writer->expunge(record); !s) return s;
     }
   }
@@ -184,6 +193,10 @@ Status Mailbox::scan(bool scan_new, bool scan_cur) {
   auto caught = catch_up_now();
   if (!caught) return caught.error();
   return Status::success();
+}
+
+void Mailbox::set_after_listing_for_tests(std::function<void()> hook) {
+  impl_->after_listing = std::move(hook);
 }
 
 }  // namespace postern::imapd

@@ -582,6 +582,62 @@ TEST_F(MailStoreTest, TwoProcessesSeeEachOthersChanges) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
+// The race CI's parallel runs found (test_imap_multisession): this process lists cur/, another
+// imapd process renames a file (STORE \Deleted) and commits, then this process takes the write
+// lock. The older listing must not move the record back to the old name: the EXPUNGE that
+// follows would unlink a name that is gone, and the file would come back as a new message.
+TEST_F(MailStoreTest, AStaleListingDoesNotUndoAnotherProcessesRename) {
+  auto inbox = open("INBOX");
+  ASSERT_TRUE(inbox);
+  auto target = inbox->append("Subject: to delete\n\n", {}, 1600000000, 0);
+  auto other = inbox->append("Subject: to keep\n\n", {}, 1600000001, 0);
+  ASSERT_TRUE(target.ok() && other.ok());
+  const std::string old_file = inbox->find(*target)->file;
+  bool raced = false;
+  inbox->set_after_listing_for_tests([&] {
+    if (raced) return;
+    raced = true;
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      MailboxRegistry registry(nullptr);
+      auto store = MailStore::open(registry, base_, "alice@example.org");
+      if (!store.ok()) _exit(2);
+      auto box = (*store)->open_mailbox("INBOX");
+      if (!box.ok()) _exit(3);
+      FlagChange deleted;
+      deleted.op = FlagOp::kAdd;
+      deleted.flags.system = kFlagDeleted;
+      auto stored = (*box)->store_flags({*target}, deleted);
+      _exit(stored.ok() && stored->changed.size() == 1 ? 0 : 4);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    ASSERT_EQ(WEXITSTATUS(status), 0);
+    // Back from the loop before it reads the child's inotify events: like an imapd process
+    // whose client sends EXPUNGE before those events are read.
+    event_base_loopbreak(event_base_.get());
+  });
+  // A file dropped into cur/ by another tool makes the next sync rescan cur/.
+  std::ofstream(inbox->path() + "/cur/1600000002.M1P1.othertool:2,") << "Subject: x\n\n";
+  ASSERT_TRUE(run_until([&] { return raced; }, 3000));
+  const MessageRecord* record = inbox->find(*target);
+  ASSERT_NE(record, nullptr);
+  EXPECT_NE(record->file, old_file);
+  EXPECT_EQ(record->flags.system, kFlagDeleted);
+  inbox->set_after_listing_for_tests(nullptr);
+
+  auto expunged = inbox->expunge({*target});
+  ASSERT_TRUE(expunged.ok());
+  run_until([] { return false; }, 200);  // let every inotify event in
+  ASSERT_TRUE(inbox->sync().ok());
+  ASSERT_EQ(inbox->records().size(), 2u);  // the kept one and the other tool's
+  for (const MessageRecord& r : inbox->records()) {
+    EXPECT_NE(*inbox->read_file(r.uid), "Subject: to delete\n\n") << r.file;
+  }
+}
+
 TEST_F(MailStoreTest, SharedMailboxPerFolder) {
   auto one = open("INBOX");
   auto two = open("inbox");
