@@ -28,6 +28,7 @@
 #include "lib/imap_parser.hpp"
 #include "lib/network_list.hpp"
 #include "lib/sasl_server.hpp"
+#include "lib/session_server.hpp"
 
 namespace postern::imapd {
 
@@ -38,7 +39,7 @@ inline constexpr size_t kOutputLowWater = 256 * 1024;   // reading resumes below
 inline constexpr size_t kMaxInputBytes = 256 * 1024;    // unread input before the socket pauses
 inline constexpr int kMaxBadCommands = 20;              // BADs in a row before "* BYE"
 
-class ImapSession final : public CommandContext {
+class ImapSession final : public CommandContext, public ServerSession {
  public:
   ImapSession(ImapServer& server, evutil_socket_t fd, const IpBytes& client_ip);
   ImapSession(const ImapSession&) = delete;
@@ -46,7 +47,7 @@ class ImapSession final : public CommandContext {
   ~ImapSession() override;
 
   bool start();           // greeting (or TLS handshake first); false: retire it
-  void server_stopping();  // "* BYE Server shutting down" and close
+  void server_stopping() override;  // "* BYE Server shutting down" and close
 
   // CommandContext
   void untagged(std::string_view line) override;

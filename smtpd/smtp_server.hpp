@@ -1,17 +1,14 @@
-// The postern-smtpd process around its sessions: accepts connections on the listening socket
-// (fd 3) with an evconnlistener, applies the per-address connection limit, owns every session
-// and frees finished ones outside their own callbacks, and runs the graceful stop: stop
-// accepting, tell idle sessions "421 4.3.2", let sessions in DATA/BDAT finish, then leave the
-// event loop when none is left. Trusts the master's socket and the admin's config.
+// The postern-smtpd process around its sessions: what the sessions of the process share
+// (settings, TLS context, accounts, the failed-login throttle, the qmgr nudge, the commit
+// pool), the per-address connection limit applied to each new connection, and the graceful
+// stop: idle sessions hear "421 4.3.2", sessions in DATA/BDAT finish first. Accepting and
+// owning the sessions is lib/session_server's. Trusts the master's socket and the admin's
+// config.
 #pragma once
-
-#include <memory>
-#include <unordered_map>
-#include <vector>
 
 #include "lib/accounts.hpp"
 #include "lib/auth_throttle.hpp"
-#include "lib/event_handles.hpp"
+#include "lib/session_server.hpp"
 #include "lib/tls_server.hpp"
 #include "lib/unique_fd.hpp"
 #include "smtpd/commit_pool.hpp"
@@ -32,19 +29,18 @@ class SmtpServer {
              const TlsServerContext* tls, const SenderOwnership* sender_ownership = nullptr);
   SmtpServer(const SmtpServer&) = delete;
   SmtpServer& operator=(const SmtpServer&) = delete;
-  ~SmtpServer();
 
   // Starts accepting on listen_fd (taken over). Fatal-worthy errors come back as a Status.
   Status listen(UniqueFd listen_fd);
   // Graceful stop (idempotent).
-  void stop();
+  void stop() { sessions_.stop(); }
 
   // For sessions.
   event_base* base() const { return base_; }
   const SmtpdSettings& settings() const { return settings_; }
   const AccountsDb& accounts() const { return accounts_; }
   const TlsServerContext* tls() const { return tls_; }
-  bool stopping() const { return stopping_; }
+  bool stopping() const { return sessions_.stopping(); }
   QmgrNudge& qmgr_nudge() { return qmgr_nudge_; }
   CommitPool& commit_pool() { return commit_pool_; }
   const SenderOwnership* sender_ownership() const { return sender_ownership_; }
@@ -54,11 +50,7 @@ class SmtpServer {
   void retire(SmtpSession* session);
 
  private:
-  static void on_accept(evconnlistener* listener, evutil_socket_t fd, sockaddr* address,
-                        int address_length, void* arg);
-  static void on_accept_error(evconnlistener* listener, void* arg);
-  static void on_reap(evutil_socket_t fd, short what, void* arg);
-  void maybe_exit();
+  void accept(evutil_socket_t fd, const IpBytes& ip);
 
   event_base* base_;
   const SmtpdSettings& settings_;
@@ -69,11 +61,7 @@ class SmtpServer {
   ConnectionLimits limits_;
   QmgrNudge qmgr_nudge_;
   CommitPool commit_pool_;
-  ListenerHandle listener_;
-  SingleEventHandle reaper_;
-  std::unordered_map<SmtpSession*, std::unique_ptr<SmtpSession>> sessions_;
-  std::vector<std::unique_ptr<SmtpSession>> retired_;
-  bool stopping_ = false;
+  SessionServer sessions_;  // last: destroyed first, with the sessions that use the above
 };
 
 }  // namespace postern::smtpd

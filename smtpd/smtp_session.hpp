@@ -30,6 +30,7 @@
 #include "lib/message_headers.hpp"
 #include "lib/queue_file.hpp"
 #include "lib/sasl_server.hpp"
+#include "lib/session_server.hpp"
 #include "lib/smtp_command.hpp"
 #include "lib/smtp_data_reader.hpp"
 #include "smtpd/connection_limits.hpp"
@@ -39,13 +40,13 @@ namespace postern::smtpd {
 
 class SmtpServer;
 
-class SmtpSession {
+class SmtpSession final : public ServerSession {
  public:
   SmtpSession(SmtpServer& server, evutil_socket_t fd, const IpBytes& client_ip,
               ConnectionSlot slot);
   SmtpSession(const SmtpSession&) = delete;
   SmtpSession& operator=(const SmtpSession&) = delete;
-  ~SmtpSession();
+  ~SmtpSession() override;
 
   // Sends the greeting and starts reading. false: the session could not be set up (retire it).
   bool start();
@@ -53,7 +54,7 @@ class SmtpSession {
   bool start_refused(std::string_view reply);
   // The server is stopping (SIGTERM, or a reload): a session with no transaction says 421 4.3.2
   // and closes; one with a transaction under way (after MAIL, in DATA/BDAT) finishes it first.
-  void server_stopping();
+  void server_stopping() override;
 
  private:
   enum class Phase {
