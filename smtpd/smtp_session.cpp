@@ -1,19 +1,15 @@
-// The port-25 SMTP session state machine (see smtp_session.hpp). Run by postern-smtpd inside
-// libevent callbacks: nothing here blocks except the queue file writes and fsyncs and the
-// 100 ms qmgr nudge. Client bytes are hostile: command lines are bounded by line_length_limit
-// before they are copied, DATA goes through SmtpDataReader as spans (no line buffer), BDAT
-// chunks are copied straight from the input buffer into the queue file, and anything past
-// message_size_limit is counted but not stored. Peer text is made printable before it is logged.
+// The port-25 SMTP session state machine (see smtp_session.hpp): connection, commands, replies
+// and the end; DATA/BDAT and the commit are in smtp_session_message.cpp, AUTH and submission's
+// header checks in smtp_session_auth.cpp. Run by postern-smtpd inside libevent callbacks:
+// nothing here blocks except the queue file writes and fsyncs and the 100 ms qmgr nudge. Client
+// bytes are hostile: command lines are bounded by line_length_limit before they are copied.
+// Peer text is made printable before it is logged.
 #include "smtpd/smtp_session.hpp"
 
 #include <event2/bufferevent_ssl.h>
 #include <sys/socket.h>
 
-#include <algorithm>
-#include <ctime>
-
 #include "lib/log.hpp"
-#include "lib/queue_dir.hpp"
 #include "lib/tls_server.hpp"
 #include "smtpd/mail_command.hpp"
 #include "smtpd/rcpt_command.hpp"
@@ -27,7 +23,6 @@ constexpr size_t kReadHighWatermark = 1024 * 1024;  // input held before reading
 constexpr int kLingerSeconds = 2;                   // reading after our last reply, to avoid RST
 constexpr int kFlushPollMs = 10;                    // TLS: waiting for the socket layer to drain
 constexpr int kMaxFlushPolls = 500;
-constexpr size_t kMaxLoggedBytes = 100;
 
 int reply_code(std::string_view line) {
   if (line.size() < 3) return 0;
@@ -268,66 +263,6 @@ bool SmtpSession::read_command_line() {
   return true;
 }
 
-void SmtpSession::read_data() {
-  evbuffer* in = bufferevent_get_input(bev_.get());
-  int count = evbuffer_peek(in, -1, nullptr, nullptr, 0);
-  if (count <= 0) return;
-  iovecs_.resize(static_cast<size_t>(count));
-  count = evbuffer_peek(in, -1, nullptr, iovecs_.data(), count);
-  size_t consumed = 0;
-  DataEvent event = DataEvent::kNeedMore;
-  for (int i = 0; i < count; ++i) {
-    std::string_view span(static_cast<const char*>(iovecs_[i].iov_base), iovecs_[i].iov_len);
-    DataFeedResult result = data_reader_.feed(span, data_sink_);
-    consumed += result.consumed;
-    if (result.event != DataEvent::kNeedMore) {
-      event = result.event;
-      break;
-    }
-  }
-  evbuffer_drain(in, consumed);
-  switch (event) {
-    case DataEvent::kNeedMore:
-      return;
-    case DataEvent::kEnd:
-      finish_message();
-      return;
-    case DataEvent::kBareLf:
-    case DataEvent::kBareCr: {
-      const char* what = event == DataEvent::kBareLf ? "<LF>" : "<CR>";
-      log::info("{}: reject: bare {} received in DATA from {}", transaction_.queue_id, what,
-                client_label());
-      reset_transaction();  // drops the temporary queue file
-      close_after(
-          fmt::format("521 5.5.2 {} Error: bare {} received", server_.settings().hostname, what));
-      return;
-    }
-  }
-}
-
-void SmtpSession::read_bdat() {
-  evbuffer* in = bufferevent_get_input(bev_.get());
-  while (bdat_remaining_ > 0) {
-    size_t available = evbuffer_get_length(in);
-    if (available == 0) return;
-    size_t take = static_cast<size_t>(std::min<uint64_t>(available, bdat_remaining_));
-    if (bdat_chunk_failure_.empty()) {
-      int count = evbuffer_peek(in, static_cast<ev_ssize_t>(take), nullptr, nullptr, 0);
-      iovecs_.resize(static_cast<size_t>(std::max(count, 0)));
-      count = evbuffer_peek(in, static_cast<ev_ssize_t>(take), nullptr, iovecs_.data(), count);
-      size_t left = take;
-      for (int i = 0; i < count && left > 0; ++i) {
-        size_t n = std::min(left, iovecs_[i].iov_len);
-        append_message_bytes(std::string_view(static_cast<const char*>(iovecs_[i].iov_base), n));
-        left -= n;
-      }
-    }
-    evbuffer_drain(in, take);
-    bdat_remaining_ -= take;
-  }
-  finish_bdat_chunk();
-}
-
 // ---- commands ------------------------------------------------------------------------------
 
 void SmtpSession::handle_command(std::string_view line) {
@@ -517,79 +452,6 @@ void SmtpSession::handle_rcpt(const SmtpCommand& command) {
   reply(decision.reply);
 }
 
-void SmtpSession::handle_data() {
-  if (!transaction_.active()) {
-    reply("503 5.5.1 Error: need MAIL command");
-    return;
-  }
-  if (transaction_.bdat_used) {
-    reply("503 5.5.1 Error: DATA after BDAT");
-    return;
-  }
-  if (transaction_.recipients.empty()) {
-    reply("554 5.5.1 Error: no valid recipients");
-    return;
-  }
-  if (!open_intake()) {
-    reset_transaction();
-    reply("451 4.3.0 Error: queue file write error");
-    return;
-  }
-  data_reader_.reset();
-  phase_ = Phase::kData;
-  send_line("354 End data with <CR><LF>.<CR><LF>");
-}
-
-void SmtpSession::handle_bdat(const SmtpCommand& command) {
-  std::string failure;
-  if (helo_.empty()) {
-    failure = "503 5.5.1 Error: send HELO/EHLO first";
-  } else if (!transaction_.active()) {
-    failure = "503 5.5.1 Error: need MAIL command";
-  } else if (transaction_.recipients.empty()) {
-    failure = "554 5.5.1 Error: no valid recipients";
-  } else if (!transaction_.bdat_failure.empty()) {
-    failure = transaction_.bdat_failure;
-  } else if (!transaction_.bdat_used) {
-    transaction_.bdat_used = true;
-    if (!open_intake()) {
-      failure = "451 4.3.0 Error: queue file write error";
-      transaction_.bdat_failure = failure;
-    }
-  }
-  bdat_chunk_failure_ = std::move(failure);
-  bdat_remaining_ = command.chunk_bytes;
-  bdat_chunk_bytes_ = command.chunk_bytes;
-  bdat_last_ = command.last_chunk;
-  phase_ = Phase::kBdat;
-}
-
-void SmtpSession::finish_bdat_chunk() {
-  phase_ = Phase::kCommand;
-  if (!bdat_chunk_failure_.empty()) {
-    std::string failure = std::move(bdat_chunk_failure_);
-    bdat_chunk_failure_.clear();
-    if (bdat_last_ && transaction_.bdat_used) reset_transaction();
-    reply(failure);
-    return;
-  }
-  if (bdat_last_) {
-    finish_message();
-    return;
-  }
-  const MessageIntake& intake = *transaction_.intake;
-  if (intake.too_big()) {
-    transaction_.bdat_failure = "552 5.3.4 Message size exceeds fixed limit";
-  } else if (intake.write_error()) {
-    transaction_.bdat_failure = "451 4.3.0 Error: queue file write error";
-  }
-  if (!transaction_.bdat_failure.empty()) {
-    reply(transaction_.bdat_failure);
-    return;
-  }
-  send_line(fmt::format("250 2.0.0 Ok: {} bytes", bdat_chunk_bytes_));
-}
-
 void SmtpSession::handle_starttls() {
   const TlsServerContext* tls = server_.tls();
   if (tls == nullptr || server_.settings().tls_level == TlsLevel::kNone) {
@@ -635,134 +497,6 @@ void SmtpSession::begin_tls(SSL* ssl) {
   bufferevent_openssl_set_allow_dirty_shutdown(filter, 1);
   setup_bufferevent(filter);
   phase_ = Phase::kHandshake;
-}
-
-// ---- the message ---------------------------------------------------------------------------
-
-bool SmtpSession::open_intake() {
-  const SmtpdSettings& settings = server_.settings();
-  std::time_t now = std::time(nullptr);
-  QueueEnvelope envelope;
-  envelope.queue_id = transaction_.queue_id;
-  envelope.arrival_time = static_cast<int64_t>(now);
-  envelope.sender = transaction_.sender;
-  std::string protocol = protocol_name();
-  auto& attributes = envelope.attributes;
-  attributes.emplace_back("client_address", client_address_);
-  attributes.emplace_back("client_name", "unknown");
-  attributes.emplace_back("helo", log::printable(helo_, 255));
-  attributes.emplace_back("protocol", protocol);
-  if (tls_active_) attributes.emplace_back("tls", tls_description_);
-  if (!transaction_.body.empty()) attributes.emplace_back("body", transaction_.body);
-  if (transaction_.utf8) attributes.emplace_back("smtputf8", "yes");
-  if (!transaction_.dsn_ret.empty()) attributes.emplace_back("dsn_ret", transaction_.dsn_ret);
-  if (!transaction_.dsn_envid.empty()) {
-    attributes.emplace_back("dsn_envid", transaction_.dsn_envid);
-  }
-  // The login goes into the queue file, never into Received: (Postfix's
-  // smtpd_sasl_authenticated_header = no): the header would show it to every recipient.
-  if (!login_.empty()) attributes.emplace_back("auth", login_);
-  envelope.recipients = transaction_.recipients;
-
-  ReceivedInfo info;
-  info.helo = helo_;
-  info.client_name = "unknown";
-  info.client_address = client_address_;
-  info.hostname = settings.hostname;
-  info.protocol = protocol;
-  info.queue_id = transaction_.queue_id;
-  info.tls_description = tls_active_ ? std::string_view(tls_description_) : std::string_view();
-  if (transaction_.recipients.size() == 1)
-    info.single_recipient = transaction_.recipients[0].address;
-  info.when = now;
-  std::string header = received_header(info);
-
-  Result<MessageIntake> intake = MessageIntake::begin(settings.queue.incoming(), envelope, header,
-                                                      settings.message_size_limit);
-  if (!intake) {
-    log::error("{}: cannot create the queue file: {}", transaction_.queue_id,
-               intake.error().describe());
-    return false;
-  }
-  transaction_.intake.emplace(std::move(intake).value());
-  if (settings.submission) transaction_.headers.emplace(settings.header_size_limit);
-  return true;
-}
-
-void SmtpSession::finish_message() {
-  phase_ = Phase::kCommand;
-  if (transaction_.headers && !transaction_.headers_written) {
-    transaction_.headers->finish_at_end_of_message();  // a message that is all header
-    finish_header_section();
-  }
-  MessageIntake& intake = *transaction_.intake;
-  const std::string queue_id = transaction_.queue_id;
-  if (!transaction_.header_refusal.empty()) {
-    const std::string refusal = transaction_.header_refusal;
-    log::info("{}: reject: header from {}: {}; from=<{}> sasl_username={}", queue_id,
-              client_label(), refusal, log::printable(transaction_.sender, kMaxLoggedBytes),
-              login_);
-    reset_transaction();
-    reply(refusal);
-  } else if (intake.too_big()) {
-    log::info("{}: reject: size {} from {} exceeds message_size_limit", queue_id,
-              intake.message_bytes(), client_label());
-    reset_transaction();
-    reply("552 5.3.4 Message size exceeds fixed limit");
-  } else if (intake.write_error()) {
-    log::error("{}: queue file write error: {}", queue_id, intake.write_error()->describe());
-    reset_transaction();
-    reply("451 4.3.0 Error: queue file write error");
-  } else {
-    // MILTER HOOK (issue 5): the whole message is in the queue file, not yet committed. Here
-    // postern-submission will hand the envelope, the header fields and the body to the
-    // filters named in submission_milters (DKIM signing first of all) and apply their
-    // replies and modifications before the commit. Nothing is filtered yet: main() warns
-    // when submission_milters is set.
-    // Durable in a commit thread; reading pauses until the 250 (or 451) has been sent.
-    phase_ = Phase::kCommitting;
-    bufferevent_disable(bev_.get(), EV_READ);
-    committed_bytes_ = intake.message_bytes();
-    MessageIntake owned = std::move(intake);
-    transaction_.intake.reset();
-    server_.commit_pool().submit(
-        std::move(owned), [this](Status committed) { on_commit_done(std::move(committed)); });
-    return;
-  }
-  if (server_.stopping()) close_after("421 4.3.2 Service shutting down");
-}
-
-void SmtpSession::on_commit_done(Status committed) {
-  const std::string queue_id = transaction_.queue_id;
-  if (retire_when_committed_) {  // the client went away meanwhile: nobody to answer
-    log::info("{}: {} after the client left", queue_id,
-              committed ? "queued" : "not queued: " + committed.error().describe());
-    if (committed) server_.qmgr_nudge().nudge(queue_id);
-    server_.retire(this);
-    return;
-  }
-  phase_ = Phase::kCommand;
-  bufferevent_enable(bev_.get(), EV_READ);
-  if (!committed) {
-    log::error("{}: cannot commit the queue file: {}", queue_id, committed.error().describe());
-    reset_transaction();
-    reply("451 4.3.0 Error: queue file write error");
-  } else {
-    log::info("{}: queued: from=<{}>, size={}, nrcpt={}, proto={}", queue_id,
-              log::printable(transaction_.sender, kMaxLoggedBytes), committed_bytes_,
-              transaction_.recipients.size(), protocol_name());
-    reset_transaction();
-    errors_ = 0;  // "without delivering mail": a queued message clears the count
-    send_line("250 2.0.0 Ok: queued as " + queue_id);
-    server_.qmgr_nudge().nudge(queue_id);
-  }
-  if (server_.stopping()) {
-    close_after("421 4.3.2 Service shutting down");
-  } else if (pause_pending_) {
-    pause_for_error_sleep();
-  } else {
-    process_input();  // commands the client pipelined behind the message
-  }
 }
 
 // ---- replies and the end -------------------------------------------------------------------

@@ -40,6 +40,8 @@ namespace postern::smtpd {
 
 class SmtpServer;
 
+inline constexpr size_t kMaxLoggedBytes = 100;  // of a peer's text in one log line
+
 class SmtpSession final : public ServerSession {
  public:
   SmtpSession(SmtpServer& server, evutil_socket_t fd, const IpBytes& client_ip,
