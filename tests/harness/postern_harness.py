@@ -72,6 +72,17 @@ def skip_test(reason):
     sys.exit(SKIP_EXIT_CODE)
 
 
+def fail2ban_matched_lines(log_path, filter_spec):
+    """How many lines of log_path fail2ban-regex finds with filter_spec (a filter file with
+    options, e.g. "/etc/fail2ban/filter.d/dovecot.conf[_daemon=postern/imapd]")."""
+    result = subprocess.run(["fail2ban-regex", log_path, filter_spec], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    match = re.search(r"^Lines: \d+ lines, \d+ ignored, (\d+) matched", result.stdout, re.M)
+    assert match, result.stdout
+    return int(match.group(1))
+
+
 def wait_until(predicate, timeout=20.0, interval=0.02, what="condition"):
     """Polls predicate until it is true; raises TimeoutError after timeout seconds."""
     deadline = time.monotonic() + timeout

@@ -8,7 +8,6 @@ Small auth_throttle_* values keep it quick. Whole suite on loopback."""
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 
@@ -30,12 +29,7 @@ FAILED = re.compile(r"postern/imapd\[\d+\]: auth: passwd-file\(alice@example\.te
 
 def fail2ban_matches(log_path, daemon_override):
     spec = f"{FILTER}[_daemon={daemon_override}]" if daemon_override else FILTER
-    result = subprocess.run(["fail2ban-regex", log_path, spec], capture_output=True, text=True,
-                            timeout=120)
-    assert result.returncode == 0, result.stdout + result.stderr
-    match = re.search(r"^Lines: \d+ lines, \d+ ignored, (\d+) matched", result.stdout, re.M)
-    assert match, result.stdout
-    return int(match.group(1))
+    return postern_harness.fail2ban_matched_lines(log_path, spec)
 
 
 def test_wrong_password_delay_refusal_and_fail2ban():

@@ -9,7 +9,6 @@ import base64
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 
@@ -35,12 +34,7 @@ def plain(password):
 def fail2ban_matches(log_path, daemon_override):
     spec = f"{FILTER}[mode=auth, _daemon={daemon_override}]" if daemon_override else \
         f"{FILTER}[mode=auth]"
-    result = subprocess.run(["fail2ban-regex", log_path, spec], capture_output=True, text=True,
-                            timeout=120)
-    assert result.returncode == 0, result.stdout + result.stderr
-    match = re.search(r"^Lines: \d+ lines, \d+ ignored, (\d+) matched", result.stdout, re.M)
-    assert match, result.stdout
-    return int(match.group(1))
+    return postern_harness.fail2ban_matched_lines(log_path, spec)
 
 
 def test_wrong_password_delay_refusal_and_fail2ban():
