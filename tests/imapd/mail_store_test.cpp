@@ -88,6 +88,25 @@ class MailStoreTest : public ::testing::Test {
     return mailbox.ok() ? *mailbox : nullptr;
   }
 
+  // Runs work on INBOX in a forked child, as another imapd process would (its own registry, no
+  // event loop). Its exit status: 0 when work returned true, 1 when false, 2-3 when INBOX would
+  // not open there, -1 when the child did not exit.
+  int in_other_process(const std::function<bool(Mailbox&)>& work) {
+    pid_t child = fork();
+    if (child < 0) return -1;
+    if (child == 0) {
+      MailboxRegistry registry(nullptr);
+      auto store = MailStore::open(registry, base_, "alice@example.org");
+      if (!store.ok()) _exit(2);
+      auto box = (*store)->open_mailbox("INBOX");
+      if (!box.ok()) _exit(3);
+      _exit(work(**box) ? 0 : 1);
+    }
+    int status = 0;
+    if (waitpid(child, &status, 0) != child || !WIFEXITED(status)) return -1;
+    return WEXITSTATUS(status);
+  }
+
   // Runs the event loop until done() or the deadline (bounded).
   bool run_until(const std::function<bool()>& done, int max_ms = 3000) {
     auto deadline = Clock::now() + std::chrono::milliseconds(max_ms);
@@ -291,9 +310,7 @@ TEST_F(MailStoreTest, IndexDeletedKeepsUidvalidityAndUids) {
 TEST_F(MailStoreTest, KeywordLettersSurviveARebuiltIndex) {
   ASSERT_TRUE(store_->create("Archive").ok());
   // Archive already gave "b" to $Other: the copy's $Label1 needs a letter of its own there.
-  {
-    std::ofstream(root_ + "/.Archive/dovecot-keywords") << "1 $Other\n";
-  }
+  { std::ofstream(root_ + "/.Archive/dovecot-keywords") << "1 $Other\n"; }
   uint32_t uid = 0;
   {
     auto inbox = open("INBOX");
@@ -464,11 +481,14 @@ TEST_F(MailStoreTest, CacheTextsOfOneCommandAreWrittenTogether) {
   EXPECT_EQ(inbox->cached(uids[0], CacheKind::kSearchFields), "Subject: s\r\n\r\n");
   EXPECT_FALSE(on_disk(inbox->path(), uids[0], CacheKind::kSearchFields));
   run_until([] { return false; }, 50);
-  for (int i = 0; i < 3; ++i) EXPECT_TRUE(on_disk(inbox->path(), uids[i], CacheKind::kSearchFields));
+  for (int i = 0; i < 3; ++i)
+    EXPECT_TRUE(on_disk(inbox->path(), uids[i], CacheKind::kSearchFields));
   // Past the bound on pending texts the write does not wait for the loop.
   for (size_t i = 0; i < Mailbox::kMaxPendingCacheEntries; ++i) {
-    ASSERT_TRUE(inbox->store_cached(uids[3 + i / 4], static_cast<CacheKind>(i % 4),
-                                    "(text " + std::to_string(i) + ")").ok());
+    ASSERT_TRUE(inbox
+                    ->store_cached(uids[3 + i / 4], static_cast<CacheKind>(i % 4),
+                                   "(text " + std::to_string(i) + ")")
+                    .ok());
   }
   EXPECT_TRUE(on_disk(inbox->path(), uids[3], CacheKind::kEnvelope));
   // An expunge takes every kind of cached text with the message.
@@ -534,28 +554,16 @@ TEST_F(MailStoreTest, TwoProcessesSeeEachOthersChanges) {
   ChangeSubscription subscription = inbox->subscribe([&] { ++calls; });
   run_until([] { return false; }, 50);
   calls = 0;
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    // The other imapd process: its own registry, no event loop.
-    MailboxRegistry registry(nullptr);
-    auto store = MailStore::open(registry, base_, "alice@example.org");
-    if (!store.ok()) _exit(2);
-    auto box = (*store)->open_mailbox("INBOX");
-    if (!box.ok()) _exit(3);
-    if ((*box)->records().size() != 1) _exit(4);
-    if (!(*box)->append("Subject: child\n\n", {}, 1600000001, 0).ok()) _exit(5);
-    FlagChange seen;
-    seen.op = FlagOp::kAdd;
-    seen.flags.system = kFlagSeen;
-    auto stored = (*box)->store_flags({*mine}, seen);
-    if (!stored.ok() || stored->changed.size() != 1) _exit(6);
-    _exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status));
-  ASSERT_EQ(WEXITSTATUS(status), 0);
+  ASSERT_EQ(in_other_process([&](Mailbox& box) {
+              if (box.records().size() != 1) return false;
+              if (!box.append("Subject: child\n\n", {}, 1600000001, 0).ok()) return false;
+              FlagChange seen;
+              seen.op = FlagOp::kAdd;
+              seen.flags.system = kFlagSeen;
+              auto stored = box.store_flags({*mine}, seen);
+              return stored.ok() && stored->changed.size() == 1;
+            }),
+            0);
   ASSERT_TRUE(run_until([&] { return calls > 0; }, 3000));
   ASSERT_EQ(inbox->records().size(), 2u);
   EXPECT_EQ(inbox->find(*mine)->flags.system, kFlagSeen);
@@ -567,19 +575,11 @@ TEST_F(MailStoreTest, TwoProcessesSeeEachOthersChanges) {
   flagged.op = FlagOp::kAdd;
   flagged.flags.system = kFlagFlagged;
   ASSERT_TRUE(inbox->store_flags({*mine}, flagged).ok());
-  child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    MailboxRegistry registry(nullptr);
-    auto store = MailStore::open(registry, base_, "alice@example.org");
-    if (!store.ok()) _exit(2);
-    auto box = (*store)->open_mailbox("INBOX");
-    if (!box.ok()) _exit(3);
-    const MessageRecord* r = (*box)->find(*mine);
-    _exit(r != nullptr && r->flags.system == (kFlagSeen | kFlagFlagged) ? 0 : 7);
-  }
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(in_other_process([&](Mailbox& box) {
+              const MessageRecord* r = box.find(*mine);
+              return r != nullptr && r->flags.system == (kFlagSeen | kFlagFlagged);
+            }),
+            0);
 }
 
 // The race CI's parallel runs found (test_imap_multisession): this process lists cur/, another
@@ -597,24 +597,14 @@ TEST_F(MailStoreTest, AStaleListingDoesNotUndoAnotherProcessesRename) {
   inbox->set_after_listing_for_tests([&] {
     if (raced) return;
     raced = true;
-    pid_t child = fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-      MailboxRegistry registry(nullptr);
-      auto store = MailStore::open(registry, base_, "alice@example.org");
-      if (!store.ok()) _exit(2);
-      auto box = (*store)->open_mailbox("INBOX");
-      if (!box.ok()) _exit(3);
-      FlagChange deleted;
-      deleted.op = FlagOp::kAdd;
-      deleted.flags.system = kFlagDeleted;
-      auto stored = (*box)->store_flags({*target}, deleted);
-      _exit(stored.ok() && stored->changed.size() == 1 ? 0 : 4);
-    }
-    int status = 0;
-    ASSERT_EQ(waitpid(child, &status, 0), child);
-    ASSERT_TRUE(WIFEXITED(status));
-    ASSERT_EQ(WEXITSTATUS(status), 0);
+    ASSERT_EQ(in_other_process([&](Mailbox& box) {
+                FlagChange deleted;
+                deleted.op = FlagOp::kAdd;
+                deleted.flags.system = kFlagDeleted;
+                auto stored = box.store_flags({*target}, deleted);
+                return stored.ok() && stored->changed.size() == 1;
+              }),
+              0);
     // Back from the loop before it reads the child's inotify events: like an imapd process
     // whose client sends EXPUNGE before those events are read.
     event_base_loopbreak(event_base_.get());
