@@ -2,8 +2,6 @@
 // config, which MainConfig has already checked against each parameter's type and bounds.
 #include "imapd/imapd_settings.hpp"
 
-#include <algorithm>
-
 #include "lib/ascii.hpp"
 
 namespace postern::imapd {
@@ -24,14 +22,7 @@ Result<ImapdSettings> load_imapd_settings(const MainConfig& config) {
   s.mail_base = config.get("virtual_mailbox_base");
   s.accounts_db = config.get("data_directory") + "/accounts";
   s.sasl_local_domain = ascii_lowercase(config.get("smtpd_sasl_local_domain"));
-  AuthThrottleLimits& throttle = s.auth_throttle;
-  throttle.free_failures = static_cast<uint32_t>(config.get_int("auth_throttle_free_failures"));
-  throttle.max_delay = std::chrono::seconds(config.get_seconds("auth_throttle_max_delay"));
-  throttle.first_delay = std::min(throttle.first_delay, throttle.max_delay);
-  throttle.refuse_after_failures =
-      static_cast<uint32_t>(config.get_int("auth_throttle_refuse_after"));
-  throttle.refuse_for = std::chrono::seconds(config.get_seconds("auth_throttle_refuse_time"));
-  throttle.window = std::chrono::seconds(config.get_seconds("auth_throttle_window"));
+  s.auth_throttle = auth_throttle_limits(config);
   return s;
 }
 

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "main_cf.hpp"
+
 namespace postern {
 
 AuthThrottle::AuthThrottle(AuthThrottleLimits limits, Clock clock)
@@ -131,6 +133,18 @@ uint32_t AuthThrottle::address_failures(std::string_view client_address) const {
 uint32_t AuthThrottle::user_failures(std::string_view user) const {
   auto found = entries_.find(make_key('u', user));
   return found == entries_.end() ? 0 : live_failures(found->second, now());
+}
+
+AuthThrottleLimits auth_throttle_limits(const MainConfig& config) {
+  AuthThrottleLimits limits;
+  limits.free_failures = static_cast<uint32_t>(config.get_int("auth_throttle_free_failures"));
+  limits.max_delay = std::chrono::seconds(config.get_seconds("auth_throttle_max_delay"));
+  limits.first_delay = std::min(limits.first_delay, limits.max_delay);
+  limits.refuse_after_failures =
+      static_cast<uint32_t>(config.get_int("auth_throttle_refuse_after"));
+  limits.refuse_for = std::chrono::seconds(config.get_seconds("auth_throttle_refuse_time"));
+  limits.window = std::chrono::seconds(config.get_seconds("auth_throttle_window"));
+  return limits;
 }
 
 }  // namespace postern

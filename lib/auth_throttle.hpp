@@ -38,6 +38,10 @@ struct AuthThrottleLimits {
   size_t max_tracked_keys = 100000;
 };
 
+class MainConfig;
+// The limits from main.cf's auth_throttle_* parameters (submission and imapd share them).
+AuthThrottleLimits auth_throttle_limits(const MainConfig& config);
+
 struct AuthThrottleVerdict {
   std::chrono::milliseconds delay{0};        // wait this long before answering the attempt
   bool refuse = false;                       // refuse the attempt without checking it

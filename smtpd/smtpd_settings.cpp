@@ -2,7 +2,6 @@
 // config, which MainConfig has already checked against each parameter's type and bounds.
 #include "smtpd/smtpd_settings.hpp"
 
-#include <algorithm>
 #include <cctype>
 
 #include "lib/ascii.hpp"
@@ -43,14 +42,7 @@ Result<SmtpdSettings> load_smtpd_settings(const MainConfig& config) {
   s.sasl_local_domain = ascii_lowercase(config.get("smtpd_sasl_local_domain"));
   s.header_size_limit = static_cast<size_t>(config.get_size("header_size_limit"));
   s.sender_login_maps = config.get_list("smtpd_sender_login_maps");
-  AuthThrottleLimits& throttle = s.auth_throttle;
-  throttle.free_failures = static_cast<uint32_t>(config.get_int("auth_throttle_free_failures"));
-  throttle.max_delay = std::chrono::seconds(config.get_seconds("auth_throttle_max_delay"));
-  throttle.first_delay = std::min(throttle.first_delay, throttle.max_delay);
-  throttle.refuse_after_failures =
-      static_cast<uint32_t>(config.get_int("auth_throttle_refuse_after"));
-  throttle.refuse_for = std::chrono::seconds(config.get_seconds("auth_throttle_refuse_time"));
-  throttle.window = std::chrono::seconds(config.get_seconds("auth_throttle_window"));
+  s.auth_throttle = auth_throttle_limits(config);
   return s;
 }
 
