@@ -4,17 +4,15 @@
 // serves thousands of connections), TLS key and accounts database (opened while still root),
 // privilege drop, event loop. Trusts the master and the admin's config; every client byte is
 // hostile (see imap_session.hpp).
-#include <event2/event.h>
 #include <sys/resource.h>
 
 #include <optional>
 
 #include "imapd/imap_server.hpp"
 #include "imapd/imapd_settings.hpp"
-#include "lib/accounts.hpp"
 #include "lib/daemon.hpp"
-#include "lib/event_handles.hpp"
 #include "lib/log.hpp"
+#include "lib/session_daemon.hpp"
 #include "lib/tls_server.hpp"
 
 int main(int argc, char** argv) {
@@ -43,22 +41,7 @@ int main(int argc, char** argv) {
     log::warning("no smtpd_tls_cert_file: with imapd_tls_auth_only = yes nobody can log in");
   }
 
-  Result<AccountsDb> accounts = AccountsDb::open(settings->accounts_db, true);
-  if (!accounts) {
-    log::fatal("cannot open the accounts database {}: {}", settings->accounts_db,
-               accounts.error().describe());
-  }
+  AccountsDb accounts = open_accounts_or_exit(settings->accounts_db);
 
-  drop_privileges(ctx.config);
-
-  EventBaseHandle base(event_base_new());
-  if (!base) log::fatal("event_base_new failed");
-  imapd::ImapServer server(base.get(), *settings, *accounts, tls ? &*tls : nullptr);
-  if (Status st = server.listen(std::move(ctx.listen_fd)); !st) {
-    log::fatal("cannot listen: {}", st.error().describe());
-  }
-  DaemonStopWatch stop_watch(base.get(), ctx.master_watch_fd.get(), [&server] { server.stop(); });
-  event_base_dispatch(base.get());
-  log::info("stopped");
-  return 0;
+  return run_session_daemon<imapd::ImapServer>(ctx, *settings, accounts, tls ? &*tls : nullptr);
 }

@@ -2,15 +2,12 @@
 // socket on fd 3 and the master-watch pipe on fd 4 (lib/daemon.hpp). Reads top to bottom:
 // config, TLS key and accounts database (opened while still root), privilege drop, event loop.
 // Trusts the master and the admin's config; every client byte is hostile (see smtp_session.hpp).
-#include <event2/event.h>
-
 #include <memory>
 #include <optional>
 
-#include "lib/accounts.hpp"
 #include "lib/daemon.hpp"
-#include "lib/event_handles.hpp"
 #include "lib/log.hpp"
+#include "lib/session_daemon.hpp"
 #include "lib/tls_server.hpp"
 #include "smtpd/smtp_server.hpp"
 #include "smtpd/smtpd_settings.hpp"
@@ -39,22 +36,7 @@ int main(int argc, char** argv) {
     log::fatal("smtpd_tls_security_level = encrypt needs smtpd_tls_cert_file and key_file");
   }
 
-  Result<AccountsDb> accounts = AccountsDb::open(settings->accounts_db, true);
-  if (!accounts) {
-    log::fatal("cannot open the accounts database {}: {}", settings->accounts_db,
-               accounts.error().describe());
-  }
+  AccountsDb accounts = open_accounts_or_exit(settings->accounts_db);
 
-  drop_privileges(ctx.config);
-
-  EventBaseHandle base(event_base_new());
-  if (!base) log::fatal("event_base_new failed");
-  smtpd::SmtpServer server(base.get(), *settings, *accounts, tls ? &*tls : nullptr);
-  if (Status st = server.listen(std::move(ctx.listen_fd)); !st) {
-    log::fatal("cannot listen: {}", st.error().describe());
-  }
-  DaemonStopWatch stop_watch(base.get(), ctx.master_watch_fd.get(), [&server] { server.stop(); });
-  event_base_dispatch(base.get());
-  log::info("stopped");
-  return 0;
+  return run_session_daemon<smtpd::SmtpServer>(ctx, *settings, accounts, tls ? &*tls : nullptr);
 }

@@ -6,15 +6,12 @@
 // bottom: config, TLS key, accounts database and sender login map (opened while still root),
 // privilege drop, event loop. Trusts the master and the admin's config; every client byte is
 // hostile (see smtpd/smtp_session.hpp).
-#include <event2/event.h>
-
 #include <optional>
 
-#include "lib/accounts.hpp"
 #include "lib/daemon.hpp"
-#include "lib/event_handles.hpp"
 #include "lib/log.hpp"
 #include "lib/lookup_table.hpp"
+#include "lib/session_daemon.hpp"
 #include "lib/tls_server.hpp"
 #include "smtpd/smtp_server.hpp"
 #include "smtpd/smtpd_settings.hpp"
@@ -51,11 +48,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  Result<AccountsDb> accounts = AccountsDb::open(settings.accounts_db, true);
-  if (!accounts) {
-    log::fatal("cannot open the accounts database {}: {}", settings.accounts_db,
-               accounts.error().describe());
-  }
+  AccountsDb accounts = open_accounts_or_exit(settings.accounts_db);
   std::optional<LookupTable> login_maps;
   if (!settings.sender_login_maps.empty()) {
     std::string db_dir = lookup_table_db_dir(settings.data_directory, "smtpd_sender_login_maps");
@@ -66,24 +59,14 @@ int main(int argc, char** argv) {
     login_maps.emplace(std::move(opened).value());
   }
   if (!ctx.config.get_list("submission_milters").empty()) {
-    // Issue 5 brings the milter client; see the MILTER HOOK in smtpd/smtp_session.cpp.
+    // Issue 5 brings the milter client; see the MILTER HOOK in smtpd/smtp_session_message.cpp.
     log::warning(
         "submission_milters is set, but milters are not supported yet: "
         "submitted mail is NOT filtered or signed");
   }
-  submission::SenderPolicy policy(*accounts, login_maps ? &*login_maps : nullptr,
+  submission::SenderPolicy policy(accounts, login_maps ? &*login_maps : nullptr,
                                   settings.recipient_delimiter, settings.sasl_local_domain);
 
-  drop_privileges(ctx.config);
-
-  EventBaseHandle base(event_base_new());
-  if (!base) log::fatal("event_base_new failed");
-  smtpd::SmtpServer server(base.get(), settings, *accounts, tls ? &*tls : nullptr, &policy);
-  if (Status st = server.listen(std::move(ctx.listen_fd)); !st) {
-    log::fatal("cannot listen: {}", st.error().describe());
-  }
-  DaemonStopWatch stop_watch(base.get(), ctx.master_watch_fd.get(), [&server] { server.stop(); });
-  event_base_dispatch(base.get());
-  log::info("stopped");
-  return 0;
+  return run_session_daemon<smtpd::SmtpServer>(ctx, settings, accounts, tls ? &*tls : nullptr,
+                                               &policy);
 }
