@@ -169,11 +169,13 @@ Result<StoreFlagsResult> Mailbox::store_flags(const std::vector<uint32_t>& uids,
     std::string_view old_name = file_name_of(plan.old->file);
     MaildirName parts = split_maildir_name(old_name);
     const std::string letters = keywords.letters_for(plan.flags.keywords);
+    // Saved even when the name keeps its letters: a letter a foreign tool left may just have
+    // been given to this keyword.
+    if (Status s = keywords.save(path_); !s) {
+      impl_->cur_dirty = true;  // earlier renames: the rescan puts the index right
+      return server_error(s.error());
+    }
     if (plan.flags.system != plan.old->flags.system || letters != keyword_letters_of(parts.info)) {
-      if (Status s = keywords.save(path_); !s) {
-        impl_->cur_dirty = true;  // earlier renames: the rescan puts the index right
-        return server_error(s.error());
-      }
       std::string name =
           std::string(parts.base) + ":2," + info_for_flags(plan.flags.system, letters, parts.info);
       updated.file = "cur/" + name;
