@@ -248,6 +248,11 @@ service_throttle_time = 0s
                                    self.log())
                 if attempt == 2 or not taken or self.process.poll() is None:
                     raise
+                # The failed start's log (master's "fatal: ... bind") goes aside, so that the
+                # tests' checks for crash lines read only the run they test.
+                self._log_file.close()
+                self._log_file = None
+                os.replace(self.log_path, f"{self.log_path}.port-clash-{attempt + 1}")
                 self._move_port(int(taken[-1]))
         return self.process
 
