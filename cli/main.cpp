@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "cli/queue_commands.hpp"
-#include "lib/log.hpp"
-#include "lib/main_cf.hpp"
+#include "lib/base/log.hpp"
+#include "lib/config/main_cf.hpp"
 
 namespace {
 

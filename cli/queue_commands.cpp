@@ -1,6 +1,6 @@
 // `postern queue list|show|flush` (see queue_commands.hpp). Reads queue files with QueueFile
 // (every record bounded; a damaged file becomes one "unreadable" line) and defer/<ID> with the
-// bounded, lenient parser of lib/queue_file; everything printed goes through shown().
+// bounded, lenient parser of lib/queue/queue_file; everything printed goes through shown().
 #include "queue_commands.hpp"
 
 #include <dirent.h>
@@ -12,9 +12,9 @@
 #include <map>
 #include <vector>
 
-#include "lib/file_read.hpp"
-#include "lib/ipc.hpp"
-#include "lib/queue_file.hpp"
+#include "lib/base/file_read.hpp"
+#include "lib/queue/ipc.hpp"
+#include "lib/queue/queue_file.hpp"
 
 namespace postern {
 namespace {

@@ -13,8 +13,8 @@
 #include <string>
 #include <string_view>
 
-#include "lib/queue_dir.hpp"
-#include "lib/result.hpp"
+#include "lib/queue/queue_dir.hpp"
+#include "lib/base/result.hpp"
 
 namespace postern {
 

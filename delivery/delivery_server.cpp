@@ -1,4 +1,4 @@
-// The postern-delivery service loop on private/delivery: IpcServer (lib/ipc_server.hpp) accepts,
+// The postern-delivery service loop on private/delivery: IpcServer (lib/queue/ipc_server.hpp) accepts,
 // reads the length-prefixed request records and writes the replies; here each request is checked
 // and handed to the disk workers, whose result comes back on the loop thread as the reply. Trusts
 // no record it has not decoded and checked; a bad record or a peer past kMaxDeliveryConnections is

@@ -1,5 +1,5 @@
 // The postern-delivery service loop: accepts qmgr's connections on private/delivery (fd 3) and
-// reads request records through an IpcServer (lib/ipc_server.hpp), hands each one to a disk
+// reads request records through an IpcServer (lib/queue/ipc_server.hpp), hands each one to a disk
 // worker thread (maildir_delivery) and writes the reply when it is done. A connection carries one
 // request at a time, any number one after the other; several connections are served at once.
 // Trusts only local peers that can reach the private socket, and even then checks every record:
@@ -12,8 +12,8 @@
 
 #include "delivery/disk_workers.hpp"
 #include "delivery/maildir_delivery.hpp"
-#include "lib/ipc_server.hpp"
-#include "lib/unique_fd.hpp"
+#include "lib/queue/ipc_server.hpp"
+#include "lib/base/unique_fd.hpp"
 
 struct event_base;
 

@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "lib/log.hpp"
+#include "lib/base/log.hpp"
 
 namespace postern {
 

@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "lib/unique_fd.hpp"
+#include "lib/base/unique_fd.hpp"
 
 struct event_base;
 struct event;

@@ -12,10 +12,10 @@
 #include <optional>
 #include <set>
 
-#include "lib/log.hpp"
-#include "lib/maildir.hpp"
-#include "lib/queue_dir.hpp"
-#include "lib/queue_file.hpp"
+#include "lib/base/log.hpp"
+#include "lib/mailbox/maildir.hpp"
+#include "lib/queue/queue_dir.hpp"
+#include "lib/queue/queue_file.hpp"
 
 namespace postern {
 namespace {

@@ -1,4 +1,4 @@
-// One delivery request (from qmgr, see lib/ipc.hpp) carried out: the queue file is opened
+// One delivery request (from qmgr, see lib/queue/ipc.hpp) carried out: the queue file is opened
 // read-only, its message streamed once into every mailbox's Maildir, and one result per
 // recipient is returned. Runs in postern-delivery. Trusts qmgr's request only as far as it
 // checks it: the queue file must be a queue ID under $queue_directory/active/, mailbox names
@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "lib/deliver_request.hpp"
-#include "lib/ipc.hpp"
-#include "lib/result.hpp"
+#include "lib/queue/deliver_request.hpp"
+#include "lib/queue/ipc.hpp"
+#include "lib/base/result.hpp"
 
 namespace postern {
 
@@ -24,7 +24,7 @@ struct DeliverySettings {
 using DeliveryRecipient = DeliverRecipient;
 using DeliveryRequest = DeliverRequest;
 
-// Checks the request's shape (lib/deliver_request): request=deliver, a queue ID, a path inside
+// Checks the request's shape (lib/queue/deliver_request): request=deliver, a queue ID, a path inside
 // active_dir named after it, each rcpt followed by its index and at least one mailbox.
 inline Result<DeliveryRequest> parse_delivery_request(const AttrRecord& record,
                                                       const DeliverySettings& settings) {

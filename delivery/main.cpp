@@ -7,10 +7,10 @@
 #include <memory>
 
 #include "delivery/delivery_server.hpp"
-#include "lib/daemon.hpp"
-#include "lib/event_handles.hpp"
-#include "lib/log.hpp"
-#include "lib/queue_dir.hpp"
+#include "lib/net/daemon.hpp"
+#include "lib/base/event_handles.hpp"
+#include "lib/base/log.hpp"
+#include "lib/queue/queue_dir.hpp"
 
 namespace {
 

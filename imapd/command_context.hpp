@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "lib/imap_parser.hpp"
+#include "lib/imap/imap_parser.hpp"
 
 namespace postern::imapd {
 

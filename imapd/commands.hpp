@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "imapd/command_context.hpp"
-#include "lib/imap_parser.hpp"
+#include "lib/imap/imap_parser.hpp"
 
 namespace postern::imapd {
 

@@ -4,7 +4,7 @@
 // COPY/MOVE live in commands_mailbox_{list,append,copy}.cpp. Runs in postern-imapd on the
 // event loop. Every argument is hostile and checked; folder names go through
 // folder_name_argument before they reach the mail store; QRESYNC's sets are bounded by
-// lib/imap_sequence_set and resolved against the folder, never expanded beyond it.
+// lib/imap/imap_sequence_set and resolved against the folder, never expanded beyond it.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -14,7 +14,7 @@
 #include "imapd/commands_mailbox_util.hpp"
 #include "imapd/mail_store.hpp"
 #include "imapd/selected_mailbox_impl.hpp"
-#include "lib/imap_sequence_set.hpp"
+#include "lib/imap/imap_sequence_set.hpp"
 
 namespace postern::imapd {
 namespace {

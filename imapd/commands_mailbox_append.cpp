@@ -3,7 +3,7 @@
 // postern-imapd. The message literal is bounded by the parser (message_size_limit); flags are
 // checked (system flags by name, keywords as atoms, at most kMaxKeywordsPerMessage of at most
 // kMaxKeywordBytes); the date must be RFC 3501's date-time exactly; an empty message is refused.
-// A literal8 (RFC 3516) has its binary parts stored in base64 (lib/mime_binary_convert); a NUL
+// A literal8 (RFC 3516) has its binary parts stored in base64 (lib/mime/mime_binary_convert); a NUL
 // left after that is refused with [UNKNOWN-CTE].
 #include <fmt/format.h>
 
@@ -15,7 +15,7 @@
 #include "imapd/commands.hpp"
 #include "imapd/commands_mailbox_util.hpp"
 #include "imapd/mail_store.hpp"
-#include "lib/mime_binary_convert.hpp"
+#include "lib/mime/mime_binary_convert.hpp"
 
 namespace postern::imapd {
 namespace {

@@ -1,6 +1,6 @@
 // COPY, MOVE and their UID forms for imapd (RFC 3501 6.4.7, RFC 6851 MOVE, RFC 4315 COPYUID).
 // Runs in postern-imapd. The sequence set is hostile: parsed and resolved by
-// lib/imap_sequence_set against this session's view (so at most count() messages); the
+// lib/imap/imap_sequence_set against this session's view (so at most count() messages); the
 // destination name goes through folder_name_argument. MOVE sends its COPYUID in an untagged OK
 // first; the EXPUNGE (or VANISHED) replies follow from report_changes, before the tagged OK.
 #include <fmt/format.h>
@@ -8,7 +8,7 @@
 #include "imapd/commands.hpp"
 #include "imapd/commands_mailbox_util.hpp"
 #include "imapd/mail_store.hpp"
-#include "lib/imap_sequence_set.hpp"
+#include "lib/imap/imap_sequence_set.hpp"
 
 namespace postern::imapd {
 namespace {

@@ -12,8 +12,8 @@
 #include "imapd/command_context.hpp"
 #include "imapd/mailbox_types.hpp"
 #include "imapd/selected_mailbox_impl.hpp"
-#include "lib/imap_parser.hpp"
-#include "lib/result.hpp"
+#include "lib/imap/imap_parser.hpp"
+#include "lib/base/result.hpp"
 
 namespace postern::imapd {
 

@@ -18,10 +18,10 @@
 #include "imapd/search_engine.hpp"
 #include "imapd/selected_mailbox.hpp"
 #include "imapd/selected_mailbox_impl.hpp"
-#include "lib/ascii.hpp"
-#include "lib/imap_fetch_items.hpp"
-#include "lib/imap_search_keys.hpp"
-#include "lib/imap_sequence_set.hpp"
+#include "lib/base/ascii.hpp"
+#include "lib/imap/imap_fetch_items.hpp"
+#include "lib/imap/imap_search_keys.hpp"
+#include "lib/imap/imap_sequence_set.hpp"
 
 namespace postern::imapd {
 namespace {

@@ -7,10 +7,10 @@
 #include <string_view>
 
 #include "imapd/selected_mailbox_impl.hpp"
-#include "lib/log.hpp"
-#include "lib/mime_parser.hpp"
-#include "lib/mime_render.hpp"
-#include "lib/mime_section.hpp"
+#include "lib/base/log.hpp"
+#include "lib/mime/mime_parser.hpp"
+#include "lib/mime/mime_render.hpp"
+#include "lib/mime/mime_section.hpp"
 
 namespace postern::imapd {
 namespace {

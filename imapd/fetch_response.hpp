@@ -1,6 +1,6 @@
 // The untagged FETCH response for one message of the selected folder: each requested item
-// (lib/imap_fetch_items) rendered from the index record, from the ENVELOPE/BODYSTRUCTURE cache
-// (filled on first computation), or from the message bytes parsed once with lib/mime_parser.
+// (lib/imap/imap_fetch_items) rendered from the index record, from the ENVELOPE/BODYSTRUCTURE cache
+// (filled on first computation), or from the message bytes parsed once with lib/mime/mime_parser.
 // Runs in postern-imapd on the event loop. Trusts the index; the message bytes are hostile
 // (already bounded by message_size_limit when they arrived) and only ever copied into literals.
 // Large values are written through CommandContext::raw as literals, without building the whole
@@ -13,7 +13,7 @@
 
 #include "imapd/command_context.hpp"
 #include "imapd/selected_mailbox.hpp"
-#include "lib/imap_fetch_items.hpp"
+#include "lib/imap/imap_fetch_items.hpp"
 
 namespace postern::imapd {
 

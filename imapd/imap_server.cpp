@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "imapd/imap_session.hpp"
-#include "lib/log.hpp"
+#include "lib/base/log.hpp"
 
 namespace postern::imapd {
 

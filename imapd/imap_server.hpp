@@ -1,7 +1,7 @@
 // The postern-imapd process around its sessions: what the sessions of the process share (TLS
 // context, accounts, the failed-login throttle, the mailbox registry, the per user+address
 // connection counts). Accepting, owning the sessions and the graceful stop ("* BYE Server
-// shutting down" to every session, then leave the loop) are lib/session_server's. Trusts the
+// shutting down" to every session, then leave the loop) are lib/net/session_server's. Trusts the
 // master's socket and the admin's config.
 #pragma once
 
@@ -10,11 +10,11 @@
 
 #include "imapd/imapd_settings.hpp"
 #include "imapd/mail_store.hpp"
-#include "lib/accounts.hpp"
-#include "lib/auth_throttle.hpp"
-#include "lib/session_server.hpp"
-#include "lib/tls_server.hpp"
-#include "lib/unique_fd.hpp"
+#include "lib/auth/accounts.hpp"
+#include "lib/auth/auth_throttle.hpp"
+#include "lib/net/session_server.hpp"
+#include "lib/net/tls_server.hpp"
+#include "lib/base/unique_fd.hpp"
 
 namespace postern::imapd {
 

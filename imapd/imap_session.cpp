@@ -10,9 +10,9 @@
 #include "imapd/compress.hpp"
 #include "imapd/imap_server.hpp"
 #include "imapd/imapd_settings.hpp"
-#include "lib/ascii.hpp"
-#include "lib/log.hpp"
-#include "lib/tls_server.hpp"
+#include "lib/base/ascii.hpp"
+#include "lib/base/log.hpp"
+#include "lib/net/tls_server.hpp"
 
 namespace postern::imapd {
 namespace {

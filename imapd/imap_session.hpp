@@ -24,11 +24,11 @@
 #include "imapd/commands.hpp"
 #include "imapd/mail_store.hpp"
 #include "imapd/selected_mailbox.hpp"
-#include "lib/event_handles.hpp"
-#include "lib/imap_parser.hpp"
-#include "lib/network_list.hpp"
-#include "lib/sasl_server.hpp"
-#include "lib/session_server.hpp"
+#include "lib/base/event_handles.hpp"
+#include "lib/imap/imap_parser.hpp"
+#include "lib/net/network_list.hpp"
+#include "lib/auth/sasl_server.hpp"
+#include "lib/net/session_server.hpp"
 
 namespace postern::imapd {
 

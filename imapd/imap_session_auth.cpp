@@ -1,6 +1,6 @@
 // Login for imapd's sessions (see imap_session.hpp): LOGIN and AUTHENTICATE PLAIN (with SASL-IR
-// and the continuation exchange) through lib/sasl_server against the accounts, the failed-login
-// throttle of lib/auth_throttle shared by the process (a throttled failure is answered from a
+// and the continuation exchange) through lib/auth/sasl_server against the accounts, the failed-login
+// throttle of lib/auth/auth_throttle shared by the process (a throttled failure is answered from a
 // timer; past the refusal threshold "NO [UNAVAILABLE]"), the per user+address connection limit,
 // and opening the user's mail store. Runs on postern-imapd's event loop. Names and passwords are
 // hostile: SaslServer bounds and checks them; a name is made printable (and stripped of the
@@ -13,8 +13,8 @@
 #include "imapd/imap_server.hpp"
 #include "imapd/imap_session.hpp"
 #include "imapd/imapd_settings.hpp"
-#include "lib/ascii.hpp"
-#include "lib/log.hpp"
+#include "lib/base/ascii.hpp"
+#include "lib/base/log.hpp"
 
 namespace postern::imapd {
 namespace {

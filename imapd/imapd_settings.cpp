@@ -2,7 +2,7 @@
 // config, which MainConfig has already checked against each parameter's type and bounds.
 #include "imapd/imapd_settings.hpp"
 
-#include "lib/ascii.hpp"
+#include "lib/base/ascii.hpp"
 
 namespace postern::imapd {
 

@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <string>
 
-#include "lib/auth_throttle.hpp"
-#include "lib/main_cf.hpp"
-#include "lib/result.hpp"
+#include "lib/auth/auth_throttle.hpp"
+#include "lib/config/main_cf.hpp"
+#include "lib/base/result.hpp"
 
 namespace postern::imapd {
 

@@ -11,8 +11,8 @@
 #include "imapd/mail_store.hpp"
 #include "imapd/mailbox_index.hpp"
 #include "imapd/maildir_files.hpp"
-#include "lib/lmdb.hpp"
-#include "lib/result.hpp"
+#include "lib/store/lmdb.hpp"
+#include "lib/base/result.hpp"
 
 namespace postern::imapd {
 

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "imapd/mail_store.hpp"
-#include "lib/imap_parser.hpp"
-#include "lib/result.hpp"
+#include "lib/imap/imap_parser.hpp"
+#include "lib/base/result.hpp"
 
 namespace postern::imapd {
 

@@ -18,12 +18,12 @@
 #include <set>
 
 #include "imapd/mail_store_internal.hpp"
-#include "lib/file_read.hpp"
-#include "lib/log.hpp"
-#include "lib/maildir.hpp"
+#include "lib/base/file_read.hpp"
+#include "lib/base/log.hpp"
+#include "lib/mailbox/maildir.hpp"
 
-#if __has_include("lib/imap_mutf7.hpp")
-#include "lib/imap_mutf7.hpp"
+#if __has_include("lib/imap/imap_mutf7.hpp")
+#include "lib/imap/imap_mutf7.hpp"
 #define POSTERN_HAVE_MUTF7 1
 #endif
 

@@ -72,10 +72,10 @@
 #include <vector>
 
 #include "imapd/mailbox_types.hpp"
-#include "lib/event_handles.hpp"
-#include "lib/lmdb.hpp"
-#include "lib/result.hpp"
-#include "lib/unique_fd.hpp"
+#include "lib/base/event_handles.hpp"
+#include "lib/store/lmdb.hpp"
+#include "lib/base/result.hpp"
+#include "lib/base/unique_fd.hpp"
 
 namespace postern::imapd {
 
@@ -97,7 +97,7 @@ class MailboxRegistry;
 // The on-disk checks of a folder name (modified UTF-7, as the client sent it, INBOX already
 // normalised): not empty, at most kMaxFolderNameBytes, no '/', no control byte, no empty level
 // (leading, trailing or doubled '.'), at most kMaxFolderDepth levels, and valid modified
-// UTF-7 (lib/imap_mutf7). Error kParse "[CANNOT] ..." otherwise.
+// UTF-7 (lib/imap/imap_mutf7). Error kParse "[CANNOT] ..." otherwise.
 Status check_folder_name(std::string_view name);
 
 // "INBOX" for any case of "inbox", "INBOX.x" for "inbox.x"; other names unchanged.
@@ -127,7 +127,7 @@ std::string_view special_use_attribute(SpecialUse use);
 class MailStore {
  public:
   // Opens (creates when missing, with tmp/ new/ cur/) the user's Maildir under base.
-  // user is "local@domain" (lib/maildir maildir_path). registry must outlive the store.
+  // user is "local@domain" (lib/mailbox/maildir maildir_path). registry must outlive the store.
   static Result<std::unique_ptr<MailStore>> open(MailboxRegistry& registry, const std::string& base,
                                                  const std::string& user);
 

@@ -7,7 +7,7 @@
 #include "imapd/index_writer.hpp"
 #include "imapd/mail_store_internal.hpp"
 #include "imapd/maildir_files.hpp"
-#include "lib/log.hpp"
+#include "lib/base/log.hpp"
 
 namespace postern::imapd {
 

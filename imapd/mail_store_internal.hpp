@@ -17,9 +17,9 @@
 
 #include "imapd/mail_store.hpp"
 #include "imapd/mailbox_index.hpp"
-#include "lib/event_handles.hpp"
-#include "lib/lmdb.hpp"
-#include "lib/unique_fd.hpp"
+#include "lib/base/event_handles.hpp"
+#include "lib/store/lmdb.hpp"
+#include "lib/base/unique_fd.hpp"
 
 namespace postern::imapd {
 

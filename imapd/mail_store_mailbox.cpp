@@ -12,7 +12,7 @@
 
 #include "imapd/mail_store_internal.hpp"
 #include "imapd/maildir_files.hpp"
-#include "lib/log.hpp"
+#include "lib/base/log.hpp"
 
 namespace postern::imapd {
 namespace {

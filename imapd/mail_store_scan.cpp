@@ -14,7 +14,7 @@
 #include "imapd/maildir_files.hpp"
 #include "imapd/maildir_keywords.hpp"
 #include "imapd/maildir_names.hpp"
-#include "lib/log.hpp"
+#include "lib/base/log.hpp"
 
 namespace postern::imapd {
 namespace {

@@ -12,8 +12,8 @@
 #include "imapd/maildir_files.hpp"
 #include "imapd/maildir_keywords.hpp"
 #include "imapd/maildir_names.hpp"
-#include "lib/log.hpp"
-#include "lib/maildir.hpp"
+#include "lib/base/log.hpp"
+#include "lib/mailbox/maildir.hpp"
 
 namespace postern::imapd {
 namespace {

@@ -16,8 +16,8 @@
 #include <string_view>
 
 #include "imapd/mailbox_types.hpp"
-#include "lib/lmdb.hpp"
-#include "lib/result.hpp"
+#include "lib/store/lmdb.hpp"
+#include "lib/base/result.hpp"
 
 namespace postern::imapd {
 

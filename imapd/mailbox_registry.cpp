@@ -9,7 +9,7 @@
 #include <cstdlib>
 
 #include "imapd/mail_store_internal.hpp"
-#include "lib/log.hpp"
+#include "lib/base/log.hpp"
 
 namespace postern::imapd {
 namespace {

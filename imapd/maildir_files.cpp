@@ -13,8 +13,8 @@
 
 #include "imapd/mail_store_internal.hpp"
 #include "imapd/maildir_names.hpp"
-#include "lib/maildir.hpp"
-#include "lib/unique_fd.hpp"
+#include "lib/mailbox/maildir.hpp"
+#include "lib/base/unique_fd.hpp"
 
 namespace postern::imapd {
 namespace {

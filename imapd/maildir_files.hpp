@@ -15,7 +15,7 @@
 #include <string_view>
 
 #include "imapd/mailbox_types.hpp"
-#include "lib/result.hpp"
+#include "lib/base/result.hpp"
 
 namespace postern::imapd {
 

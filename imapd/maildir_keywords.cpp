@@ -5,7 +5,7 @@
 
 #include "imapd/mailbox_types.hpp"
 #include "imapd/maildir_files.hpp"
-#include "lib/file_read.hpp"
+#include "lib/base/file_read.hpp"
 
 namespace postern::imapd {
 

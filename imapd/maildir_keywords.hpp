@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "lib/result.hpp"
+#include "lib/base/result.hpp"
 
 namespace postern::imapd {
 

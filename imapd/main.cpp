@@ -1,6 +1,6 @@
 // postern-imapd: the IMAP server (143 with STARTTLS, 993 with imapd_tls_wrappermode = yes) over
 // the users' Maildirs. Started by postern-master with the listening socket on fd 3 and the master
-// watch on fd 4 (lib/daemon.hpp). Reads top to bottom: config, RLIMIT_NOFILE raised (one process
+// watch on fd 4 (lib/net/daemon.hpp). Reads top to bottom: config, RLIMIT_NOFILE raised (one process
 // serves thousands of connections), TLS key and accounts database (opened while still root),
 // privilege drop, event loop. Trusts the master and the admin's config; every client byte is
 // hostile (see imap_session.hpp).
@@ -10,10 +10,10 @@
 
 #include "imapd/imap_server.hpp"
 #include "imapd/imapd_settings.hpp"
-#include "lib/daemon.hpp"
-#include "lib/log.hpp"
-#include "lib/session_daemon.hpp"
-#include "lib/tls_server.hpp"
+#include "lib/net/daemon.hpp"
+#include "lib/base/log.hpp"
+#include "lib/net/session_daemon.hpp"
+#include "lib/net/tls_server.hpp"
 
 int main(int argc, char** argv) {
   using namespace postern;

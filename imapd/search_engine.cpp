@@ -11,12 +11,12 @@
 
 #include "imapd/mail_store.hpp"
 #include "imapd/selected_mailbox_impl.hpp"
-#include "lib/ascii.hpp"
-#include "lib/charset.hpp"
-#include "lib/mime_address.hpp"
-#include "lib/mime_parser.hpp"
-#include "lib/mime_search.hpp"
-#include "lib/unique_fd.hpp"
+#include "lib/base/ascii.hpp"
+#include "lib/mime/charset.hpp"
+#include "lib/mime/mime_address.hpp"
+#include "lib/mime/mime_parser.hpp"
+#include "lib/mime/mime_search.hpp"
+#include "lib/base/unique_fd.hpp"
 
 namespace postern::imapd {
 namespace {

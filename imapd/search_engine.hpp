@@ -1,10 +1,10 @@
-// SEARCH evaluation over the selected folder: the key tree from lib/imap_search_keys, matched
+// SEARCH evaluation over the selected folder: the key tree from lib/imap/imap_search_keys, matched
 // message by message. Runs in postern-imapd on the event loop. Cheap first: flag, size, date,
 // UID, sequence and MODSEQ keys are answered from the index records without opening a file;
 // AND/OR evaluate their cheap children first, so a file is read only for messages that are
 // still candidates. Header keys read the message's header only (the file up to its empty line,
 // at most kMaxSearchHeaderBytes, else the whole message); BODY and TEXT read and decode the
-// message (lib/mime_search). Strings compare as UTF-8, case-folded (lib/charset), header values
+// message (lib/mime/mime_search). Strings compare as UTF-8, case-folded (lib/mime/charset), header values
 // RFC 2047-decoded. Trusts the index; message bytes are hostile. Recursion is bounded by the
 // parser's SearchLimits::max_depth.
 #pragma once
@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "imapd/selected_mailbox.hpp"
-#include "lib/imap_search_keys.hpp"
-#include "lib/result.hpp"
+#include "lib/imap/imap_search_keys.hpp"
+#include "lib/base/result.hpp"
 
 namespace postern::imapd {
 

@@ -4,7 +4,7 @@
 // Maildir tools made since, reported as untagged replies when the command may carry them. Built
 // on the folder's Mailbox (imapd/mail_store.hpp), which is shared by every session of the
 // process that has the folder open. Sequence numbers given to it come from the client and are
-// checked against count() by the caller (lib/imap_sequence_set resolves "*" and ranges).
+// checked against count() by the caller (lib/imap/imap_sequence_set resolves "*" and ranges).
 //
 // The public functions here are the contract the FETCH/STORE/SEARCH handlers code against;
 // add to it, do not change what is here without telling them.
@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "imapd/mailbox_types.hpp"
-#include "lib/result.hpp"
+#include "lib/base/result.hpp"
 
 namespace postern::imapd {
 

@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "imapd/command_context.hpp"
-#include "lib/log.hpp"
+#include "lib/base/log.hpp"
 
 namespace postern::imapd {
 namespace {

@@ -16,7 +16,7 @@
 
 #include "imapd/mail_store.hpp"
 #include "imapd/selected_mailbox.hpp"
-#include "lib/imap_sequence_set.hpp"
+#include "lib/imap/imap_sequence_set.hpp"
 
 namespace postern::imapd {
 

@@ -3,9 +3,9 @@
 // checked by the YAML loader).
 #pragma once
 
-#include "lib/accounts.hpp"
-#include "lib/main_cf.hpp"
-#include "lib/result.hpp"
+#include "lib/auth/accounts.hpp"
+#include "lib/config/main_cf.hpp"
+#include "lib/base/result.hpp"
 #include "master/mail_owner.hpp"
 
 namespace postern::master {

@@ -1,16 +1,16 @@
 // The lookup tables master compiles into LMDB ($data_directory/maps/<parameter>) for the daemons:
 // transport_maps (qmgr, relay), smtp_sasl_password_maps (relay) and smtpd_sender_login_maps
 // (submission). Process: master, at start and on SIGHUP, right beside the accounts load. Trusts
-// the admin's table files as far as lib/lookup_table checks them; never logs a table value.
+// the admin's table files as far as lib/store/lookup_table checks them; never logs a table value.
 #pragma once
 
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "lib/lookup_table.hpp"
-#include "lib/main_cf.hpp"
-#include "lib/result.hpp"
+#include "lib/store/lookup_table.hpp"
+#include "lib/config/main_cf.hpp"
+#include "lib/base/result.hpp"
 #include "master/mail_owner.hpp"
 
 namespace postern::master {

@@ -7,8 +7,8 @@
 
 #include <string>
 
-#include "lib/main_cf.hpp"
-#include "lib/result.hpp"
+#include "lib/config/main_cf.hpp"
+#include "lib/base/result.hpp"
 
 namespace postern::master {
 

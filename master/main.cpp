@@ -16,8 +16,8 @@
 #include <cstring>
 #include <string>
 
-#include "lib/log.hpp"
-#include "lib/queue_dir.hpp"
+#include "lib/base/log.hpp"
+#include "lib/queue/queue_dir.hpp"
 #include "master/accounts_loader.hpp"
 #include "master/lookup_tables_loader.hpp"
 #include "master/master.hpp"

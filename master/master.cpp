@@ -6,7 +6,7 @@
 
 #include <signal.h>
 
-#include "lib/log.hpp"
+#include "lib/base/log.hpp"
 #include "master/accounts_loader.hpp"
 #include "master/lookup_tables_loader.hpp"
 #include "master/runtime_dirs.hpp"

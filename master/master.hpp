@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "lib/event_handles.hpp"
+#include "lib/base/event_handles.hpp"
 #include "master/master_config.hpp"
 #include "master/pid_file.hpp"
 #include "master/process_supervisor.hpp"

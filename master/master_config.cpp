@@ -11,7 +11,7 @@
 
 #include <cerrno>
 
-#include "lib/daemon.hpp"
+#include "lib/net/daemon.hpp"
 
 namespace postern::master {
 namespace {

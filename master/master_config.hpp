@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "lib/accounts.hpp"
-#include "lib/main_cf.hpp"
-#include "lib/master_cf.hpp"
-#include "lib/result.hpp"
-#include "lib/unique_fd.hpp"
+#include "lib/auth/accounts.hpp"
+#include "lib/config/main_cf.hpp"
+#include "lib/config/master_cf.hpp"
+#include "lib/base/result.hpp"
+#include "lib/base/unique_fd.hpp"
 #include "master/mail_owner.hpp"
 
 namespace postern::master {

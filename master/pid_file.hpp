@@ -6,8 +6,8 @@
 
 #include <string>
 
-#include "lib/result.hpp"
-#include "lib/unique_fd.hpp"
+#include "lib/base/result.hpp"
+#include "lib/base/unique_fd.hpp"
 
 namespace postern::master {
 

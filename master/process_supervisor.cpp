@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/log.hpp"
+#include "lib/base/log.hpp"
 #include "master/worker_spawn.hpp"
 
 namespace postern::master {

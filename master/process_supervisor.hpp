@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "lib/event_handles.hpp"
-#include "lib/unique_fd.hpp"
+#include "lib/base/event_handles.hpp"
+#include "lib/base/unique_fd.hpp"
 
 namespace postern::master {
 

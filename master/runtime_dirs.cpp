@@ -8,7 +8,7 @@
 
 #include <cerrno>
 
-#include "lib/queue_dir.hpp"
+#include "lib/queue/queue_dir.hpp"
 
 namespace postern::master {
 namespace {

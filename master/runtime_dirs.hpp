@@ -3,8 +3,8 @@
 // and on SIGHUP (a changed path). Trusts main.cf's paths (the admin's).
 #pragma once
 
-#include "lib/main_cf.hpp"
-#include "lib/result.hpp"
+#include "lib/config/main_cf.hpp"
+#include "lib/base/result.hpp"
 #include "master/mail_owner.hpp"
 
 namespace postern::master {

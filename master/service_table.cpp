@@ -10,9 +10,9 @@
 #include <map>
 #include <utility>
 
-#include "lib/daemon.hpp"
-#include "lib/log.hpp"
-#include "lib/queue_dir.hpp"
+#include "lib/net/daemon.hpp"
+#include "lib/base/log.hpp"
+#include "lib/queue/queue_dir.hpp"
 
 namespace postern::master {
 namespace {

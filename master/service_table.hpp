@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "lib/result.hpp"
-#include "lib/unique_fd.hpp"
+#include "lib/base/result.hpp"
+#include "lib/base/unique_fd.hpp"
 #include "master/master_config.hpp"
 
 namespace postern::master {

@@ -12,7 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "lib/daemon.hpp"
+#include "lib/net/daemon.hpp"
 
 namespace postern::master {
 namespace {

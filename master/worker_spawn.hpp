@@ -1,4 +1,4 @@
-// fork+exec of one worker with the descriptor layout lib/daemon.hpp documents: fd 0 from
+// fork+exec of one worker with the descriptor layout lib/net/daemon.hpp documents: fd 0 from
 // /dev/null, fd 1 and 2 inherited, fd 3 the service's listener, fd 4 the read end of a pipe
 // whose write end master keeps (EOF = master gone), fd 5 the checked main.cf text (argv carries
 // -m), nothing else. Process: master.
@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "lib/result.hpp"
-#include "lib/unique_fd.hpp"
+#include "lib/base/result.hpp"
+#include "lib/base/unique_fd.hpp"
 
 namespace postern::master {
 

@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
-#include "lib/queue_dir.hpp"
-#include "lib/queue_file.hpp"
-#include "lib/result.hpp"
+#include "lib/queue/queue_dir.hpp"
+#include "lib/queue/queue_file.hpp"
+#include "lib/base/result.hpp"
 
 namespace postern {
 

@@ -1,4 +1,4 @@
-// Writes a bounce (RFC 3464 DSN, lib/dsn.hpp) as a new queue file in incoming/: null sender,
+// Writes a bounce (RFC 3464 DSN, lib/queue/dsn.hpp) as a new queue file in incoming/: null sender,
 // the notified addresses as recipients, committed (fsync, rename, directory fsync) before the
 // caller marks the failed recipients done. Runs in postern-qmgr. Reads the original message's
 // header section from its queue file, at most kMaxDsnHeaderBytes of it.
@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "lib/dsn.hpp"
-#include "lib/queue_dir.hpp"
-#include "lib/queue_file.hpp"
-#include "lib/result.hpp"
+#include "lib/queue/dsn.hpp"
+#include "lib/queue/queue_dir.hpp"
+#include "lib/queue/queue_file.hpp"
+#include "lib/base/result.hpp"
 
 namespace postern {
 

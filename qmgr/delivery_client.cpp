@@ -2,7 +2,7 @@
 // at a time on each, with a reply timeout. A reused connection that turns out to be closed
 // before any reply byte (the service restarted while it was idle) is retried once on a fresh
 // one; every other failure goes back to the caller, who leaves the recipients pending. Replies
-// are decoded with lib/ipc.hpp's bounds; nothing in them is trusted beyond that here.
+// are decoded with lib/queue/ipc.hpp's bounds; nothing in them is trusted beyond that here.
 #include "delivery_client.hpp"
 
 #include <event2/buffer.h>
@@ -14,7 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "lib/log.hpp"
+#include "lib/base/log.hpp"
 
 namespace postern {
 

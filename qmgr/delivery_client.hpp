@@ -2,7 +2,7 @@
 // a pooled Unix-socket connection and calls back with the reply record, or with an error when
 // the service cannot be reached, closes the connection, or does not answer within the timeout.
 // Asynchronous (libevent bufferevents); runs in postern-qmgr. Trusts nothing in a reply it has
-// not decoded (lib/ipc.hpp limits). The caller bounds how many calls are in flight; at most
+// not decoded (lib/queue/ipc.hpp limits). The caller bounds how many calls are in flight; at most
 // kMaxIdleConnections stay open between calls.
 #pragma once
 
@@ -11,8 +11,8 @@
 #include <memory>
 #include <string>
 
-#include "lib/ipc.hpp"
-#include "lib/result.hpp"
+#include "lib/queue/ipc.hpp"
+#include "lib/base/result.hpp"
 
 struct event_base;
 struct bufferevent;

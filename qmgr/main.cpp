@@ -7,12 +7,12 @@
 #include <memory>
 #include <optional>
 
-#include "lib/accounts.hpp"
-#include "lib/daemon.hpp"
-#include "lib/event_handles.hpp"
-#include "lib/log.hpp"
-#include "lib/lookup_table.hpp"
-#include "lib/queue_dir.hpp"
+#include "lib/auth/accounts.hpp"
+#include "lib/net/daemon.hpp"
+#include "lib/base/event_handles.hpp"
+#include "lib/base/log.hpp"
+#include "lib/store/lookup_table.hpp"
+#include "lib/queue/queue_dir.hpp"
 #include "qmgr/nudge_listener.hpp"
 #include "qmgr/queue_manager.hpp"
 

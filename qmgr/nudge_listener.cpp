@@ -8,9 +8,9 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#include "lib/ipc.hpp"
-#include "lib/log.hpp"
-#include "lib/queue_dir.hpp"
+#include "lib/queue/ipc.hpp"
+#include "lib/base/log.hpp"
+#include "lib/queue/queue_dir.hpp"
 
 namespace postern {
 

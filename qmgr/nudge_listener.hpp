@@ -2,7 +2,7 @@
 // "request=nudge [queue_id=ID]"; qmgr replies "status=ok" and looks at incoming/ at once. A lost
 // nudge only delays (qmgr scans every second). `postern queue flush` sends "request=flush" and
 // hears "status=ok count=N" (N deferred files made due now). Runs in postern-qmgr. Trusts nothing a
-// peer sends: records are decoded with lib/ipc.hpp's bounds, a queue ID is used only when it has
+// peer sends: records are decoded with lib/queue/ipc.hpp's bounds, a queue ID is used only when it has
 // the queue ID shape. Bounded by kMaxNudgeConnections and kNudgeTimeoutSeconds per connection.
 #pragma once
 
@@ -11,7 +11,7 @@
 #include <set>
 #include <string>
 
-#include "lib/unique_fd.hpp"
+#include "lib/base/unique_fd.hpp"
 
 struct event_base;
 struct evconnlistener;

@@ -20,7 +20,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "lib/log.hpp"
+#include "lib/base/log.hpp"
 #include "qmgr/alias_expansion.hpp"
 #include "qmgr/bounce_writer.hpp"
 #include "qmgr/retry_schedule.hpp"

@@ -6,7 +6,7 @@
 // relay_concurrency_limit in flight), records each result in the queue file, bounces (DSN) or
 // defers with back-off, and removes the file when no recipient is pending. At start it takes back
 // active/, incoming/ and deferred/. Trusts queue files only after QueueFile parsed them (others go
-// to corrupt/) and delivery replies only after lib/ipc.hpp decoded them. Bounded by
+// to corrupt/) and delivery replies only after lib/queue/ipc.hpp decoded them. Bounded by
 // kMaxActiveMessages in memory.
 #pragma once
 
@@ -19,9 +19,9 @@
 #include <set>
 #include <string>
 
-#include "lib/accounts.hpp"
-#include "lib/queue_dir.hpp"
-#include "lib/queue_file.hpp"
+#include "lib/auth/accounts.hpp"
+#include "lib/queue/queue_dir.hpp"
+#include "lib/queue/queue_file.hpp"
 #include "qmgr/delivery_client.hpp"
 #include "qmgr/transport_router.hpp"
 

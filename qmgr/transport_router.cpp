@@ -2,7 +2,7 @@
 // read-only tables; no I/O of its own besides the lookups, so tests/qmgr can check every branch.
 #include "transport_router.hpp"
 
-#include "lib/ascii.hpp"
+#include "lib/base/ascii.hpp"
 
 namespace postern {
 namespace {

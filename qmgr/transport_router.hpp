@@ -15,8 +15,8 @@
 #include <string_view>
 #include <vector>
 
-#include "lib/accounts.hpp"
-#include "lib/result.hpp"
+#include "lib/auth/accounts.hpp"
+#include "lib/base/result.hpp"
 
 namespace postern {
 

@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "lib/log.hpp"
+#include "lib/base/log.hpp"
 
 namespace postern::relay {
 

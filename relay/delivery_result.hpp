@@ -1,6 +1,6 @@
 // Per-recipient results of postern-relay: how an SMTP reply (or a failure before any reply)
 // becomes sent / deferred / bounced with a DSN code and a reason, the reply record qmgr reads
-// (lib/ipc.hpp: index status dsn reason [remote_mta diagnostic]) and the Postfix-shaped log
+// (lib/queue/ipc.hpp: index status dsn reason [remote_mta diagnostic]) and the Postfix-shaped log
 // line "ID: to=<..>, relay=host[ip]:port, delay=.., dsn=.., status=.. (reason)". The server's
 // text is hostile: it is made printable and cut (kMaxReasonBytes) before it goes anywhere.
 #pragma once
@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "lib/ipc.hpp"
-#include "lib/smtp_reply.hpp"
+#include "lib/queue/ipc.hpp"
+#include "lib/smtp/smtp_reply.hpp"
 
 namespace postern::relay {
 

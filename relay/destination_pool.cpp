@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "lib/log.hpp"
+#include "lib/base/log.hpp"
 
 namespace postern::relay {
 

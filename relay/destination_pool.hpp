@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "lib/event_handles.hpp"
+#include "lib/base/event_handles.hpp"
 #include "relay/delivery_result.hpp"
 #include "relay/smtp_client.hpp"
 

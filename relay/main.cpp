@@ -7,11 +7,11 @@
 
 #include <memory>
 
-#include "lib/daemon.hpp"
-#include "lib/event_handles.hpp"
-#include "lib/log.hpp"
-#include "lib/mx_resolver.hpp"
-#include "lib/tls_client.hpp"
+#include "lib/net/daemon.hpp"
+#include "lib/base/event_handles.hpp"
+#include "lib/base/log.hpp"
+#include "lib/net/mx_resolver.hpp"
+#include "lib/net/tls_client.hpp"
 #include "relay/relay_server.hpp"
 #include "relay/relay_settings.hpp"
 #include "relay/sasl_client.hpp"

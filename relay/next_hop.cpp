@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <charconv>
 
-#include "lib/ascii.hpp"
+#include "lib/base/ascii.hpp"
 
 namespace postern::relay {
 

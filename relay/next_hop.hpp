@@ -1,4 +1,4 @@
-// Next hops as qmgr sends them (lib/ipc.hpp) and as relayhost / transport_maps write them:
+// Next hops as qmgr sends them (lib/queue/ipc.hpp) and as relayhost / transport_maps write them:
 // "[host]:port" or "[host]" (that host's own addresses, no MX lookup), "host:port" or "host"
 // (MX lookup of host, RFC 5321 5.1). Runs in postern-relay. The text comes from qmgr, which got
 // it from the admin's main.cf or transport table or from a recipient domain: checked here
@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "lib/result.hpp"
+#include "lib/base/result.hpp"
 
 namespace postern::relay {
 

@@ -1,4 +1,4 @@
-// The message relay sends, read from its queue file (lib/queue_file.hpp): the envelope, and the
+// The message relay sends, read from its queue file (lib/queue/queue_file.hpp): the envelope, and the
 // message chunks, read one at a time (QueueFile::read_message_chunk) under the connection's
 // write back-pressure, never holding the whole message. Also what the transaction needs to know
 // before MAIL FROM: whether any byte is 8-bit. Runs in postern-relay. The file was written by
@@ -9,8 +9,8 @@
 #include <memory>
 #include <string>
 
-#include "lib/queue_file.hpp"
-#include "lib/result.hpp"
+#include "lib/queue/queue_file.hpp"
+#include "lib/base/result.hpp"
 
 namespace postern::relay {
 

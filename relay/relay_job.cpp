@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <ctime>
 
-#include "lib/ascii.hpp"
-#include "lib/log.hpp"
+#include "lib/base/ascii.hpp"
+#include "lib/base/log.hpp"
 
 namespace postern::relay {
 

@@ -3,7 +3,7 @@
 // bracketed host's addresses) and try each server address in order until one session is ready
 // (connect failure, timeout, bad greeting, EHLO or TLS failure: the next one), run the
 // transaction, then log one line per recipient and build qmgr's reply. Trusts qmgr's checked
-// request and the queue file; everything from DNS and the servers is judged by lib/mx_resolver
+// request and the queue file; everything from DNS and the servers is judged by lib/net/mx_resolver
 // and SmtpClient. Bounded by kMaxServerAddresses per attempt.
 #pragma once
 
@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "lib/ipc.hpp"
-#include "lib/mx_resolver.hpp"
-#include "lib/tls_client.hpp"
+#include "lib/queue/ipc.hpp"
+#include "lib/net/mx_resolver.hpp"
+#include "lib/net/tls_client.hpp"
 #include "relay/delivery_result.hpp"
 #include "relay/destination_pool.hpp"
 #include "relay/next_hop.hpp"

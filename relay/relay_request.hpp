@@ -1,10 +1,10 @@
-// A delivery request from qmgr to postern-relay: lib/deliver_request checks it (request=deliver,
+// A delivery request from qmgr to postern-relay: lib/queue/deliver_request checks it (request=deliver,
 // queue file under active/, every rcpt with its index, a nexthop). Relay's names for it.
 #pragma once
 
 #include <string>
 
-#include "lib/deliver_request.hpp"
+#include "lib/queue/deliver_request.hpp"
 
 namespace postern::relay {
 

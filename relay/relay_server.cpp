@@ -3,7 +3,7 @@
 
 #include <utility>
 
-#include "lib/log.hpp"
+#include "lib/base/log.hpp"
 
 namespace postern::relay {
 

@@ -1,5 +1,5 @@
 // The postern-relay service loop on private/relay (fd 3 from master): accepts qmgr's
-// connections and reads request records through an IpcServer (lib/ipc_server.hpp), runs each as
+// connections and reads request records through an IpcServer (lib/queue/ipc_server.hpp), runs each as
 // a RelayJob and writes its reply when the job is done. A connection carries one request at a
 // time, any number one after the other; many connections (and so many deliveries) run at once,
 // each destination bounded by the DestinationPool. Owns the resolver, the pool, the TLS client
@@ -13,11 +13,11 @@
 #include <memory>
 #include <optional>
 
-#include "lib/ipc_server.hpp"
-#include "lib/lookup_table.hpp"
-#include "lib/mx_resolver.hpp"
-#include "lib/tls_client.hpp"
-#include "lib/unique_fd.hpp"
+#include "lib/queue/ipc_server.hpp"
+#include "lib/store/lookup_table.hpp"
+#include "lib/net/mx_resolver.hpp"
+#include "lib/net/tls_client.hpp"
+#include "lib/base/unique_fd.hpp"
 #include "relay/destination_pool.hpp"
 #include "relay/relay_job.hpp"
 #include "relay/relay_settings.hpp"

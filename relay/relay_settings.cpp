@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
-#include "lib/lookup_table.hpp"
-#include "lib/queue_dir.hpp"
+#include "lib/store/lookup_table.hpp"
+#include "lib/queue/queue_dir.hpp"
 
 namespace postern::relay {
 

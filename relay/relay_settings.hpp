@@ -1,13 +1,13 @@
-// postern-relay's settings, read once from main.cf at start (lib/main_cf.hpp): timeouts, TLS
+// postern-relay's settings, read once from main.cf at start (lib/config/main_cf.hpp): timeouts, TLS
 // policy, HELO name, connection cache, per-destination concurrency, DNS resolver and where the
 // credentials table lives. Trusts the admin's main.cf (already checked by MainConfig).
 #pragma once
 
 #include <string>
 
-#include "lib/main_cf.hpp"
-#include "lib/result.hpp"
-#include "lib/tls_client.hpp"
+#include "lib/config/main_cf.hpp"
+#include "lib/base/result.hpp"
+#include "lib/net/tls_client.hpp"
 
 namespace postern::relay {
 

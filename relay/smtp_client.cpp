@@ -15,8 +15,8 @@
 #include <cstring>
 #include <utility>
 
-#include "lib/log.hpp"
-#include "lib/tls_server.hpp"
+#include "lib/base/log.hpp"
+#include "lib/net/tls_server.hpp"
 
 namespace postern::relay {
 

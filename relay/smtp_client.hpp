@@ -4,7 +4,7 @@
 // Cyrus SASL when credentials are given; then any number of mail transactions (MAIL, RCPT...,
 // DATA streamed from the queue file with dot-stuffing and write back-pressure; pipelined when
 // the server announces PIPELINING, RFC 2920), RSET between them after a failure, QUIT at the
-// end. Every byte from the server is hostile: replies go through lib/smtp_reply's bounded parser
+// end. Every byte from the server is hostile: replies go through lib/smtp/smtp_reply's bounded parser
 // and the input buffer is capped (kMaxClientInputBytes); each stage has its own timeout. The
 // password and the AUTH exchange are never logged.
 //
@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "lib/event_handles.hpp"
-#include "lib/smtp_reply.hpp"
-#include "lib/tls_client.hpp"
+#include "lib/base/event_handles.hpp"
+#include "lib/smtp/smtp_reply.hpp"
+#include "lib/net/tls_client.hpp"
 #include "relay/delivery_result.hpp"
 #include "relay/dot_stuffer.hpp"
 #include "relay/queued_message.hpp"

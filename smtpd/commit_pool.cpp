@@ -7,7 +7,7 @@
 
 #include <cerrno>
 
-#include "lib/log.hpp"
+#include "lib/base/log.hpp"
 
 namespace postern::smtpd {
 

@@ -15,9 +15,9 @@
 #include <thread>
 #include <vector>
 
-#include "lib/event_handles.hpp"
-#include "lib/result.hpp"
-#include "lib/unique_fd.hpp"
+#include "lib/base/event_handles.hpp"
+#include "lib/base/result.hpp"
+#include "lib/base/unique_fd.hpp"
 #include "smtpd/message_intake.hpp"
 
 namespace postern::smtpd {

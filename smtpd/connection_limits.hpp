@@ -8,7 +8,7 @@
 #include <map>
 #include <utility>
 
-#include "lib/network_list.hpp"
+#include "lib/net/network_list.hpp"
 
 namespace postern::smtpd {
 

@@ -1,6 +1,6 @@
 // MAIL FROM for postern-smtpd: the ESMTP parameters we advertised (SIZE, BODY, RET, ENVID,
 // SMTPUTF8) checked and turned into what the transaction keeps. The command was parsed by
-// lib/smtp_command (syntax); here is policy: the declared SIZE against message_size_limit,
+// lib/smtp/smtp_command (syntax); here is policy: the declared SIZE against message_size_limit,
 // BODY values we support, AUTH= (submission only, accepted and ignored), and 555 for anything we
 // did not advertise. Hostile input.
 #pragma once
@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "lib/smtp_command.hpp"
+#include "lib/smtp/smtp_command.hpp"
 #include "smtpd/smtpd_settings.hpp"
 
 namespace postern::smtpd {

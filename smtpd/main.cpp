@@ -1,14 +1,14 @@
 // postern-smtpd: the port-25 SMTP server (MX). Started by postern-master with the listening
-// socket on fd 3 and the master-watch pipe on fd 4 (lib/daemon.hpp). Reads top to bottom:
+// socket on fd 3 and the master-watch pipe on fd 4 (lib/net/daemon.hpp). Reads top to bottom:
 // config, TLS key and accounts database (opened while still root), privilege drop, event loop.
 // Trusts the master and the admin's config; every client byte is hostile (see smtp_session.hpp).
 #include <memory>
 #include <optional>
 
-#include "lib/daemon.hpp"
-#include "lib/log.hpp"
-#include "lib/session_daemon.hpp"
-#include "lib/tls_server.hpp"
+#include "lib/net/daemon.hpp"
+#include "lib/base/log.hpp"
+#include "lib/net/session_daemon.hpp"
+#include "lib/net/tls_server.hpp"
 #include "smtpd/smtp_server.hpp"
 #include "smtpd/smtpd_settings.hpp"
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "lib/queue_file.hpp"
-#include "lib/result.hpp"
+#include "lib/queue/queue_file.hpp"
+#include "lib/base/result.hpp"
 
 namespace postern::smtpd {
 

@@ -1,5 +1,5 @@
 // The qmgr nudge of postern-smtpd (see qmgr_nudge.hpp). Trusts qmgr's socket (our own queue
-// directory); the reply is framed and bounded by lib/ipc and otherwise ignored.
+// directory); the reply is framed and bounded by lib/queue/ipc and otherwise ignored.
 #include "smtpd/qmgr_nudge.hpp"
 
 #include <event2/buffer.h>
@@ -9,9 +9,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "lib/ipc.hpp"
-#include "lib/log.hpp"
-#include "lib/unique_fd.hpp"
+#include "lib/queue/ipc.hpp"
+#include "lib/base/log.hpp"
+#include "lib/base/unique_fd.hpp"
 
 namespace postern::smtpd {
 namespace {

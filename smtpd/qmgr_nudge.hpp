@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
-#include "lib/event_handles.hpp"
-#include "lib/queue_dir.hpp"
+#include "lib/base/event_handles.hpp"
+#include "lib/queue/queue_dir.hpp"
 
 namespace postern::smtpd {
 

@@ -9,9 +9,9 @@
 #include <optional>
 #include <string>
 
-#include "lib/accounts.hpp"
-#include "lib/queue_file.hpp"
-#include "lib/smtp_command.hpp"
+#include "lib/auth/accounts.hpp"
+#include "lib/queue/queue_file.hpp"
+#include "lib/smtp/smtp_command.hpp"
 #include "smtpd/smtpd_settings.hpp"
 
 namespace postern::smtpd {

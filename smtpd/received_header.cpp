@@ -3,8 +3,8 @@
 // become '?' and it is cut at kMaxHeloBytes.
 #include "smtpd/received_header.hpp"
 
-#include "lib/dsn.hpp"
-#include "lib/log.hpp"
+#include "lib/queue/dsn.hpp"
+#include "lib/base/log.hpp"
 
 namespace postern::smtpd {
 namespace {
@@ -34,7 +34,7 @@ std::string received_header(const ReceivedInfo& info) {
   if (!info.single_recipient.empty()) {
     header += fmt::format("for <{}>; ", info.single_recipient);
   }
-  header += rfc5322_date(static_cast<int64_t>(info.when));  // UTC, as lib/dsn writes it
+  header += rfc5322_date(static_cast<int64_t>(info.when));  // UTC, as lib/queue/dsn writes it
   header += "\r\n";
   return header;
 }

@@ -7,7 +7,7 @@
 
 #include <string_view>
 
-#include "lib/result.hpp"
+#include "lib/base/result.hpp"
 
 namespace postern::smtpd {
 

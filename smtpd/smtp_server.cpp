@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "lib/log.hpp"
+#include "lib/base/log.hpp"
 #include "smtpd/smtp_session.hpp"
 
 namespace postern::smtpd {

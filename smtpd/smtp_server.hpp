@@ -2,15 +2,15 @@
 // (settings, TLS context, accounts, the failed-login throttle, the qmgr nudge, the commit
 // pool), the per-address connection limit applied to each new connection, and the graceful
 // stop: idle sessions hear "421 4.3.2", sessions in DATA/BDAT finish first. Accepting and
-// owning the sessions is lib/session_server's. Trusts the master's socket and the admin's
+// owning the sessions is lib/net/session_server's. Trusts the master's socket and the admin's
 // config.
 #pragma once
 
-#include "lib/accounts.hpp"
-#include "lib/auth_throttle.hpp"
-#include "lib/session_server.hpp"
-#include "lib/tls_server.hpp"
-#include "lib/unique_fd.hpp"
+#include "lib/auth/accounts.hpp"
+#include "lib/auth/auth_throttle.hpp"
+#include "lib/net/session_server.hpp"
+#include "lib/net/tls_server.hpp"
+#include "lib/base/unique_fd.hpp"
 #include "smtpd/commit_pool.hpp"
 #include "smtpd/connection_limits.hpp"
 #include "smtpd/qmgr_nudge.hpp"

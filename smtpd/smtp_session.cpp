@@ -9,8 +9,8 @@
 #include <event2/bufferevent_ssl.h>
 #include <sys/socket.h>
 
-#include "lib/log.hpp"
-#include "lib/tls_server.hpp"
+#include "lib/base/log.hpp"
+#include "lib/net/tls_server.hpp"
 #include "smtpd/mail_command.hpp"
 #include "smtpd/rcpt_command.hpp"
 #include "smtpd/received_header.hpp"

@@ -7,8 +7,8 @@
 // hard error limits, smtpd_timeout on every read, and a read high-water mark on the input.
 //
 // postern-submission runs the same sessions with SmtpdSettings::submission set: TLS from the
-// first byte when smtpd_tls_wrappermode is on, AUTH PLAIN/LOGIN (lib/sasl_server; only inside
-// TLS when smtpd_tls_auth_only), failed logins throttled (lib/auth_throttle, per process) with
+// first byte when smtpd_tls_wrappermode is on, AUTH PLAIN/LOGIN (lib/auth/sasl_server; only inside
+// TLS when smtpd_tls_auth_only), failed logins throttled (lib/auth/auth_throttle, per process) with
 // the failure reply delayed by a timer, MAIL only after AUTH and only with a sender the login
 // owns (SenderOwnership), no relay check at RCPT, and the header section held back (at most
 // header_size_limit bytes) until it is checked and completed (smtpd/submission_headers.*).
@@ -25,14 +25,14 @@
 #include <string_view>
 #include <vector>
 
-#include "lib/event_handles.hpp"
-#include "lib/network_list.hpp"
-#include "lib/message_headers.hpp"
-#include "lib/queue_file.hpp"
-#include "lib/sasl_server.hpp"
-#include "lib/session_server.hpp"
-#include "lib/smtp_command.hpp"
-#include "lib/smtp_data_reader.hpp"
+#include "lib/base/event_handles.hpp"
+#include "lib/net/network_list.hpp"
+#include "lib/mime/message_headers.hpp"
+#include "lib/queue/queue_file.hpp"
+#include "lib/auth/sasl_server.hpp"
+#include "lib/net/session_server.hpp"
+#include "lib/smtp/smtp_command.hpp"
+#include "lib/smtp/smtp_data_reader.hpp"
 #include "smtpd/connection_limits.hpp"
 #include "smtpd/message_intake.hpp"
 

@@ -9,8 +9,8 @@
 // header_size_limit.
 #include <fmt/format.h>
 
-#include "lib/ascii.hpp"
-#include "lib/log.hpp"
+#include "lib/base/ascii.hpp"
+#include "lib/base/log.hpp"
 #include "smtpd/smtp_server.hpp"
 #include "smtpd/smtp_session.hpp"
 #include "smtpd/submission_headers.hpp"

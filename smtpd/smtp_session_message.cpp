@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <ctime>
 
-#include "lib/log.hpp"
-#include "lib/queue_dir.hpp"
+#include "lib/base/log.hpp"
+#include "lib/queue/queue_dir.hpp"
 #include "smtpd/received_header.hpp"
 #include "smtpd/smtp_server.hpp"
 #include "smtpd/smtp_session.hpp"

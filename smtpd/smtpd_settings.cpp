@@ -4,7 +4,7 @@
 
 #include <cctype>
 
-#include "lib/ascii.hpp"
+#include "lib/base/ascii.hpp"
 
 namespace postern::smtpd {
 Result<SmtpdSettings> load_smtpd_settings(const MainConfig& config) {

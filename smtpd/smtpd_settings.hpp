@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "lib/auth_throttle.hpp"
-#include "lib/main_cf.hpp"
-#include "lib/network_list.hpp"
-#include "lib/queue_dir.hpp"
-#include "lib/result.hpp"
+#include "lib/auth/auth_throttle.hpp"
+#include "lib/config/main_cf.hpp"
+#include "lib/net/network_list.hpp"
+#include "lib/queue/queue_dir.hpp"
+#include "lib/base/result.hpp"
 
 namespace postern::smtpd {
 

@@ -7,9 +7,9 @@
 
 #include <vector>
 
-#include "lib/ascii.hpp"
-#include "lib/log.hpp"
-#include "lib/message_headers.hpp"
+#include "lib/base/ascii.hpp"
+#include "lib/base/log.hpp"
+#include "lib/mime/message_headers.hpp"
 
 namespace postern::smtpd {
 namespace {

@@ -1,18 +1,18 @@
 // postern-submission: the message submission service (RFC 6409) on 587 (STARTTLS, then AUTH)
 // and 465 (smtpd_tls_wrappermode = yes: TLS from the first byte, RFC 8314). master.cf's command
 // "submission" starts it, with the listening socket on fd 3 and the master watch on fd 4
-// (lib/daemon.hpp); it logs as postern/submission. It runs smtpd's session engine with
+// (lib/net/daemon.hpp); it logs as postern/submission. It runs smtpd's session engine with
 // SmtpdSettings::submission set, and this folder's sender rules (sender_policy.*). Reads top to
 // bottom: config, TLS key, accounts database and sender login map (opened while still root),
 // privilege drop, event loop. Trusts the master and the admin's config; every client byte is
 // hostile (see smtpd/smtp_session.hpp).
 #include <optional>
 
-#include "lib/daemon.hpp"
-#include "lib/log.hpp"
-#include "lib/lookup_table.hpp"
-#include "lib/session_daemon.hpp"
-#include "lib/tls_server.hpp"
+#include "lib/net/daemon.hpp"
+#include "lib/base/log.hpp"
+#include "lib/store/lookup_table.hpp"
+#include "lib/net/session_daemon.hpp"
+#include "lib/net/tls_server.hpp"
 #include "smtpd/smtp_server.hpp"
 #include "smtpd/smtpd_settings.hpp"
 #include "submission/sender_policy.hpp"

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "lib/ascii.hpp"
+#include "lib/base/ascii.hpp"
 
 namespace postern::submission {
 

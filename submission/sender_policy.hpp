@@ -6,7 +6,7 @@
 // transactions only. The address is the client's (hostile): lookups are bounded by LMDB's key
 // size (longer keys are simply absent) and the map's value is the admin's.
 //
-// smtpd_sender_login_maps (postmap format, compiled by master, opened via lib/lookup_table):
+// smtpd_sender_login_maps (postmap format, compiled by master, opened via lib/store/lookup_table):
 //   key   = an address ("sales@example.org"), or "@domain" for every address of that domain;
 //   value = the logins that own it, separated by commas and/or white space. A login without
 //           '@' gets "@" + smtpd_sasl_local_domain, as at AUTH.
@@ -19,8 +19,8 @@
 #include <string_view>
 #include <vector>
 
-#include "lib/accounts.hpp"
-#include "lib/lookup_table.hpp"
+#include "lib/auth/accounts.hpp"
+#include "lib/store/lookup_table.hpp"
 #include "smtpd/sender_ownership.hpp"
 
 namespace postern::submission {

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <string>
 
-#include "lib/queue_file.hpp"
+#include "lib/queue/queue_file.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace postern {

@@ -1,6 +1,6 @@
 // Tests for imapd's message commands (commands_message, fetch_response, search_engine) on the
 // real mail store: a Maildir in a temporary directory, the real LMDB index and
-// SelectedMailboxImpl, commands read by the real lib/imap_parser. The session is the only
+// SelectedMailboxImpl, commands read by the real lib/imap/imap_parser. The session is the only
 // stand-in: a CommandContext that collects what the handlers write. Checks the response shapes
 // (checked against Dovecot 2.3.19 by hand), \Seen rules, STORE forms with UNCHANGEDSINCE,
 // SEARCH keys incl. RFC 2047 subjects and QP bodies, ESEARCH, and prints how long a flag and
@@ -21,8 +21,8 @@
 #include "imapd/imapd_settings.hpp"
 #include "imapd/mail_store.hpp"
 #include "imapd/selected_mailbox_impl.hpp"
-#include "lib/event_handles.hpp"
-#include "lib/imap_parser.hpp"
+#include "lib/base/event_handles.hpp"
+#include "lib/imap/imap_parser.hpp"
 
 namespace postern::imapd {
 namespace {

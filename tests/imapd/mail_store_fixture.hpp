@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "imapd/mail_store.hpp"
-#include "lib/event_handles.hpp"
+#include "lib/base/event_handles.hpp"
 
 namespace postern::imapd {
 

@@ -8,7 +8,7 @@
     nowhere.test  NXDOMAIN                        (bounced with 5.1.2, DSN to the sender)
 
 and Postfix's smtp-sink listens on port 25 of each of those addresses (as root a test may bind
-127.0.0.x:25; the 127.0.0.3x block is used by no other test: lib/mx_resolver's unit test only
+127.0.0.x:25; the 127.0.0.3x block is used by no other test: lib/net/mx_resolver's unit test only
 resolves 127.0.0.2-7 and binds nothing). Checks: each domain's mail lands on its own receiver
 and only there; the lower preference wins; with the first MX down the second takes the mail in
 the same attempt (no deferral); a domain without MX gets its A host; ::1 is reached over IPv6.

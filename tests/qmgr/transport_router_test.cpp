@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "lib/accounts.hpp"
+#include "lib/auth/accounts.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace postern {

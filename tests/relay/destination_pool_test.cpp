@@ -8,7 +8,7 @@
 
 #include <vector>
 
-#include "lib/event_handles.hpp"
+#include "lib/base/event_handles.hpp"
 
 namespace postern::relay {
 namespace {

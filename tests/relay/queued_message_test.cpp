@@ -1,4 +1,4 @@
-// Tests relay/queued_message: chunks located in a queue file written by lib/queue_file's writer
+// Tests relay/queued_message: chunks located in a queue file written by lib/queue/queue_file's writer
 // read back to the exact message, 8-bit detection in any chunk, and files that are not queue
 // files refused.
 #include "relay/queued_message.hpp"
@@ -7,7 +7,7 @@
 
 #include <fstream>
 
-#include "lib/queue_dir.hpp"
+#include "lib/queue/queue_dir.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace postern::relay {

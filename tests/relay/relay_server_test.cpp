@@ -1,8 +1,8 @@
 // End-to-end tests of postern-relay's pieces together (RelayServer, RelayJob, DestinationPool,
 // SmtpClient, QueuedMessage) against a real SMTP server: Postfix's smtp-sink on a loopback
 // port, started per test with the options that make it refuse, disconnect or hide extensions.
-// Requests go over a real Unix socket with lib/ipc's client, as qmgr sends them; queue files are
-// written by lib/queue_file's writer into a temporary active/ folder. No mocks.
+// Requests go over a real Unix socket with lib/queue/ipc's client, as qmgr sends them; queue files are
+// written by lib/queue/queue_file's writer into a temporary active/ folder. No mocks.
 #include "relay/relay_server.hpp"
 
 #include <arpa/inet.h>
@@ -23,12 +23,12 @@
 #include <sstream>
 #include <thread>
 
-#include "lib/daemon.hpp"
-#include "lib/event_handles.hpp"
-#include "lib/ipc.hpp"
-#include "lib/log.hpp"
-#include "lib/queue_dir.hpp"
-#include "lib/queue_file.hpp"
+#include "lib/net/daemon.hpp"
+#include "lib/base/event_handles.hpp"
+#include "lib/queue/ipc.hpp"
+#include "lib/base/log.hpp"
+#include "lib/queue/queue_dir.hpp"
+#include "lib/queue/queue_file.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace postern::relay {

@@ -20,9 +20,9 @@
 #include <mutex>
 #include <thread>
 
-#include "lib/event_handles.hpp"
-#include "lib/queue_dir.hpp"
-#include "lib/queue_file.hpp"
+#include "lib/base/event_handles.hpp"
+#include "lib/queue/queue_dir.hpp"
+#include "lib/queue/queue_file.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace postern::relay {

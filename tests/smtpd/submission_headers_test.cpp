@@ -8,8 +8,8 @@
 
 #include <optional>
 
-#include "lib/accounts.hpp"
-#include "lib/message_headers.hpp"
+#include "lib/auth/accounts.hpp"
+#include "lib/mime/message_headers.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace postern::smtpd {

@@ -1,4 +1,4 @@
-// Tests for submission/sender_policy.cpp and AccountsDb::may_send_as (lib/accounts.cpp), with a
+// Tests for submission/sender_policy.cpp and AccountsDb::may_send_as (lib/auth/accounts.cpp), with a
 // real accounts LMDB and a real compiled smtpd_sender_login_maps table in a temporary
 // directory: the user's own address and its plus forms, send_as (and its plus forms), aliases
 // that name the user directly (and those that do not, or only through another alias), the

@@ -1,0 +1,93 @@
+// Logging implementation: syslog(3) or stderr with a timestamp, one write(2) per line so that
+// lines from several processes sharing stderr never interleave.
+#include "lib/base/log.hpp"
+
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <string>
+
+namespace postern::log {
+namespace {
+
+std::string g_program = "postern";
+bool g_to_stderr = true;
+bool g_debug = false;
+
+const char* level_prefix(Level level) {
+  switch (level) {
+    case Level::kWarning: return "warning: ";
+    case Level::kError: return "error: ";
+    case Level::kFatal: return "fatal: ";
+    case Level::kDebug: return "debug: ";
+    case Level::kInfo: return "";
+  }
+  return "";
+}
+
+int syslog_priority(Level level) {
+  switch (level) {
+    case Level::kDebug: return LOG_DEBUG;
+    case Level::kInfo: return LOG_INFO;
+    case Level::kWarning: return LOG_WARNING;
+    case Level::kError: return LOG_ERR;
+    case Level::kFatal: return LOG_CRIT;
+  }
+  return LOG_INFO;
+}
+
+}  // namespace
+
+void init(std::string_view program_name, bool to_stderr) {
+  g_program = std::string(program_name);
+  g_to_stderr = to_stderr;
+  if (!to_stderr) openlog(g_program.c_str(), LOG_PID | LOG_NDELAY, LOG_MAIL);
+  if (const char* env = std::getenv("POSTERN_DEBUG"); env && *env == '1') g_debug = true;
+}
+
+void set_debug(bool enabled) { g_debug = enabled; }
+
+void write(Level level, std::string_view text) {
+  if (level == Level::kDebug && !g_debug) return;
+  if (!g_to_stderr) {
+    syslog(syslog_priority(level), "%s%.*s", level_prefix(level), static_cast<int>(text.size()),
+           text.data());
+    return;
+  }
+  std::time_t now = std::time(nullptr);
+  std::tm tm_now{};
+  localtime_r(&now, &tm_now);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%b %e %H:%M:%S", &tm_now);
+  std::string line = fmt::format("{} {}[{}]: {}{}\n", stamp, g_program, getpid(),
+                                 level_prefix(level), text);
+  const char* p = line.data();
+  size_t left = line.size();
+  while (left > 0) {
+    ssize_t n = ::write(STDERR_FILENO, p, left);
+    if (n <= 0) break;
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+void panic(std::string_view text) {
+  write(Level::kFatal, fmt::format("panic: {}", text));
+  std::abort();
+}
+
+std::string printable(std::string_view text, size_t max_bytes) {
+  std::string out;
+  size_t n = text.size() < max_bytes ? text.size() : max_bytes;
+  out.reserve(n + 3);
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    out.push_back((c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?');
+  }
+  if (text.size() > max_bytes) out += "...";
+  return out;
+}
+
+}  // namespace postern::log
