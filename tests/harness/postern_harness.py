@@ -102,6 +102,10 @@ def password_hash(password):
 
 
 DEFAULT_USERS = ("demo", "alice", "bob")
+# What Suite(shipped=True) changes in etc/main.cf: where things are, never what is allowed.
+SHIPPED_OVERRIDES = {"queue_directory", "data_directory", "daemon_directory",
+                     "virtual_mailbox_base", "accounts_file", "mail_owner", "myhostname",
+                     "smtpd_tls_cert_file", "smtpd_tls_key_file"}
 
 
 def default_accounts(users=DEFAULT_USERS, extra_yaml=""):
@@ -117,7 +121,12 @@ class Suite:
     """One Postern instance in a temporary directory. Use as a context manager."""
 
     def __init__(self, main_cf_extra="", accounts=None, services=None, keep=False,
-                 start=True):
+                 start=True, shipped=False):
+        # shipped=True: main.cf is etc/main.cf as the package installs it, with only the paths,
+        # the host name and the certificate pointed at this test's directory (SHIPPED_OVERRIDES);
+        # every policy (mynetworks, limits, throttles, retries) is the shipped one unless the
+        # test names it in main_cf_extra.
+        self.shipped = shipped
         self.root = tempfile.mkdtemp(prefix="postern-test-")
         os.chmod(self.root, 0o755)
         self.keep = keep or os.environ.get("POSTERN_KEEP_TEST_DIR") == "1"
@@ -169,9 +178,8 @@ class Suite:
                         "30", "-subj", "/CN=mx.example.test", "-keyout", self.key, "-out",
                         self.cert], check=True, capture_output=True)
 
-    def main_cf_text(self, extra=""):
-        return f"""# main.cf written by tests/harness/postern_harness.py
-queue_directory = {self.spool}
+    def paths_main_cf_text(self):
+        return f"""queue_directory = {self.spool}
 data_directory = {self.data}
 daemon_directory = {BIN_DIR}
 virtual_mailbox_base = {self.mail}
@@ -180,12 +188,34 @@ mail_owner = {self.mail_owner}
 myhostname = mx.example.test
 smtpd_tls_cert_file = {self.cert}
 smtpd_tls_key_file = {self.key}
-queue_run_delay = 1s
+"""
+
+    def main_cf_text(self, extra=""):
+        if self.shipped:
+            return self.shipped_main_cf_text(extra)
+        return f"""# main.cf written by tests/harness/postern_harness.py
+{self.paths_main_cf_text()}queue_run_delay = 1s
 minimal_backoff_time = 1s
 maximal_backoff_time = 2s
 service_throttle_time = 0s
 {extra}
 """
+
+    def shipped_main_cf_text(self, extra=""):
+        """etc/main.cf with the lines that set SHIPPED_OVERRIDES commented out (an entry and its
+        continuation lines), then this test's paths, then extra."""
+        kept = []
+        dropping = False
+        with open(os.path.join(SOURCE_DIR, "etc", "main.cf")) as f:
+            for line in f:
+                if line[:1] in (" ", "\t") and line.strip() and not line.lstrip().startswith("#"):
+                    kept.append("#" + line if dropping else line)
+                    continue
+                name = line.split("=", 1)[0].strip() if "=" in line else ""
+                dropping = not line.startswith("#") and name in SHIPPED_OVERRIDES
+                kept.append("#" + line if dropping else line)
+        return ("".join(kept) + "\n# ---- tests/harness/postern_harness.py: this test's paths\n"
+                + self.paths_main_cf_text() + extra + "\n")
 
     def write_main_cf(self, extra=""):
         with open(os.path.join(self.etc, "main.cf"), "w") as f:

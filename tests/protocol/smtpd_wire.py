@@ -9,10 +9,10 @@ import time
 
 
 class Wire:
-    """A raw SMTP client connection to 127.0.0.1:port."""
+    """A raw SMTP client connection to host:port (127.0.0.1 unless told)."""
 
-    def __init__(self, port, timeout=20.0):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, timeout=20.0, host="127.0.0.1"):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
         self.buffer = b""
 
     def send(self, data):
