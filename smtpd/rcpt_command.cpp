@@ -12,6 +12,13 @@ bool is_relay_domain(const SmtpdSettings& settings, const std::string& domain) {
          settings.relay_domains.end();
 }
 
+// Sender-specified routing in a local part: user%other@ours, other!user@ours, "user@other"@ours.
+// A later hop (or an old MTA behind us) that rewrites such a local part would relay the mail,
+// so an untrusted client may not use it, as Postfix's allow_untrusted_routing = no.
+bool has_sender_routing(const std::string& local_part) {
+  return local_part.find_first_of("@%!") != std::string::npos;
+}
+
 }  // namespace
 
 RcptDecision check_rcpt_command(const SmtpCommand& command, const RcptContext& context) {
@@ -33,6 +40,10 @@ RcptDecision check_rcpt_command(const SmtpCommand& command, const RcptContext& c
   }
   recipient.address = command.address.to_string();
   const std::string& address = recipient.address;
+  if (!context.client_trusted && has_sender_routing(command.address.local_part)) {
+    decision.reply = "554 5.7.1 <" + address + ">: Relay access denied";
+    return decision;
+  }
 
   Result<Resolution> resolution =
       context.accounts.resolve(address, context.settings.recipient_delimiter);
