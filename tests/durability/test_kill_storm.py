@@ -122,6 +122,19 @@ def children(suite):
     return found
 
 
+def expected_workers(suite):
+    """Program name -> maxproc summed over master.cf: what a recovered tree runs."""
+    full = collections.Counter()
+    with open(os.path.join(suite.etc, "master.cf")) as f:
+        for line in f:
+            fields = line.split()
+            if not fields or fields[0].startswith("#"):
+                continue
+            maxproc = 1 if fields[6] == "-" else int(fields[6])
+            full[f"postern-{fields[7]}"] += maxproc
+    return full
+
+
 def storm(suite, rng):
     """SIGKILL to a random child of the master every KILL_EVERY for STORM_SECONDS."""
     kills = collections.Counter()
@@ -164,10 +177,9 @@ def test_kill_storm_loses_no_acknowledged_message_and_every_service_comes_back()
     seed = int(os.environ.get("POSTERN_STORM_SEED", random.randrange(1 << 30)))
     rng = random.Random(seed)
     with Suite(shipped=True, main_cf_extra=QUEUE_TIMING) as suite:
-        wait_until(lambda: suite.worker_pids("qmgr") and len(suite.worker_pids("delivery")) == 2,
-                   30, what="qmgr and delivery running")
-        time.sleep(0.5)  # every worker of master.cf started (they go up one after another)
-        full = collections.Counter(name for _, name in children(suite))
+        full = expected_workers(suite)
+        wait_until(lambda: collections.Counter(name for _, name in children(suite)) == full,
+                   30, 0.05, f"every worker of master.cf running ({dict(full)})")
 
         senders = Senders(suite)
         senders.start()
