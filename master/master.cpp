@@ -6,6 +6,8 @@
 
 #include <signal.h>
 
+#include <chrono>
+
 #include "lib/base/log.hpp"
 #include "master/accounts_loader.hpp"
 #include "master/lookup_tables_loader.hpp"
@@ -79,9 +81,12 @@ void Master::start_generation() {
     runs.push_back(std::move(run));
   }
   SupervisorSettings settings;
-  settings.throttle_seconds = config_.main.get_seconds("service_throttle_time");
-  settings.restart_limit = config_.main.get_int("service_restart_limit");
-  settings.restart_window_seconds = config_.main.get_seconds("service_restart_window");
+  auto milliseconds = [&](const char* name) {
+    return std::chrono::milliseconds(config_.main.get_seconds(name) * 1000);
+  };
+  settings.throttle.first = milliseconds("service_throttle_time");
+  settings.throttle.limit = milliseconds("service_throttle_limit");
+  settings.throttle.reset_after = milliseconds("service_throttle_reset_time");
   settings.grace_seconds = config_.main.get_seconds("shutdown_grace_time");
   supervisor_->replace_services(std::move(runs), settings);
 }

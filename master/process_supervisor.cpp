@@ -1,8 +1,9 @@
 // Worker supervision (master/process_supervisor.hpp). Process: master, inside its libevent
-// loop: SIGCHLD leads to reap_children(), restart timers to fill(). Bounded: at most
-// max_processes workers a service, kMaxReapsPerCall exits handled per SIGCHLD round, restart
-// delays capped at kMaxRestartDelaySeconds, and the final wait for killed workers capped at
-// kKillWaitMs.
+// loop: SIGCHLD leads to reap_children(), throttle timers to fill(). Bounded: at most
+// max_processes workers a service, kMaxReapsPerCall exits handled per SIGCHLD round, one start
+// attempt per service per throttle (at least kMinThrottle apart, at most service_throttle_limit),
+// and the final wait for killed workers capped at kKillWaitMs. A service is never given up: a
+// supervisor that stays up with nothing under it is the worst case.
 #include "master/process_supervisor.hpp"
 
 #include <fmt/format.h>
@@ -38,6 +39,21 @@ timeval seconds(int64_t count) {
   return tv;
 }
 
+timeval to_timeval(std::chrono::milliseconds delay) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(delay.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((delay.count() % 1000) * 1000);
+  return tv;
+}
+
+// "2s", "0.1s", "1.5s": a throttle's length for a log line.
+std::string describe_delay(std::chrono::milliseconds delay) {
+  int64_t ms = delay.count();
+  if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
+  if (ms % 100 == 0) return fmt::format("{}.{}s", ms / 1000, (ms % 1000) / 100);
+  return fmt::format("{}.{:03}s", ms / 1000, ms % 1000);
+}
+
 }  // namespace
 
 ProcessSupervisor::~ProcessSupervisor() = default;
@@ -56,9 +72,7 @@ void ProcessSupervisor::replace_services(std::vector<ServiceRun> runs,
 
   bool any_waiting = false;
   for (ServiceRun& run : runs) {
-    auto service = std::make_unique<Service>();
-    service->owner = this;
-    service->run = std::move(run);
+    auto service = std::make_unique<Service>(this, std::move(run), settings_.throttle);
     service->restart_timer.reset(
         evtimer_new(base_, &ProcessSupervisor::on_restart_timer, service.get()));
     if (!service->restart_timer) log::fatal("cannot create a restart timer");
@@ -79,7 +93,7 @@ void ProcessSupervisor::replace_services(std::vector<ServiceRun> runs,
 }
 
 void ProcessSupervisor::fill(Service& service) {
-  if (service.given_up || service.waiting || shutting_down_) return;
+  if (service.throttle.throttled() || service.waiting || shutting_down_) return;
   while (static_cast<int>(service.workers.size()) < service.run.max_processes) {
     if (!spawn(service)) {
       record_crash(service);
@@ -102,32 +116,26 @@ bool ProcessSupervisor::spawn(Service& service) {
 }
 
 void ProcessSupervisor::record_crash(Service& service) {
-  if (service.given_up) return;  // said once; its other workers may still die
-  Clock::time_point now = Clock::now();
-  service.crashes.push_back(now);
-  auto window = std::chrono::seconds(settings_.restart_window_seconds);
-  while (!service.crashes.empty() && now - service.crashes.front() > window) {
-    service.crashes.pop_front();
+  ThrottleDecision decision = service.throttle.crashed(ThrottleClock::now());
+  if (decision.streak_reset) {
+    log::info("service {}: no crash for {} since its last throttle: the back-off starts over",
+              service.run.name, describe_delay(settings_.throttle.reset_after));
   }
-  int64_t crashes = static_cast<int64_t>(service.crashes.size());
-  if (crashes > settings_.restart_limit) {
-    service.given_up = true;
-    evtimer_del(service.restart_timer.get());
-    log::warning("fatal: service {}: giving up after {} crashes in {}s", service.run.name, crashes,
-                 settings_.restart_window_seconds);
+  if (!decision.throttle) {
+    log::debug("service {}: crash {} while throttled", service.run.name, decision.crashes);
     return;
   }
-  int64_t delay = settings_.throttle_seconds;
-  for (int64_t i = 1; i < crashes && delay < kMaxRestartDelaySeconds; ++i) delay *= 2;
-  if (delay > kMaxRestartDelaySeconds) delay = kMaxRestartDelaySeconds;
-  if (evtimer_pending(service.restart_timer.get(), nullptr)) return;
-  if (delay > 0) log::info("service {}: restarting in {}s", service.run.name, delay);
-  timeval tv = seconds(delay);
+  log::warning("service {}: throttling for {} after {} crash{}", service.run.name,
+               describe_delay(decision.delay), decision.crashes, decision.crashes == 1 ? "" : "es");
+  timeval tv = to_timeval(decision.delay);
   evtimer_add(service.restart_timer.get(), &tv);
 }
 
 void ProcessSupervisor::on_restart_timer(int, short, void* arg) {
   auto* service = static_cast<Service*>(arg);
+  service->throttle.ended(ThrottleClock::now());
+  log::info("service {}: throttle over after {} crash{}: starting it again", service->run.name,
+            service->throttle.crashes(), service->throttle.crashes() == 1 ? "" : "es");
   service->owner->fill(*service);
 }
 

@@ -1,26 +1,24 @@
 // The worker processes: fork+exec of $daemon_directory/postern-<command> with the service's
 // listener on fd 3 and a master-watch pipe on fd 4, restart of a worker that exits unexpectedly
-// (back-off from service_throttle_time, doubling, capped at kMaxRestartDelaySeconds), giving up
-// on a service that crashes more than service_restart_limit times in service_restart_window,
-// the hand-over to a new generation on SIGHUP, and the stop on SIGTERM. Process: master.
+// after a throttle (master/service_throttle.hpp: doubling from service_throttle_time, capped at
+// service_throttle_limit, forever: a service is never given up), the hand-over to a new
+// generation on SIGHUP, and the stop on SIGTERM. Process: master.
 // Trusts its own config; treats each worker's exit status as news, never as a command.
 #pragma once
 
 #include <sys/types.h>
 
-#include <chrono>
-#include <deque>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lib/base/event_handles.hpp"
 #include "lib/base/unique_fd.hpp"
+#include "master/service_throttle.hpp"
 
 namespace postern::master {
-
-inline constexpr int64_t kMaxRestartDelaySeconds = 60;
 
 // One listener's worth of workers, as the supervisor starts them.
 struct ServiceRun {
@@ -37,9 +35,7 @@ struct ServiceRun {
 };
 
 struct SupervisorSettings {
-  int64_t throttle_seconds = 2;
-  int64_t restart_limit = 5;
-  int64_t restart_window_seconds = 60;
+  ThrottleSettings throttle;
   int64_t grace_seconds = 10;
 };
 
@@ -62,19 +58,19 @@ class ProcessSupervisor {
   size_t live_processes() const;
 
  private:
-  using Clock = std::chrono::steady_clock;
   struct Worker {
     pid_t pid = -1;
     UniqueFd watch_pipe;  // write end; closing it tells the worker master is gone
   };
   struct Service {
+    Service(ProcessSupervisor* owner_, ServiceRun run_, const ThrottleSettings& settings)
+        : owner(owner_), run(std::move(run_)), throttle(settings, ThrottleClock::now()) {}
     ProcessSupervisor* owner = nullptr;
     ServiceRun run;
     std::map<pid_t, Worker> workers;
-    std::deque<Clock::time_point> crashes;  // within the restart window
-    SingleEventHandle restart_timer;
-    bool given_up = false;
-    bool waiting = false;  // for the previous generation to go
+    ServiceThrottle throttle;
+    SingleEventHandle restart_timer;  // pending while the service is throttled
+    bool waiting = false;             // for the previous generation to go
   };
   struct RetiredWorker {
     std::string key;
@@ -86,7 +82,7 @@ class ProcessSupervisor {
   static void on_retire_deadline(int fd, short what, void* arg);
   void fill(Service& service);  // starts workers until max_processes run
   bool spawn(Service& service);
-  void record_crash(Service& service);
+  void record_crash(Service& service);  // throttles the service (master/service_throttle.hpp)
   void start_waiting_services();
   bool previous_generation_running(const std::string& key) const;
 

@@ -1,7 +1,9 @@
 """postern-master as a supervisor: the pid-file lock against a second master, restart of a
-killed worker, a clean stop on SIGTERM, giving up on a service that crashes in a loop while the
-rest keeps serving, daemon mode, and `-t`. Runs the real suite (tests/harness) on loopback."""
+killed worker, a clean stop on SIGTERM, a service that crashes in a loop throttled and started
+again forever (never given up) while the rest keeps serving, daemon mode, and `-t`. Runs the
+real suite (tests/harness) on loopback."""
 import os
+import re
 import signal
 import smtplib
 import socket
@@ -101,32 +103,66 @@ def test_sigterm_stops_master_and_every_worker():
         assert refused, "the smtp port still accepts after the stop"
 
 
-def test_crash_loop_is_given_up_and_the_rest_keeps_serving():
+def throttles(log, service):
+    """(delay in seconds, crash number) of each 'throttling' line of service, in order."""
+    return [(float(m.group(1)), int(m.group(2))) for m in re.finditer(
+        rf"warning: service {service}: throttling for ([0-9.]+)s after (\d+) crash", log)]
+
+
+def test_crash_loop_is_throttled_forever_and_the_rest_keeps_serving():
+    """A program that exits at once, one that does not exist and one that is not executable are
+    throttled with a doubling, capped delay and started again forever: well past the old give-up
+    point (service_restart_limit = 3 meant 4 runs), with master alive and smtp serving. The
+    harness sets service_throttle_time = 0s, so this also shows the floor: 0.1s, doubling."""
     probe = Suite(start=False)
+    not_executable = os.path.join(probe.root, "not-executable")
+    with open(not_executable, "w") as f:
+        f.write("#!/bin/sh\nexit 0\n")
+    os.chmod(not_executable, 0o644)
     services = [
         f"127.0.0.1:{probe.smtp_port} inet n - n - - smtpd",
         "qmgr unix - - n 300 1 qmgr",
         "delivery unix - - n - 2 delivery",
         "crashy unix - - n - 1 /bin/false",      # exits at once with status 1
         "ghost unix - - n - 1 no-such-program",  # $daemon_directory/postern-no-such-program
+        f"mode644 unix - - n - 1 {not_executable}",
     ]
-    probe.write_main_cf("service_restart_limit = 3\nservice_restart_window = 60s\n")
+    # The removed give-up knob is only an unknown parameter now: it must not stop anything.
+    probe.write_main_cf("service_throttle_limit = 1s\nservice_restart_limit = 3\n")
     probe.write_master_cf(services)
     with probe as suite:
+        started = time.monotonic()
         suite.start()
-        wait_until(lambda: "service crashy: giving up after 4 crashes in 60s" in suite.log(),
-                   20, what="master giving up on crashy")
-        wait_until(lambda: "service ghost: giving up after 4 crashes in 60s" in suite.log(),
-                   20, what="master giving up on ghost")
-        assert "process /bin/false pid" in suite.log() and "exit status 1" in suite.log()
-        assert "cannot execute" in suite.log() and "postern-no-such-program" in suite.log()
-        count = suite.log().count("process /bin/false pid")
-        assert count == 4, f"/bin/false ran {count} times, expected 4 (limit 3 + 1)"
-        # No more attempts once given up: the count stays put while smtp keeps working.
-        assert suite.process.poll() is None
-        send(suite, "alice@example.test", "while crashy is given up")
+        runs = lambda: suite.log().count("process /bin/false pid")  # noqa: E731
+        wait_until(lambda: runs() >= 10, 40, 0.1, "/bin/false started 10 times")
+        wait_until(lambda: len(throttles(suite.log(), "ghost")) >= 8
+                   and len(throttles(suite.log(), "mode644")) >= 8, 30, 0.1,
+                   "8 throttles of ghost and of mode644")
+        log = suite.log()
+        assert "unknown parameter service_restart_limit" in log, log[-3000:]
+        assert "giving up" not in log, log[-3000:]
+        assert "process /bin/false pid" in log and "exit status 1" in log
+        assert "cannot execute" in log and "postern-no-such-program" in log
+        assert f"cannot execute {not_executable}" in log, log[-3000:]
+        for service in ("crashy", "ghost", "mode644"):
+            seen = throttles(log, service)
+            delays = [delay for delay, _ in seen]
+            # 0s is raised to the 0.1s floor, then doubles, and stops at the 1s limit.
+            assert delays[:5] == [0.1, 0.2, 0.4, 0.8, 1.0], (service, delays)
+            assert all(delay == 1.0 for delay in delays[4:]), (service, delays)
+            assert [n for _, n in seen] == list(range(1, len(seen) + 1)), (service, seen)
+        # At the cap, about one start a second: neither a busy loop nor a stop.
+        before = runs()
+        time.sleep(4)
+        during = runs() - before
+        assert 2 <= during <= 6, f"/bin/false ran {during} times in 4s at a 1s cap"
+        elapsed = time.monotonic() - started
+        assert runs() <= elapsed / 0.1, f"{runs()} runs in {elapsed:.1f}s: a busy loop"
+        assert suite.process.poll() is None, "master exited"
+        send(suite, "alice@example.test", "while crashy crashes")
         suite.wait_for_mail("alice@example.test", 1)
-        assert suite.log().count("process /bin/false pid") == 4
+        print(f"/bin/false ran {runs()} times in {time.monotonic() - started:.1f}s; "
+              f"crashy throttles: {[d for d, _ in throttles(suite.log(), 'crashy')]}")
 
 
 def test_daemon_mode_detaches_and_stops_on_sigterm():
@@ -185,7 +221,7 @@ if __name__ == "__main__":
         test_second_master_on_the_same_queue_exits,
         test_killed_worker_is_restarted,
         test_sigterm_stops_master_and_every_worker,
-        test_crash_loop_is_given_up_and_the_rest_keeps_serving,
+        test_crash_loop_is_throttled_forever_and_the_rest_keeps_serving,
         test_daemon_mode_detaches_and_stops_on_sigterm,
         test_check_mode,
     ])
