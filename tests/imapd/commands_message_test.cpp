@@ -360,7 +360,7 @@ TEST_F(CommandsMessageTest, KeywordsAreAnnouncedOnceBeforeTheFirstFetchShowingTh
   SelectedMailboxImpl other("INBOX", *mailbox, false);
   MessageFlags label5;
   label5.keywords = {"$Label5"};
-  ASSERT_TRUE(other.store_flags({2}, FlagChange{FlagOp::kAdd, label5}).ok());
+  ASSERT_TRUE(other.store_flags({2}, FlagChange{FlagOp::kAdd, label5, std::nullopt}).ok());
   out = run("t FETCH 2 (UID FLAGS)");
   const std::string grown = "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label4 $Label5)\r\n";
   EXPECT_EQ(out.substr(0, grown.size()), grown) << out;
@@ -369,7 +369,7 @@ TEST_F(CommandsMessageTest, KeywordsAreAnnouncedOnceBeforeTheFirstFetchShowingTh
   // A FETCH without FLAGS shows no keyword and announces nothing.
   MessageFlags label6;
   label6.keywords = {"$Label6"};
-  ASSERT_TRUE(other.store_flags({1}, FlagChange{FlagOp::kAdd, label6}).ok());
+  ASSERT_TRUE(other.store_flags({1}, FlagChange{FlagOp::kAdd, label6, std::nullopt}).ok());
   out = run("t FETCH 1 UID");
   EXPECT_EQ(out.find("* FLAGS"), std::string::npos) << out;
 }

@@ -142,7 +142,7 @@ const std::string kPermanentPrefix =
 TEST_F(SelectedMailboxImplTest, KeywordNewToTheFolderIsAnnouncedBeforeItsFetch) {
   MessageFlags work;
   work.keywords = {"$Work"};
-  FlagChange add_work{FlagOp::kAdd, work};
+  FlagChange add_work{FlagOp::kAdd, work, std::nullopt};
   ASSERT_TRUE(SelectedMailboxImpl("INBOX", inbox_, false).store_flags({1}, add_work).ok());
   SelectedMailboxImpl a("INBOX", inbox_, false);
   SelectedMailboxImpl b("INBOX", inbox_, false);
@@ -156,7 +156,7 @@ TEST_F(SelectedMailboxImplTest, KeywordNewToTheFolderIsAnnouncedBeforeItsFetch) 
   // STORE handler calls announce_keywords), b at its next report, before the FETCH FLAGS.
   MessageFlags label;
   label.keywords = {"$Label4"};
-  ASSERT_TRUE(a.store_flags({2}, FlagChange{FlagOp::kAdd, label}).ok());
+  ASSERT_TRUE(a.store_flags({2}, FlagChange{FlagOp::kAdd, label, std::nullopt}).ok());
   a.announce_keywords(context_, a.record(2).flags);
   EXPECT_EQ(context_.take(),
             (std::vector<std::string>{
@@ -190,7 +190,7 @@ TEST_F(SelectedMailboxImplTest, KeywordNewToTheFolderIsAnnouncedBeforeItsFetch) 
   EXPECT_EQ(lines[0], kFlagsPrefix + " $Junk $Label4 $Work)");
   EXPECT_EQ(lines[2], "6 EXISTS");
   // A keyword removed from every message stays in FLAGS (it is still a flag of the folder).
-  ASSERT_TRUE(a.store_flags({2}, FlagChange{FlagOp::kRemove, label}).ok());
+  ASSERT_TRUE(a.store_flags({2}, FlagChange{FlagOp::kRemove, label, std::nullopt}).ok());
   a.report_changes(context_, true);  // a learns of $Junk and the new message
   EXPECT_EQ(context_.take()[0], kFlagsPrefix + " $Junk $Label4 $Work)");
   b.report_changes(context_, true);
