@@ -19,8 +19,6 @@
 namespace postern::imapd {
 namespace {
 
-constexpr std::string_view kSystemFlags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
-
 struct QresyncParameter {
   uint32_t uidvalidity = 0;
   uint64_t modseq = 0;
@@ -106,15 +104,10 @@ void send_qresync_changes(CommandContext& context, SelectedMailboxImpl& selected
   for (uint32_t seq = 1; seq <= selected.count(); ++seq) {
     const MessageRecord& record = selected.record(seq);
     if (record.modseq <= qresync.modseq || !in_known(record.uid)) continue;
+    selected.announce_keywords(context, record.flags);
     context.untagged(fmt::format("{} FETCH (UID {} FLAGS ({}) MODSEQ ({}))", seq, record.uid,
                                  format_flags(record.flags, selected.recent(seq)), record.modseq));
   }
-}
-
-std::string flags_with_keywords(const std::vector<std::string>& keywords) {
-  std::string out(kSystemFlags);
-  for (const std::string& keyword : keywords) out += " " + keyword;
-  return out;
 }
 
 // The \Deleted messages of the view (optionally only those in uid_filter), as UIDs.
@@ -160,13 +153,7 @@ std::string handle_select(CommandContext& context, const ImapCommand& command) {
   if (parameters.condstore) context.enable("CONDSTORE");
 
   auto selected = std::make_unique<SelectedMailboxImpl>(*name, std::move(*mailbox), examine);
-  const std::string flags = flags_with_keywords(selected->keywords_in_use());
-  context.untagged("FLAGS (" + flags + ")");
-  if (examine) {
-    context.untagged("OK [PERMANENTFLAGS ()] Read-only mailbox.");
-  } else {
-    context.untagged("OK [PERMANENTFLAGS (" + flags + " \\*)] Flags permitted.");
-  }
+  selected->send_flags(context);
   context.untagged(fmt::format("{} EXISTS", selected->count()));
   context.untagged(fmt::format("{} RECENT", selected->recent_count()));
   if (const uint32_t unseen = selected->first_unseen(); unseen != 0) {

@@ -198,6 +198,9 @@ std::string handle_store(CommandContext& context, const ImapCommand& command) {
   // The messages whose flags changed (as Dovecot: unchanged ones get no FETCH): their FLAGS, or
   // with .SILENT and CONDSTORE only their new MODSEQ (RFC 7162 3.1.3).
   const std::vector<uint32_t>& report = outcome->changed;
+  // A keyword new to the folder is announced in FLAGS before a FETCH shows it (and with
+  // .SILENT too: the folder's flags changed all the same).
+  for (uint32_t seq : report) mailbox->announce_keywords(context, mailbox->record(seq).flags);
   if (!silent || condstore) {
     for (uint32_t seq : report) {
       if (std::binary_search(modified.begin(), modified.end(), seq)) continue;

@@ -178,6 +178,10 @@ FetchOutcome send_fetch_response(CommandContext& context, SelectedMailbox& mailb
   }
   // A copy: caching ENVELOPE/BODYSTRUCTURE below may make the Mailbox reload its records.
   const MessageRecord record = mailbox.record(seq);
+  // Its keywords were in a FLAGS response before this FETCH shows them.
+  if (request.has(FetchItemKind::kFlags) || flags_changed) {
+    mailbox.announce_keywords(context, record.flags);
+  }
   ResponseWriter out(context);
   out.start(fmt::format("* {} FETCH (", seq));
   bool wrote_uid = false;

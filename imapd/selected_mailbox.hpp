@@ -61,10 +61,18 @@ class SelectedMailbox {
   // FETCH BODY[...] without .PEEK sets \Seen (no-op when read-only or already seen).
   virtual Status mark_seen(uint32_t seq) = 0;
 
+  // Call before any response that shows flags (FETCH FLAGS): when flags hold a keyword this
+  // session has not been told of in a FLAGS response yet (another session or this one made it
+  // since SELECT), sends "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)]" first (RFC 3501
+  // 7.2.6: a client learns the folder's flags from FLAGS; imaptest: "Keyword used without
+  // being in FLAGS").
+  virtual void announce_keywords(CommandContext& context, const MessageFlags& flags) = 0;
+
   // Sends what changed since this session last looked: "* n EXISTS", "* n RECENT",
   // "* n FETCH (FLAGS (...) [MODSEQ (m)] [UID u])", and, when allow_expunge, "* n EXPUNGE"
-  // (or "* VANISHED uids" with QRESYNC enabled). FETCH, STORE and SEARCH pass false
-  // (RFC 3501 7.4.1); UID variants and every other command pass true.
+  // (or "* VANISHED uids" with QRESYNC enabled); first "* FLAGS" and "* OK [PERMANENTFLAGS]"
+  // when new or changed messages hold a keyword this session was not told of. FETCH, STORE
+  // and SEARCH pass false (RFC 3501 7.4.1); UID variants and every other command pass true.
   virtual void report_changes(CommandContext& context, bool allow_expunge) = 0;
 
   // Called (from the event loop) when the folder changes in a way this session has not reported

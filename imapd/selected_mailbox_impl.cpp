@@ -18,6 +18,8 @@ constexpr std::pair<uint8_t, const char*> kSystemFlagNames[] = {
     {kFlagDeleted, "\\Deleted"}, {kFlagDraft, "\\Draft"},
 };
 
+constexpr std::string_view kSystemFlags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+
 bool same_or_newer_own(const std::unordered_map<uint32_t, uint64_t>& own, uint32_t uid,
                        uint64_t modseq) {
   const auto found = own.find(uid);
@@ -51,6 +53,8 @@ SelectedMailboxImpl::SelectedMailboxImpl(std::string name, std::shared_ptr<Mailb
   uids_.reserve(records.size());
   for (const MessageRecord& record : records) uids_.push_back(record.uid);
   reported_modseq_ = mailbox_->highest_modseq();
+  const std::vector<std::string> in_use = keywords_in_use();
+  announced_keywords_.insert(in_use.begin(), in_use.end());
   claim_recent_until(uids_.empty() ? 0 : uids_.back() + 1);
 }
 
@@ -121,6 +125,30 @@ std::vector<std::string> SelectedMailboxImpl::keywords_in_use() const {
     }
   }
   return {keywords.begin(), keywords.end()};
+}
+
+void SelectedMailboxImpl::send_flags(CommandContext& context) const {
+  std::string flags(kSystemFlags);
+  for (const std::string& keyword : announced_keywords_) flags += " " + keyword;
+  context.untagged("FLAGS (" + flags + ")");
+  if (read_only_) {
+    context.untagged("OK [PERMANENTFLAGS ()] Read-only mailbox.");
+  } else {
+    context.untagged("OK [PERMANENTFLAGS (" + flags + " \\*)] Flags permitted.");
+  }
+}
+
+bool SelectedMailboxImpl::note_keywords(const MessageFlags& flags) {
+  bool grew = false;
+  for (const std::string& keyword : flags.keywords) {
+    if (announced_keywords_.size() >= kMaxListedKeywords) break;
+    grew = announced_keywords_.insert(keyword).second || grew;
+  }
+  return grew;
+}
+
+void SelectedMailboxImpl::announce_keywords(CommandContext& context, const MessageFlags& flags) {
+  if (note_keywords(flags)) send_flags(context);
 }
 
 Result<std::vector<uint32_t>> SelectedMailboxImpl::resolve(const SequenceSet& set, bool uid) const {
@@ -248,6 +276,10 @@ void SelectedMailboxImpl::report_changes(CommandContext& context, bool allow_exp
       std::upper_bound(records.begin(), records.end(), last_known,
                        [](uint32_t uid, const MessageRecord& record) { return uid < record.uid; });
   if (first_new != records.end()) {
+    // Their keywords are the folder's from now on: FLAGS before the client can FETCH them.
+    bool grew = false;
+    for (auto it = first_new; it != records.end(); ++it) grew = note_keywords(it->flags) || grew;
+    if (grew) send_flags(context);
     for (auto it = first_new; it != records.end(); ++it) uids_.push_back(it->uid);
     claim_recent_until(uids_.back() + 1);
     context.untagged(fmt::format("{} EXISTS", uids_.size()));
@@ -269,6 +301,7 @@ void SelectedMailboxImpl::report_changes(CommandContext& context, bool allow_exp
       for (uint32_t seq : seqs) {
         const MessageRecord* found = mailbox_->find(uids_[seq - 1]);
         if (found == nullptr) continue;
+        announce_keywords(context, found->flags);
         std::string line = fmt::format("{} FETCH (UID {} FLAGS ({})", seq, found->uid,
                                        format_flags(found->flags, recent(seq)));
         if (condstore) line += fmt::format(" MODSEQ ({})", found->modseq);

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -48,6 +49,7 @@ class SelectedMailboxImpl : public SelectedMailbox {
   Result<StoreOutcome> store_flags(const std::vector<uint32_t>& seqs,
                                    const FlagChange& change) override;
   Status mark_seen(uint32_t seq) override;
+  void announce_keywords(CommandContext& context, const MessageFlags& flags) override;
 
   void report_changes(CommandContext& context, bool allow_expunge) override;
   void set_change_callback(std::function<void()> callback) override;
@@ -59,18 +61,27 @@ class SelectedMailboxImpl : public SelectedMailbox {
   uint32_t recent_count() const;
   // The first message without \Seen (SELECT's [UNSEEN n]); 0 when none.
   uint32_t first_unseen() const;
-  // The keywords in use in the folder (SELECT's FLAGS), sorted, bounded by kMaxListedKeywords.
+  // The keywords in use in the folder, sorted, bounded by kMaxListedKeywords.
   std::vector<std::string> keywords_in_use() const;
+  // "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)]" with the keywords this session has been
+  // told of (at SELECT: those in use then; more as announce_keywords finds new ones).
+  void send_flags(CommandContext& context) const;
   // Message sequence numbers of a sequence set (uid: as UIDs), ascending. Error kNotFound for
   // a message number beyond count() (BAD), never for UIDs.
   Result<std::vector<uint32_t>> resolve(const SequenceSet& set, bool uid) const;
   // Remembers a flag change this session made itself (not reported back as FETCH).
   void note_own_change(uint32_t uid, uint64_t modseq);
 
+  // Keywords listed in FLAGS at most: past it a keyword is shown in FETCH without being
+  // announced (a folder with that many is not a mail client's), so that a folder that keeps
+  // growing new keywords cannot make every session resend an ever longer FLAGS.
   static constexpr size_t kMaxListedKeywords = 256;
 
  private:
   bool has_unreported() const;
+  // Adds the keywords of flags that this session was not told of to announced_keywords_
+  // (within kMaxListedKeywords); true when there was any.
+  bool note_keywords(const MessageFlags& flags);
   void claim_recent_until(uint32_t up_to_uid);
 
   std::string name_;
@@ -80,6 +91,7 @@ class SelectedMailboxImpl : public SelectedMailbox {
   std::vector<SequenceRange> recent_uids_;              // \Recent for this session, merged
   uint64_t reported_modseq_ = 0;                        // every change up to here was reported
   std::unordered_map<uint32_t, uint64_t> own_changes_;  // uid -> modseq of our own STOREs
+  std::set<std::string> announced_keywords_;            // in this session's last FLAGS
   mutable std::unordered_map<uint32_t, MessageRecord> gone_;  // expunged, not yet reported
   ChangeSubscription subscription_;
   std::function<void()> callback_;

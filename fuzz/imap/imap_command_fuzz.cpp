@@ -9,9 +9,11 @@
 // every command's arguments as FETCH/STORE/SEARCH would hand them over.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "lib/imap/imap_fetch_items.hpp"
@@ -148,7 +150,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const ImapParserLimits limits = fuzz_limits();
   std::vector<std::string> whole = run(input, {}, limits);
   std::vector<std::string> split = run(input, pieces, limits);
-  check(whole == split);
+  if (whole != split) {
+    // Both event lists, so a finding says at once where the runs part.
+    for (const auto& [label, events] : {std::pair{"whole", &whole}, std::pair{"split", &split}}) {
+      std::fprintf(stderr, "%s run (%zu events):\n", label, events->size());
+      for (const std::string& event : *events) std::fprintf(stderr, "  %s\n", event.c_str());
+    }
+    std::abort();
+  }
   (void)postern::parse_imap_command(input, limits);
   return 0;
 }

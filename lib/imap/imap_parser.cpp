@@ -202,29 +202,40 @@ ImapReadState ImapCommandReader::feed(std::string_view data, size_t* consumed) {
       }
       case Mode::kLine: {
         size_t lf = data.find('\n', pos);
-        if (lf == std::string_view::npos) {
-          std::string_view rest = data.substr(pos);
-          // +1: the CR of a line that is exactly at the limit
-          if (line_.size() + rest.size() > limits_.max_line_bytes + 1) {
-            std::string head = line_.size() >= limits_.max_tag_bytes + 1
-                                   ? line_.substr(0, limits_.max_tag_bytes + 1)
-                                   : line_ + std::string(rest.substr(0, limits_.max_tag_bytes + 1));
-            line_.clear();
-            mode_ = Mode::kDiscardLine;
-            discarding_command_ = true;
-            discard_tail_.assign(rest.substr(rest.size() > kDiscardTailBytes
-                                                 ? rest.size() - kDiscardTailBytes
-                                                 : 0));
-            if (raw_line_) {
-              raw_line_ = false;
-              state = fail("Line too long");
-            } else {
-              if (command_.tag.empty()) command_.tag = tag_guess(head);
-              state = fail("Line too long");
-            }
-            pos = data.size();
-            break;
+        const size_t end = lf == std::string_view::npos ? data.size() : lf;
+        std::string_view rest = data.substr(pos, end - pos);
+        // Too long (+1: the CR of a line that is exactly at the limit) is decided on the bytes
+        // of the line in hand, whether or not its LF has come yet, so the verdict and what
+        // follows it do not depend on how the input was split: the line is discarded the same
+        // way (its tail kept for a literal marker) and its LF is left to kDiscardLine.
+        if (line_.size() + rest.size() > limits_.max_line_bytes + 1) {
+          std::string head = line_.size() >= limits_.max_tag_bytes + 1
+                                 ? line_.substr(0, limits_.max_tag_bytes + 1)
+                                 : line_ + std::string(rest.substr(0, limits_.max_tag_bytes + 1));
+          // The tail is the line's, not only this piece's: a literal marker ("{5+}") may have
+          // arrived partly in an earlier piece.
+          if (rest.size() >= kDiscardTailBytes) {
+            discard_tail_.assign(rest.substr(rest.size() - kDiscardTailBytes));
+          } else {
+            discard_tail_.assign(line_.substr(line_.size() > kDiscardTailBytes - rest.size()
+                                                  ? line_.size() - (kDiscardTailBytes - rest.size())
+                                                  : 0));
+            discard_tail_.append(rest);
           }
+          line_.clear();
+          mode_ = Mode::kDiscardLine;
+          discarding_command_ = true;
+          discarding_raw_line_ = raw_line_;
+          if (raw_line_) {
+            raw_line_ = false;
+          } else if (command_.tag.empty()) {
+            command_.tag = tag_guess(head);
+          }
+          state = fail("Line too long");
+          pos = end;
+          break;
+        }
+        if (lf == std::string_view::npos) {
           line_.append(rest);
           pos = data.size();
           break;
@@ -532,7 +543,10 @@ ImapReadState ImapCommandReader::fail_and_resync(std::string message, std::strin
 }
 
 ImapReadState ImapCommandReader::after_discarded_line(std::string_view tail) {
-  std::optional<LiteralMarker> marker = trailing_literal(tail);
+  // A raw line (an AUTHENTICATE response, IDLE's DONE) announces no literal, whatever it ends in.
+  std::optional<LiteralMarker> marker =
+      discarding_raw_line_ ? std::nullopt : trailing_literal(tail);
+  discarding_raw_line_ = false;
   if (marker && !marker->sync) {
     if (marker->bytes > kMaxSkipBytes) {
       reset_command();

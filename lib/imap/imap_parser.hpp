@@ -128,6 +128,7 @@ class ImapCommandReader {
   std::optional<ImapCommand> ready_;
   std::optional<ImapSyntaxError> error_;
   bool raw_line_ = false;
+  bool discarding_raw_line_ = false;  // the line being discarded was a raw line (no literal)
 };
 
 // Parses one whole command from text with its literals inline ("{3}\r\nabc") and no

@@ -394,6 +394,50 @@ class RawImap:
         return False
 
 
+class KeywordWatch:
+    """What imaptest checks of one selected session: a keyword (a flag without a backslash)
+    shown in a FETCH's FLAGS must have been listed by an untagged FLAGS before ("Keyword used
+    without being in FLAGS"), and every FLAGS is followed by its OK [PERMANENTFLAGS] (which,
+    read-write, lists the same flags and \\*). Feed it every untagged line of the session, the
+    SELECT's included, in order: watch.see(lines)."""
+
+    _FLAGS = re.compile(rb"^\* FLAGS \(([^)]*)\)", re.IGNORECASE)
+    _PERMANENT = re.compile(rb"^\* OK \[PERMANENTFLAGS \(([^)]*)\)\]", re.IGNORECASE)
+    _FETCH_FLAGS = re.compile(rb"^\* \d+ FETCH \(.*\bFLAGS \(([^)]*)\)", re.IGNORECASE)
+
+    def __init__(self):
+        self.flags = None          # the last FLAGS list (None before SELECT's)
+        self.announcements = 0     # FLAGS lines seen
+        self.expect_permanent = False
+
+    def see(self, lines):
+        for line in lines:
+            text = line[0] if isinstance(line, tuple) else line
+            flags = self._FLAGS.match(text)
+            if flags:
+                assert not self.expect_permanent, f"FLAGS without PERMANENTFLAGS before {text!r}"
+                self.flags = set(flags.group(1).split())
+                self.announcements += 1
+                self.expect_permanent = True
+                continue
+            permanent = self._PERMANENT.match(text)
+            if permanent:
+                listed = set(permanent.group(1).split()) - {b"\\*"}
+                assert not listed or listed == self.flags, (text, self.flags)
+                self.expect_permanent = False
+                continue
+            assert not self.expect_permanent, f"FLAGS without PERMANENTFLAGS before {text!r}"
+            fetch = self._FETCH_FLAGS.match(text)
+            if fetch and self.flags is not None:
+                for flag in fetch.group(1).split():
+                    if not flag.startswith(b"\\"):
+                        assert flag in self.flags, \
+                            f"Keyword used without being in FLAGS: {flag!r} in {text!r}"
+
+    def has(self, keyword):
+        return self.flags is not None and keyword in self.flags
+
+
 def raw_imaps(suite, user="demo", login=True, timeout=20.0):
     conn = RawImap.connect_tls(suite, timeout=timeout)
     if login:

@@ -54,6 +54,18 @@ TEST(AppendFlagsTest, SystemFlagsAndKeywords) {
   EXPECT_FALSE(parse_append_flags(flag_list("(\"quoted\")")).ok());
 }
 
+TEST(AppendFlagsTest, NilIsAKeyword) {
+  // flag-keyword = atom (RFC 3501 9), and NIL is an atom: a keyword named NIL, as Dovecot 2.3
+  // takes it (imap_arg_get_atom accepts NIL) and imaptest's "nil" script expects.
+  auto flags = parse_append_flags(flag_list("(\\Seen NIL $Junk)"));
+  ASSERT_TRUE(flags.ok()) << flags.error().message;
+  EXPECT_EQ(flags->system, kFlagSeen);
+  EXPECT_EQ(flags->keywords, (std::vector<std::string>{"$Junk", "NIL"}));
+  auto nils = parse_append_flags(flag_list("(NILS $Nil NIL2)"));
+  ASSERT_TRUE(nils.ok());
+  EXPECT_EQ(nils->keywords, (std::vector<std::string>{"$Nil", "NIL2", "NILS"}));
+}
+
 TEST(AppendFlagsTest, KeywordLimits) {
   std::string at_limit = "(";
   for (size_t i = 0; i < kMaxKeywordsPerMessage; ++i) at_limit += "k" + std::to_string(i) + " ";

@@ -299,7 +299,11 @@ TEST_F(CommandsMessageTest, StoreForms) {
   deliver(kPlain);
   select();
   std::string tagged;
+  // $Work is new to the folder: FLAGS and PERMANENTFLAGS say so before the FETCH shows it.
   EXPECT_EQ(run("t STORE 1:2 +FLAGS (\\Flagged $Work)", &tagged),
+            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)\r\n"
+            "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] "
+            "Flags permitted.\r\n"
             "* 1 FETCH (FLAGS (\\Flagged $Work \\Recent))\r\n"
             "* 2 FETCH (FLAGS (\\Flagged $Work \\Recent))\r\n");
   EXPECT_EQ(tagged, "OK Store completed");
@@ -316,6 +320,58 @@ TEST_F(CommandsMessageTest, StoreForms) {
     run(bad, &tagged);
     EXPECT_EQ(tagged.substr(0, 3), "BAD") << bad << ": " << tagged;
   }
+}
+
+TEST_F(CommandsMessageTest, StoreTakesNilAsAKeywordAndAnnouncesIt) {
+  deliver(kPlain);
+  select();
+  std::string tagged;
+  // NIL is an atom, so a keyword (RFC 3501 9; Dovecot 2.3 and imaptest's "nil" script agree),
+  // and like any new keyword it is in FLAGS before the FETCH that shows it.
+  EXPECT_EQ(run("t STORE 1 +FLAGS NIL", &tagged),
+            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft NIL)\r\n"
+            "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft NIL \\*)] "
+            "Flags permitted.\r\n"
+            "* 1 FETCH (FLAGS (NIL \\Recent))\r\n");
+  EXPECT_EQ(tagged, "OK Store completed");
+  EXPECT_EQ(context_.selected()->record(1).flags.keywords, std::vector<std::string>{"NIL"});
+}
+
+TEST_F(CommandsMessageTest, KeywordsAreAnnouncedOnceBeforeTheFirstFetchShowingThem) {
+  deliver(kPlain);
+  deliver(kPlain);
+  select();
+  std::string tagged;
+  const std::string flags_line = "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label4)\r\n";
+  // .SILENT: no FETCH, but the folder's flags changed all the same.
+  std::string out = run("t STORE 1 +FLAGS.SILENT ($Label4)", &tagged);
+  EXPECT_EQ(out.substr(0, flags_line.size()), flags_line) << out;
+  EXPECT_NE(out.find("* OK [PERMANENTFLAGS ("), std::string::npos) << out;
+  EXPECT_EQ(out.find("FETCH"), std::string::npos) << out;
+  // Known now: no second FLAGS, for STORE or FETCH.
+  EXPECT_EQ(run("t STORE 2 +FLAGS ($Label4)"), "* 2 FETCH (FLAGS ($Label4 \\Recent))\r\n");
+  EXPECT_EQ(run("t FETCH 1:2 FLAGS"),
+            "* 1 FETCH (FLAGS ($Label4 \\Recent))\r\n* 2 FETCH (FLAGS ($Label4 \\Recent))\r\n");
+
+  // Another session of the folder adds a keyword: this one's FETCH FLAGS is preceded by FLAGS
+  // even before a sync point reports the change.
+  auto mailbox = store_->open_mailbox("INBOX");
+  ASSERT_TRUE(mailbox.ok());
+  SelectedMailboxImpl other("INBOX", *mailbox, false);
+  MessageFlags label5;
+  label5.keywords = {"$Label5"};
+  ASSERT_TRUE(other.store_flags({2}, FlagChange{FlagOp::kAdd, label5, std::nullopt}).ok());
+  out = run("t FETCH 2 (UID FLAGS)");
+  const std::string grown = "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label4 $Label5)\r\n";
+  EXPECT_EQ(out.substr(0, grown.size()), grown) << out;
+  EXPECT_LT(out.find("PERMANENTFLAGS"), out.find("FETCH")) << out;
+  EXPECT_NE(out.find("FLAGS ($Label4 $Label5 \\Recent)"), std::string::npos) << out;
+  // A FETCH without FLAGS shows no keyword and announces nothing.
+  MessageFlags label6;
+  label6.keywords = {"$Label6"};
+  ASSERT_TRUE(other.store_flags({1}, FlagChange{FlagOp::kAdd, label6, std::nullopt}).ok());
+  out = run("t FETCH 1 UID");
+  EXPECT_EQ(out.find("* FLAGS"), std::string::npos) << out;
 }
 
 TEST_F(CommandsMessageTest, StoreUnchangedSinceAndSilentModSeq) {

@@ -2,12 +2,14 @@
 // two sessions' views of one folder, the EXPUNGE numbers (highest first) and VANISHED with
 // QRESYNC, EXISTS/RECENT for new messages, \Recent for one session only, FETCH FLAGS for
 // another session's STORE (with MODSEQ under CONDSTORE) and none for one's own, and no EXPUNGE
-// when the command may not carry it. The context records the untagged lines it is given.
+// when the command may not carry it, and FLAGS/PERMANENTFLAGS before the first FETCH or EXISTS
+// that brings a keyword new to the session. The context records the untagged lines it is given.
 #include "imapd/selected_mailbox_impl.hpp"
 
 #include <event2/event.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <vector>
@@ -64,8 +66,8 @@ class SelectedMailboxImplTest : public ::testing::Test {
     registry_.reset();
     event_base_free(base_);
   }
-  uint32_t append() {
-    auto uid = inbox_->append("Subject: x\r\n\r\nbody\r\n", {}, 1700000000, 0);
+  uint32_t append(const MessageFlags& flags = {}) {
+    auto uid = inbox_->append("Subject: x\r\n\r\nbody\r\n", flags, 1700000000, 0);
     EXPECT_TRUE(uid.ok());
     return uid.ok() ? *uid : 0;
   }
@@ -131,6 +133,84 @@ TEST_F(SelectedMailboxImplTest, NewMessagesAndOthersFlags) {
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0], "2 FETCH (UID " + std::to_string(b.uid(2)) + " FLAGS (\\Flagged) MODSEQ (" +
                           std::to_string(b.record(2).modseq) + "))");
+}
+
+const std::string kFlagsPrefix = "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+const std::string kPermanentPrefix =
+    "OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+
+TEST_F(SelectedMailboxImplTest, KeywordNewToTheFolderIsAnnouncedBeforeItsFetch) {
+  MessageFlags work;
+  work.keywords = {"$Work"};
+  FlagChange add_work{FlagOp::kAdd, work, std::nullopt};
+  ASSERT_TRUE(SelectedMailboxImpl("INBOX", inbox_, false).store_flags({1}, add_work).ok());
+  SelectedMailboxImpl a("INBOX", inbox_, false);
+  SelectedMailboxImpl b("INBOX", inbox_, false);
+  SelectedMailboxImpl examine("INBOX", inbox_, true);
+  a.send_flags(context_);  // as SELECT: the keywords in use then
+  EXPECT_EQ(context_.take(),
+            (std::vector<std::string>{kFlagsPrefix + " $Work)",
+                                      kPermanentPrefix + " $Work \\*)] Flags permitted."}));
+
+  // a stores a keyword the folder did not have: a itself announces it before its FETCH (the
+  // STORE handler calls announce_keywords), b at its next report, before the FETCH FLAGS.
+  MessageFlags label;
+  label.keywords = {"$Label4"};
+  ASSERT_TRUE(a.store_flags({2}, FlagChange{FlagOp::kAdd, label, std::nullopt}).ok());
+  a.announce_keywords(context_, a.record(2).flags);
+  EXPECT_EQ(context_.take(),
+            (std::vector<std::string>{
+                kFlagsPrefix + " $Label4 $Work)",
+                kPermanentPrefix + " $Label4 $Work \\*)] Flags permitted."}));
+  a.announce_keywords(context_, a.record(2).flags);  // told once
+  a.announce_keywords(context_, a.record(1).flags);
+  EXPECT_TRUE(context_.take().empty());
+  b.report_changes(context_, true);
+  EXPECT_EQ(context_.take(), (std::vector<std::string>{
+                                 kFlagsPrefix + " $Label4 $Work)",
+                                 kPermanentPrefix + " $Label4 $Work \\*)] Flags permitted.",
+                                 "2 FETCH (UID " + std::to_string(b.uid(2)) +
+                                     " FLAGS ($Label4))"}));
+  b.report_changes(context_, true);
+  EXPECT_TRUE(context_.take().empty());
+  // A read-only view is told too; its PERMANENTFLAGS stay empty.
+  examine.report_changes(context_, true);
+  auto lines = context_.take();
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], kFlagsPrefix + " $Label4 $Work)");
+  EXPECT_EQ(lines[1], "OK [PERMANENTFLAGS ()] Read-only mailbox.");
+
+  // A new message with a new keyword (APPEND, COPY, another process): FLAGS before EXISTS.
+  MessageFlags junk;
+  junk.keywords = {"$Junk"};
+  append(junk);
+  b.report_changes(context_, true);
+  lines = context_.take();
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0], kFlagsPrefix + " $Junk $Label4 $Work)");
+  EXPECT_EQ(lines[2], "6 EXISTS");
+  // A keyword removed from every message stays in FLAGS (it is still a flag of the folder).
+  ASSERT_TRUE(a.store_flags({2}, FlagChange{FlagOp::kRemove, label, std::nullopt}).ok());
+  a.report_changes(context_, true);  // a learns of $Junk and the new message
+  EXPECT_EQ(context_.take()[0], kFlagsPrefix + " $Junk $Label4 $Work)");
+  b.report_changes(context_, true);
+  EXPECT_EQ(context_.take(), std::vector<std::string>{"2 FETCH (UID " + std::to_string(b.uid(2)) +
+                                                      " FLAGS ())"});
+}
+
+TEST_F(SelectedMailboxImplTest, AnnouncedKeywordsAreBounded) {
+  SelectedMailboxImpl a("INBOX", inbox_, false);
+  MessageFlags many;
+  for (size_t i = 0; i < SelectedMailboxImpl::kMaxListedKeywords + 10; ++i) {
+    many.keywords.push_back("k" + std::to_string(i));
+  }
+  a.announce_keywords(context_, many);
+  auto lines = context_.take();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(std::count(lines[0].begin(), lines[0].end(), ' '),
+            static_cast<long>(5 + SelectedMailboxImpl::kMaxListedKeywords));
+  a.announce_keywords(context_, many);  // past the bound: not told again and again
+  EXPECT_TRUE(context_.take().empty());
 }
 
 TEST_F(SelectedMailboxImplTest, ReadOnlyRefusesStore) {

@@ -1,7 +1,8 @@
 """APPEND over the wire (RFC 3501 6.3.11, RFC 4315 APPENDUID, RFC 7888 LITERAL+): flags and
 internal date kept (checked with FETCH and on disk), the APPENDUID answer names the stored
 message, [TRYCREATE] for a missing folder, a selected folder hears EXISTS, bad dates/flags
-refused, a NUL byte and an empty message refused. BINARY (RFC 3516): a literal8 whose part says
+refused, a NUL byte and an empty message refused; a keyword new to the selected folder
+announced by FLAGS and PERMANENTFLAGS before the EXISTS and FETCH that bring it. BINARY (RFC 3516): a literal8 whose part says
 Content-Transfer-Encoding: binary is stored in base64 and comes back byte for byte from BINARY[];
 NUL elsewhere in a literal8 gets NO [UNKNOWN-CTE]. imaplib and raw TLS sockets on loopback;
 checked against a throwaway Dovecot."""
@@ -12,7 +13,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 import postern_harness  # noqa: E402
-from imap_support import (REFERENCE, imap_suite, maildir_files, maildir_flags, raw_imaps)  # noqa: E402
+from imap_support import (REFERENCE, KeywordWatch, imap_suite, maildir_files, maildir_flags,  # noqa: E402
+                          raw_imaps)
 
 DOVECOT = REFERENCE == "dovecot"
 MESSAGE = (b"From: alice@example.test\r\nTo: demo@example.test\r\nSubject: appended\r\n\r\n"
@@ -75,6 +77,30 @@ def test_append_refusals():
         with raw_imaps(suite) as fresh:  # Dovecot hangs up after several BADs in a row
             untagged, tagged = fresh.command(b"STATUS INBOX (MESSAGES)")
             assert b"MESSAGES 0" in untagged[0][0], untagged
+
+
+def test_append_new_keyword_announced():
+    with imap_suite() as suite, raw_imaps(suite) as conn:
+        _, tagged = append(conn, b"INBOX", b" ($Junk)", MESSAGE)
+        assert tagged.split()[1] == b"OK", tagged
+        watch = KeywordWatch()  # imaptest: "Keyword used without being in FLAGS"
+        untagged, tagged = conn.command(b"SELECT INBOX")
+        assert tagged.split()[1] == b"OK", tagged
+        watch.see(untagged)
+        assert watch.has(b"$Junk") and not watch.has(b"$Label5"), untagged
+        # To the selected folder, with a keyword it does not have yet.
+        heard, tagged = append(conn, b"INBOX", b" ($Label5 \\Flagged)", MESSAGE)
+        assert tagged.split()[1] == b"OK", tagged
+        untagged, _ = conn.command(b"NOOP")
+        heard += [t for t, _ in untagged]
+        untagged, tagged = conn.command(b"FETCH 1:* (FLAGS)")
+        assert tagged.split()[1] == b"OK", tagged
+        heard += [t for t, _ in untagged]
+        watch.see(heard)
+        assert watch.has(b"$Label5"), heard
+        flags_at = next(i for i, t in enumerate(heard) if t.startswith(b"* FLAGS"))
+        assert flags_at < heard.index(b"* 2 EXISTS"), heard
+        assert any(b"$Label5" in t for t in heard if b"FETCH" in t), heard
 
 
 def test_append_to_other_folder_seen_by_status():
@@ -155,6 +181,7 @@ def test_append_binary_literal_refusals():
 if __name__ == "__main__":
     postern_harness.run_tests([test_append_flags_date_and_appenduid,
                                test_append_refusals,
+                               test_append_new_keyword_announced,
                                test_append_to_other_folder_seen_by_status,
                                test_append_binary_literal,
                                test_append_binary_literal_refusals])

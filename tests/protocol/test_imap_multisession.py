@@ -2,7 +2,9 @@
 numbers (RFC 3501 5.2, 7.4.1): an EXPUNGE in one session reaches the others as untagged
 EXPUNGE lines that, applied in order to each session's own view, leave exactly the messages
 the store still has; never during FETCH, STORE or SEARCH (only UID commands, NOOP, IDLE...);
-flag changes arrive as untagged FETCH FLAGS; new mail as EXISTS. Sessions are spread over the
+flag changes arrive as untagged FETCH FLAGS; new mail as EXISTS; a keyword new to the folder is
+announced to every session by FLAGS and PERMANENTFLAGS before a FETCH shows it (each session
+checks so on everything it hears, as imaptest does). Sessions are spread over the
 imaps port and the STARTTLS port (two imapd processes), so the change has to cross processes.
 IDLE wakes up within 1 s of a delivery through smtpd: measured from smtpd's 250 reply to the
 untagged EXISTS (a requirement of issue 4, not a benchmark). Whole suite on loopback."""
@@ -13,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 import postern_harness  # noqa: E402
-from imap_support import (RawImap, deliver, fill_maildir, imap_suite)  # noqa: E402
+from imap_support import (KeywordWatch, RawImap, deliver, fill_maildir, imap_suite)  # noqa: E402
 
 kIdleWakeup = 1.0  # seconds, issue 4: "a new message appears within a second of delivery"
 UNTAGGED = re.compile(rb"^\* (\d+) (EXISTS|EXPUNGE|FETCH|RECENT)\b(.*)$", re.IGNORECASE)
@@ -25,7 +27,8 @@ class Session:
     """One selected INBOX session that keeps its own view: uids[seq-1] is the UID the server
     told this session sits at sequence number seq. Every untagged EXISTS/EXPUNGE/FETCH is
     applied as it comes and checked against the view (an EXPUNGE or FETCH for a sequence
-    number the session does not have is an error)."""
+    number the session does not have is an error), and every keyword a FETCH shows must have
+    been in a FLAGS response before (KeywordWatch)."""
 
     def __init__(self, suite, starttls=False, user="demo"):
         self.conn = (RawImap.connect_starttls(suite) if starttls
@@ -35,8 +38,10 @@ class Session:
         self.flags = {}
         self.expunges = []
         self.events = []
+        self.watch = KeywordWatch()
         untagged, tagged = self.conn.command(b"SELECT INBOX")
         assert b" OK" in tagged, tagged
+        self.watch.see(untagged)
         exists = [int(m.group(1)) for m in (UNTAGGED.match(t) for t, _ in untagged)
                   if m and m.group(2).upper() == b"EXISTS"]
         assert exists, untagged
@@ -44,6 +49,9 @@ class Session:
         self.resolve()
 
     def apply(self, text):
+        self.watch.see([text])
+        if text.upper().startswith(b"* FLAGS "):
+            self.events.append((b"FLAGS", 0))
         match = UNTAGGED.match(text)
         if not match:
             return
@@ -111,6 +119,7 @@ def test_expunge_seen_with_right_numbers():
     with imap_suite() as suite:
         fill_maildir(suite, "demo", 8)
         a, b, c = Session(suite), Session(suite, starttls=True), Session(suite)
+        idling = False
         try:
             all_uids = list(a.uids)
             assert len(all_uids) == 8 and b.uids == all_uids and c.uids == all_uids
@@ -215,6 +224,70 @@ def test_new_mail_seen_as_exists():
             b.close()
 
 
+def kinds(events):
+    return [kind.decode() for kind, _ in events]
+
+
+def test_new_keywords_announced_in_flags_first():
+    """imaptest's "Keyword used without being in FLAGS": a STORE or APPEND that brings a keyword
+    new to the folder makes every session with it selected hear FLAGS and PERMANENTFLAGS before
+    any FETCH (or EXISTS) that brings it: the storing session before its own FETCH reply, the
+    others (one in another imapd process, one in IDLE) at their next sync point."""
+    with imap_suite() as suite:
+        fill_maildir(suite, "demo", 3)
+        a, b, c = Session(suite), Session(suite, starttls=True), Session(suite)
+        idling = False
+        try:
+            assert not a.watch.has(b"$Label4")
+            tag = idle_start(c)
+            idling = True
+            a.events.clear()
+            b.events.clear()
+            untagged, tagged = a.command(b"STORE 2 +FLAGS ($Label4)")
+            assert b" OK" in tagged, tagged
+            assert kinds(a.events) == ["FLAGS", "FETCH"], untagged
+            assert a.watch.has(b"$Label4") and "$Label4" in a.flags[a.uids[1]]
+            # The other process: at its next NOOP, FLAGS before the FETCH FLAGS.
+            deadline = time.monotonic() + 5
+            while "$Label4" not in b.flags.get(b.uids[1], set()) and time.monotonic() < deadline:
+                b.noop()
+            assert "$Label4" in b.flags.get(b.uids[1], set()), b.events
+            assert kinds(b.events).index("FLAGS") < kinds(b.events).index("FETCH"), b.events
+            # IDLE: the same, as the change arrives.
+            idle_wait(c, b"FETCH", 5.0)
+            idle_done(c, tag)
+            idling = False
+            assert c.watch.has(b"$Label4") and "$Label4" in c.flags[c.uids[1]], c.events
+            # A STORE of a keyword everyone knows: no FLAGS again.
+            a.events.clear()
+            assert a.command(b"STORE 3 +FLAGS ($Label4)")[1].split()[1] == b"OK"
+            assert kinds(a.events) == ["FETCH"], a.events
+            # APPEND with a new keyword to the selected folder: FLAGS before EXISTS (so before
+            # the FETCH that will show it), for the appending session and the others.
+            message = b"Subject: kw\r\n\r\nbody\r\n"
+            a.events.clear()
+            a.conn.send(b"A1 APPEND INBOX ($Label5 \\Seen) {%d+}\r\n" % len(message) +
+                        message + b"\r\n")
+            untagged, tagged = a.conn.read_until_tagged(b"A1")
+            for text, _ in untagged:
+                a.apply(text)
+            assert b" OK" in tagged, tagged
+            a.noop()
+            assert kinds(a.events)[:2] == ["FLAGS", "EXISTS"], a.events
+            assert "$Label5" in a.flags[a.uids[3]], a.flags
+            b.events.clear()
+            deadline = time.monotonic() + 5
+            while len(b.uids) < 4 and time.monotonic() < deadline:
+                b.noop()
+            heard = kinds(b.events)  # (the FETCH of STORE 3 may come first, or with them)
+            assert "FLAGS" in heard and heard.index("FLAGS") < heard.index("EXISTS"), b.events
+            assert b.watch.has(b"$Label5") and "$Label5" in b.flags[b.uids[3]], b.flags
+        finally:
+            a.close()
+            b.close()
+            c.conn.close() if idling else c.close()  # (no LOGOUT into a failed IDLE)
+
+
 def idle_start(session):
     tag = session.conn.next_tag()
     session.conn.send(tag + b" IDLE\r\n")
@@ -300,5 +373,6 @@ if __name__ == "__main__":
                                test_concurrent_expunges_in_two_sessions,
                                test_flag_changes_seen_as_fetch_flags,
                                test_new_mail_seen_as_exists,
+                               test_new_keywords_announced_in_flags_first,
                                test_idle_wakes_within_a_second_of_delivery,
                                test_idle_sees_other_sessions_expunge_and_flags])

@@ -3,7 +3,9 @@ and their .SILENT forms with system flags and keywords, UID STORE carrying UID, 
 to the Maildir file name (info ":2,<letters>"), no FETCH for a message whose flags did not
 change (as Dovecot), the MODSEQ-only FETCH of .SILENT under CONDSTORE, UNCHANGEDSINCE ->
 [MODIFIED set] (sequence numbers, or UIDs for UID STORE), read-only EXAMINE refused, malformed
-STORE refused with BAD. Checked against a throwaway Dovecot 2.3 (POSTERN_IMAP_REFERENCE=dovecot).
+STORE refused with BAD; a keyword new to the folder (NIL too: an atom, as Dovecot takes it)
+announced by FLAGS and PERMANENTFLAGS before the FETCH that shows it (imaptest: "Keyword used
+without being in FLAGS"). Checked against a throwaway Dovecot 2.3 (POSTERN_IMAP_REFERENCE=dovecot).
 Raw sockets over TLS on loopback; every read has a timeout."""
 import os
 import re
@@ -11,8 +13,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 import postern_harness  # noqa: E402
-from imap_support import (REFERENCE, RawImap, fill_maildir, imap_suite, maildir_files,  # noqa: E402
-                          maildir_flags)
+from imap_support import (REFERENCE, KeywordWatch, RawImap, fill_maildir, imap_suite,  # noqa: E402
+                          maildir_files, maildir_flags)
 from postern_harness import wait_until  # noqa: E402
 
 
@@ -76,6 +78,46 @@ def test_store_forms():
                 assert tagged.split()[1] == b"BAD", (bad, tagged)
 
 
+def test_new_keyword_announced_before_fetch():
+    with imap_suite() as suite:
+        fill_maildir(suite, "demo", 2)
+        with RawImap.connect_tls(suite) as conn:
+            conn.login("demo")
+            watch = KeywordWatch()  # imaptest: "Keyword used without being in FLAGS"
+            untagged, tagged = conn.command(b"SELECT INBOX")
+            ok(tagged)
+            watch.see(untagged)
+            assert not watch.has(b"$Label4"), untagged
+            untagged, tagged = conn.command(b"STORE 1 +FLAGS ($Label4)")
+            ok(tagged)
+            watch.see(untagged)
+            texts = [t for t, _ in untagged]
+            assert len(texts) == 3, texts
+            assert texts[0].startswith(b"* FLAGS (") and b"$Label4" in texts[0], texts
+            assert texts[1].startswith(b"* OK [PERMANENTFLAGS (") and b"$Label4" in texts[1] \
+                and b"\\*" in texts[1], texts
+            assert re.match(rb"\* 1 FETCH \(.*\$Label4", texts[2]), texts
+            # Known now: a second STORE of it gets no FLAGS.
+            untagged, tagged = conn.command(b"STORE 2 +FLAGS ($Label4)")
+            ok(tagged)
+            watch.see(untagged)
+            assert [t for t, _ in untagged if t.startswith(b"* FLAGS")] == [], untagged
+            assert watch.announcements == 2, watch.announcements  # SELECT's and the STORE's
+            # NIL is an atom, so a keyword (RFC 3501 9; Dovecot and imaptest's "nil" agree),
+            # announced like any other; .SILENT announces too.
+            untagged, tagged = conn.command(b"STORE 2 +FLAGS.SILENT (NIL)")
+            ok(tagged)
+            watch.see(untagged)
+            assert watch.has(b"NIL") and watch.announcements == 3, untagged
+            untagged, tagged = conn.command(b"FETCH 1:2 FLAGS")
+            ok(tagged)
+            watch.see(untagged)
+            flags = [set(re.search(rb"FLAGS \(([^)]*)\)", line).group(1).split())
+                     for line in fetch_lines(untagged)]
+            assert flags == [{b"$Label4", b"\\Recent"}, {b"$Label4", b"NIL", b"\\Recent"}], \
+                untagged
+
+
 def test_condstore_store():
     with imap_suite() as suite:
         with selected(suite, n=2) as conn:
@@ -116,5 +158,7 @@ def test_examine_is_read_only():
 
 
 if __name__ == "__main__":
-    postern_harness.run_tests([test_store_forms, test_condstore_store,
+    postern_harness.run_tests([test_store_forms,
+                               test_new_keyword_announced_before_fetch,
+                               test_condstore_store,
                                test_examine_is_read_only])

@@ -17,11 +17,15 @@ struct Event {
   ImapSyntaxError error;
 };
 
-// Feeds input in pieces of chunk bytes; records every non-kNeedMore state.
-std::vector<Event> run(ImapCommandReader& reader, std::string_view input, size_t chunk) {
+// Feeds input in pieces whose sizes cycle through pieces (as the fuzz target does); records
+// every non-kNeedMore state.
+std::vector<Event> run_pieces(ImapCommandReader& reader, std::string_view input,
+                              const std::vector<size_t>& pieces) {
   std::vector<Event> events;
   size_t pos = 0;
+  size_t piece_index = 0;
   while (pos < input.size()) {
+    const size_t chunk = pieces[piece_index++ % pieces.size()];
     std::string_view piece = input.substr(pos, std::min(chunk, input.size() - pos));
     size_t used = 0;
     ImapReadState state = reader.feed(piece, &used);
@@ -39,6 +43,11 @@ std::vector<Event> run(ImapCommandReader& reader, std::string_view input, size_t
     if (state == ImapReadState::kFatal) break;
   }
   return events;
+}
+
+// Feeds input in pieces of chunk bytes.
+std::vector<Event> run(ImapCommandReader& reader, std::string_view input, size_t chunk) {
+  return run_pieces(reader, input, {chunk});
 }
 
 // Runs input whole and byte by byte and checks both give the same events.
@@ -319,6 +328,88 @@ TEST(ImapParserLimits, NonSynchronisingLiteralTooLargeToSkipIsFatal) {
   EXPECT_EQ(overflow.feed("a X {99999999999999999999999+}\r\n", &used), kFatal);
 }
 
+// The fuzz target's limits (fuzz/imap/imap_command_fuzz.cpp).
+ImapParserLimits fuzz_limits() {
+  ImapParserLimits limits;
+  limits.max_line_bytes = 200;
+  limits.max_literal_bytes = 64;
+  limits.max_append_literal_bytes = 300;
+  limits.max_command_bytes = 1000;
+  limits.max_depth = 6;
+  limits.max_tokens = 40;
+  limits.max_tag_bytes = 16;
+  return limits;
+}
+
+// Runs input whole and in each of the piece patterns; every run must give the same events.
+std::vector<Event> run_every_split(std::string_view input, const ImapParserLimits& limits,
+                                   std::vector<std::vector<size_t>> patterns = {}) {
+  for (size_t chunk = 1; chunk <= 16; ++chunk) patterns.push_back({chunk});
+  ImapCommandReader whole_reader(limits);
+  std::vector<Event> whole = run(whole_reader, input, input.size() + 1);
+  for (const std::vector<size_t>& pattern : patterns) {
+    ImapCommandReader reader(limits);
+    std::vector<Event> split = run_pieces(reader, input, pattern);
+    std::string label = "pieces";
+    for (size_t size : pattern) label += " " + std::to_string(size);
+    EXPECT_EQ(states(split), states(whole)) << label;
+    for (size_t i = 0; i < std::min(whole.size(), split.size()); ++i) {
+      EXPECT_EQ(split[i].command.tag, whole[i].command.tag) << label << ", event " << i;
+      EXPECT_EQ(split[i].error.tag, whole[i].error.tag) << label << ", event " << i;
+      EXPECT_EQ(split[i].error.message, whole[i].error.message) << label << ", event " << i;
+    }
+  }
+  return whole;
+}
+
+// Fuzz finding (imap_command_fuzz, "whole-vs-split"; also in fuzz/corpus/imap_command_fuzz/):
+// a 202-byte line, over max_line_bytes, ending in a non-synchronising literal "{5+}" whose bytes
+// follow. Fed whole, the reader saw the complete line, refused it and skipped the 5 literal
+// bytes. Fed in pieces of 3,1,1,1 bytes, it refused the line as soon as it held more than
+// max_line_bytes + 1, with the marker's "{" in the buffered line and "5+}" in the piece; it kept
+// only the piece as the discarded line's tail, so it did not see "{5+}" there, took the literal
+// bytes for a new command and answered "Invalid tag": a verdict that depended on TCP
+// segmentation. Now the tail is taken from the buffered line and the piece together, and a line
+// is refused on the same rule whether or not its LF has arrived.
+TEST(ImapParserLimits, TooLongLineEndingInLiteralIsSplitIndependent) {
+  const std::string finding = std::string("\0(0  ~\x8a", 7) + std::string(186, '\0') +
+                              " 9 2 {5+}\n\xff\n";
+  ASSERT_EQ(finding.find('\n'), 202u);
+  // The fuzz target's first 4 bytes (02 00 00 00) chose pieces of 3, 1, 1 and 1 bytes.
+  auto events = run_every_split(finding, fuzz_limits(), {{3, 1, 1, 1}});
+  ASSERT_EQ(states(events), std::vector{kErr});
+  EXPECT_EQ(events[0].error.message, "Line too long");
+  // With the literal's last 3 bytes, the end of the refused command's line (after its
+  // literal) and a next command, the next command is read.
+  events = run_every_split(finding + "xyz)\r\nb NOOP\r\n", fuzz_limits(), {{3, 1, 1, 1}});
+  ASSERT_EQ(states(events), (std::vector{kErr, kCmd}));
+  EXPECT_EQ(events[1].command.tag, "b");
+  // The marker cut at every place between the buffered line and the piece, with and without CR.
+  for (size_t length = 195; length <= 215; ++length) {
+    for (std::string end : {"\n", "\r\n"}) {
+      std::string line = "a X " + std::string(length - 4 - 5, 'y') + " {3+}";
+      auto cut = run_every_split(line + end + "abc\r\nb NOOP\r\n", fuzz_limits(),
+                                 {{3, 1, 1, 1}, {7, 2}, {5, 16, 1}});
+      if (line.size() + end.size() - 1 > 201) {  // the CR (if any) counts, as it must
+        ASSERT_EQ(states(cut), (std::vector{kErr, kCmd})) << length;
+        EXPECT_EQ(cut[0].error.tag, "a");
+        EXPECT_EQ(cut[1].command.tag, "b");
+      }
+    }
+  }
+}
+
+TEST(ImapParserLimits, TooLongLineEndingInLiteralTooLargeToSkip) {
+  // Refused for its length first (as when its end has not arrived yet), then fatal: the
+  // announced literal cannot be skipped. The same events however the bytes arrive.
+  std::string line = "a X " + std::string(250, 'y') + " {" +
+                     std::to_string(ImapCommandReader::kMaxSkipBytes + 1) + "+}\r\n";
+  auto events = run_every_split(line + "b NOOP\r\n", fuzz_limits(), {{3, 1, 1, 1}});
+  ASSERT_EQ(states(events), (std::vector{kErr, kFatal}));
+  EXPECT_EQ(events[0].error.tag, "a");
+  EXPECT_EQ(events[0].error.message, "Line too long");
+}
+
 TEST(ImapParserLimits, Depth) {
   ImapParserLimits limits;
   limits.max_depth = 4;
@@ -390,6 +481,15 @@ TEST(ImapParser, RawLineByteByByteAndTooLong) {
   reader.expect_raw_line();
   events = run(reader, std::string(11, 'x') + "\r\na NOOP\r\n", 1);
   ASSERT_EQ(states(events), (std::vector{kErr, kCmd}));
+  // A raw line announces no literal: a too-long one ending in "{3+}" does not make the reader
+  // skip the next command's first bytes.
+  for (size_t chunk : {size_t{1}, size_t{3}, size_t{100}}) {
+    ImapCommandReader raw(limits);
+    raw.expect_raw_line();
+    events = run(raw, "xxxxxxxxxx {3+}\r\na NOOP\r\n", chunk);
+    ASSERT_EQ(states(events), (std::vector{kErr, kCmd})) << chunk;
+    EXPECT_EQ(events[1].command.tag, "a");
+  }
 }
 
 TEST(ImapParser, BuffersFreedBetweenCommands) {
