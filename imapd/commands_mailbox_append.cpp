@@ -103,9 +103,13 @@ Result<MessageFlags> parse_flag_tokens(const std::vector<const ImapToken*>& toke
   };
   for (const ImapToken* flag : tokens) {
     const ImapToken& token = *flag;
-    // NIL is an atom, so it is a keyword named NIL here (RFC 3501 9: flag-keyword = atom).
-    const bool atom = token.is_atom() || token.kind == ImapToken::Kind::kNil;
-    if (!atom || token.text.empty()) return Error::parse("BAD Invalid flag");
+    // NIL matches flag-keyword = atom (RFC 3501 9), and Dovecot takes it, but a client that
+    // reads a flag list with its generic parser sees NIL there as nothing: FLAGS (NIL) would
+    // hide the keyword from it, so no keyword is named NIL (in any case).
+    if (token.kind == ImapToken::Kind::kNil || ascii_iequal(token.text, "NIL")) {
+      return Error::parse("BAD Invalid keyword NIL");
+    }
+    if (!token.is_atom() || token.text.empty()) return Error::parse("BAD Invalid flag");
     if (token.text[0] == '\\') {
       bool known = false;
       for (const auto& [name, bit] : kNames) {
