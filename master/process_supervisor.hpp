@@ -1,5 +1,5 @@
 // The worker processes: fork+exec of $daemon_directory/postern-<command> with the service's
-// listener on fd 3 and a master-watch pipe on fd 4, restart of a worker that exits unexpectedly
+// listener on fd 3 and a master-watch socket on fd 4, restart of a worker that exits unexpectedly
 // (back-off from service_throttle_time, doubling, capped at kMaxRestartDelaySeconds), giving up
 // on a service that crashes more than service_restart_limit times in service_restart_window,
 // the hand-over to a new generation on SIGHUP, and the stop on SIGTERM. Process: master.
@@ -60,12 +60,15 @@ class ProcessSupervisor {
   // SIGKILL to every worker left, then reaps them (bounded wait).
   void kill_remaining();
   size_t live_processes() const;
+  // Hands fd (a reopened maillog_file) to every worker, current and retired, over its watch
+  // socket; returns how many took it (a worker that has exited is not counted).
+  size_t send_log_file(int fd);
 
  private:
   using Clock = std::chrono::steady_clock;
   struct Worker {
     pid_t pid = -1;
-    UniqueFd watch_pipe;  // write end; closing it tells the worker master is gone
+    UniqueFd watch_socket;  // master's end; closing it tells the worker master is gone
   };
   struct Service {
     ProcessSupervisor* owner = nullptr;
@@ -79,7 +82,7 @@ class ProcessSupervisor {
   struct RetiredWorker {
     std::string key;
     std::string program;
-    UniqueFd watch_pipe;
+    UniqueFd watch_socket;
   };
 
   static void on_restart_timer(int fd, short what, void* arg);
