@@ -1,7 +1,8 @@
-// postern: the admin command. `postern [-c config_dir] queue list|flush|show ID`. Reads
-// config_dir/main.cf (default /etc/postern) for queue_directory and mail_owner, then runs one
-// command (cli/queue_commands.*). Runs as root or mail_owner from a shell; trusts main.cf and
-// its arguments only as far as they are checked here. Exit status: 0 done, 1 failed, 2 usage.
+// postern: the admin command. `postern [-c config_dir] queue list|flush|show ID` and
+// `postern [-c config_dir] log reopen`. Reads config_dir/main.cf (default /etc/postern) for
+// queue_directory, mail_owner and maillog_file, then runs one command (cli/queue_commands.*,
+// cli/log_commands.*). Runs as root or mail_owner from a shell; trusts main.cf and its arguments
+// only as far as they are checked here. Exit status: 0 done, 1 failed, 2 usage.
 #include <pwd.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/log_commands.hpp"
 #include "cli/queue_commands.hpp"
 #include "lib/base/log.hpp"
 #include "lib/config/main_cf.hpp"
@@ -25,7 +27,8 @@ int usage() {
   std::fputs(
       "usage: postern [-c config_dir] queue list\n"
       "       postern [-c config_dir] queue flush\n"
-      "       postern [-c config_dir] queue show QUEUE_ID\n",
+      "       postern [-c config_dir] queue show QUEUE_ID\n"
+      "       postern [-c config_dir] log reopen\n",
       stderr);
   return kExitUsage;
 }
@@ -69,16 +72,29 @@ int main(int argc, char** argv) {
       words.emplace_back(arg);
     }
   }
-  if (words.size() < 2 || words[0] != "queue") return usage();
+  if (words.size() < 2 || (words[0] != "queue" && words[0] != "log")) return usage();
   const std::string& command = words[1];
-  if ((command == "show") != (words.size() == 3) || words.size() > 3) return usage();
-  if (command != "list" && command != "flush" && command != "show") return usage();
+  if (words[0] == "log") {
+    if (command != "reopen" || words.size() != 2) return usage();
+  } else {
+    if ((command == "show") != (words.size() == 3) || words.size() > 3) return usage();
+    if (command != "list" && command != "flush" && command != "show") return usage();
+  }
 
   std::vector<ConfigWarning> warnings;
   Result<MainConfig> config = MainConfig::load(config_dir + "/main.cf", &warnings);
   if (!config) {
     std::fprintf(stderr, "postern: %s\n", config.error().describe().c_str());
     return kExitFailed;
+  }
+  if (words[0] == "log") {
+    Result<std::string> reopened = reopen_log(*config);
+    if (!reopened) {
+      std::fprintf(stderr, "postern: log reopen: %s\n", reopened.error().describe().c_str());
+      return kExitFailed;
+    }
+    std::printf("postern: log reopen: %s\n", reopened->c_str());
+    return kExitOk;
   }
   const QueueLayout layout{config->get("queue_directory")};
 

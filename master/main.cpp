@@ -1,6 +1,8 @@
 // postern-master: the supervisor. Reads main.cf, master.cf and the accounts file, creates the
 // queue, mailbox and data folders, takes the pid-file lock, binds every listener, loads the
-// accounts into LMDB, then (unless -f) detaches, and runs the workers until SIGTERM.
+// accounts into LMDB, then (unless -f) detaches, and runs the workers until SIGTERM. With
+// maillog_file it opens that file (as root, before any worker exists) and puts it on its stderr,
+// where every worker inherits it (master/maillog.hpp).
 //   postern-master [-c CONFIG_DIR] [-f] [-t] [-v]
 // Process: master, as root (workers drop to mail_owner themselves) or as an ordinary user.
 // Trusts the admin's config files, checked before anything is started: any error is one
@@ -20,6 +22,7 @@
 #include "lib/queue/queue_dir.hpp"
 #include "master/accounts_loader.hpp"
 #include "master/lookup_tables_loader.hpp"
+#include "master/maillog.hpp"
 #include "master/master.hpp"
 #include "master/master_config.hpp"
 #include "master/pid_file.hpp"
@@ -137,6 +140,7 @@ int run(int argc, char** argv) {
   std::string syslog_name = config.main.get("syslog_name");
   std::string program_name = (syslog_name.empty() ? "postern" : syslog_name) + "/master";
   log::init(program_name, true);
+  log::set_host_name(config.main.get("myhostname"));
   for (const ConfigWarning& warning : config.warnings) log::warning("{}", warning.describe());
   auto plans = plan_listeners(config);
   if (!plans) log::fatal("{}", plans.error().describe());
@@ -158,6 +162,15 @@ int run(int argc, char** argv) {
   QueueLayout layout{config.main.get("queue_directory")};
   auto pid_file = PidFile::lock(layout.pid_file());
   if (!pid_file) log::fatal("{}", pid_file.error().describe());
+  // Opened now, as root, so that a path it cannot open stops the start with a message on the
+  // terminal; it becomes our stderr (and so every worker's) once start-up is done.
+  std::string maillog_file = config.main.get("maillog_file");
+  UniqueFd maillog;
+  if (!maillog_file.empty()) {
+    auto opened = open_maillog_file(maillog_file);
+    if (!opened) log::fatal("{}", opened.error().describe());
+    maillog = std::move(opened).value();
+  }
   // Under the pid-file lock (a second master must not rebuild them), and before the listeners
   // are bound: a client that can connect finds the tables, and the pid, soon after.
   auto lookup_tables = read_lookup_tables_for_master(config.main);
@@ -174,15 +187,21 @@ int run(int argc, char** argv) {
     log::fatal("accounts: {}", accounts.error().describe());
   }
 
-  if (!args.foreground) {
-    daemonize();
+  if (!args.foreground) daemonize();
+  if (maillog) {
+    if (::dup2(maillog.get(), STDERR_FILENO) < 0) {
+      log::fatal("maillog_file {}: dup2: {}", maillog_file, std::strerror(errno));
+    }
+    maillog.reset();
+    log::init(program_name, true);
+  } else if (!args.foreground) {
     log::init(program_name, false);
   }
   if (Status written = pid_file->write_pid(::getpid()); !written) {
     log::fatal("{}", written.error().describe());
   }
   Master master(std::move(config), std::move(plans).value(), std::move(table),
-                std::move(pid_file).value(), args.foreground);
+                std::move(pid_file).value(), args.foreground, maillog_file);
   return master.run();
 }
 

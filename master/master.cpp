@@ -1,28 +1,35 @@
 // The master's event loop (master/master.hpp). Process: master. A reload is all or nothing:
 // any error in main.cf, master.cf or the accounts file, or a listener that cannot be bound,
 // is logged and the running configuration stays. A stop closes the listeners, sends SIGTERM to
-// every worker, waits up to shutdown_grace_time, then SIGKILLs what is left.
+// every worker, waits up to shutdown_grace_time, then SIGKILLs what is left. SIGUSR1 reopens
+// maillog_file and hands the new file to every worker (master/maillog.hpp).
 #include "master/master.hpp"
 
 #include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <chrono>
 
 #include "lib/base/log.hpp"
 #include "master/accounts_loader.hpp"
 #include "master/lookup_tables_loader.hpp"
+#include "master/maillog.hpp"
 #include "master/runtime_dirs.hpp"
 
 namespace postern::master {
 
 Master::Master(MasterConfig config, std::vector<ListenerPlan> plans, ServiceTable table,
-               PidFile pid_file, bool foreground)
+               PidFile pid_file, bool foreground, std::string maillog_file)
     : base_(event_base_new()),
       config_(std::move(config)),
       plans_(std::move(plans)),
       table_(std::move(table)),
       pid_file_(std::move(pid_file)),
-      foreground_(foreground) {
+      foreground_(foreground),
+      maillog_file_(std::move(maillog_file)) {
   if (!base_) log::fatal("cannot create the event loop");
   supervisor_ = std::make_unique<ProcessSupervisor>(base_.get());
 }
@@ -64,7 +71,7 @@ void Master::start_generation() {
     run.name = service.name;
     run.program = program_path(config_.main, service);
     run.argv = {run.program, "-c", config_.config_dir, "-n", service.name, "-t", service.type};
-    if (foreground_) run.argv.push_back("-S");
+    if (foreground_ || !maillog_file_.empty()) run.argv.push_back("-S");
     run.argv.push_back("-m");
     for (const auto& [name, value] : service.overrides) {
       run.argv.push_back("-o");
@@ -137,7 +144,47 @@ void Master::reload() {
   }
   config_ = std::move(next).value();
   plans_ = std::move(plans).value();
+  log::set_host_name(config_.main.get("myhostname"));
+  if (std::string wanted = config_.main.get("maillog_file"); wanted != maillog_file_) {
+    if (!wanted.empty() && !maillog_file_.empty()) {
+      if (open_log(wanted)) maillog_file_ = wanted;  // else the old file, and a retry next time
+    } else {
+      log::warning(
+          "maillog_file changed from \"{}\" to \"{}\": that takes effect when "
+          "postern-master restarts",
+          maillog_file_, wanted);
+    }
+  }
   start_generation();
+}
+
+void Master::reopen_log() {
+  if (maillog_file_.empty()) {
+    log::warning("SIGUSR1: maillog_file is not set, there is no log file to reopen");
+    return;
+  }
+  if (maillog_file_ == kMaillogStdout) {
+    log::info("SIGUSR1: maillog_file is {}: nothing to reopen", maillog_file_);
+    return;
+  }
+  open_log(maillog_file_);
+}
+
+bool Master::open_log(const std::string& path) {
+  auto opened = open_maillog_file(path);
+  if (!opened) {
+    log::error("cannot reopen the log: {}; logging goes on to the file already open",
+               opened.error().describe());
+    return false;
+  }
+  if (::dup2(opened->get(), STDERR_FILENO) < 0) {
+    log::error("cannot reopen the log: dup2: {}; logging goes on to the file already open",
+               std::strerror(errno));
+    return false;
+  }
+  size_t workers = supervisor_->send_log_file(opened->get());
+  log::info("reopened {} (and handed it to {} worker{})", path, workers, workers == 1 ? "" : "s");
+  return true;
 }
 
 void Master::begin_shutdown(int signal_number) {
@@ -178,6 +225,9 @@ void Master::on_signal(int signal_number, short, void* arg) {
       break;
     case SIGHUP:
       if (!self->stopping_) self->reload();
+      break;
+    case SIGUSR1:
+      self->reopen_log();
       break;
     default:
       self->begin_shutdown(signal_number);

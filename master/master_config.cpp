@@ -12,6 +12,7 @@
 #include <cerrno>
 
 #include "lib/net/daemon.hpp"
+#include "master/maillog.hpp"
 
 namespace postern::master {
 namespace {
@@ -51,6 +52,9 @@ Result<MasterConfig> load_master_config(const std::string& config_dir) {
   config.main_cf_snapshot = std::move(snapshot).value();
   config.main = std::move(main_cf).value();
   if (Status set = config.main.set("config_directory", config_dir); !set) return set.error();
+  if (Status maillog = check_maillog_file(config.main); !maillog) {
+    return Error::config(main_cf_path + ": " + maillog.error().describe());
+  }
 
   auto services = load_master_cf(config_dir + "/master.cf");
   if (!services) return services.error();

@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include "lib/base/log.hpp"
 #include "master/worker_spawn.hpp"
 
@@ -64,8 +66,8 @@ void ProcessSupervisor::replace_services(std::vector<ServiceRun> runs,
   for (auto& service : services_) {
     for (auto& [pid, worker] : service->workers) {
       ::kill(pid, SIGTERM);
-      retired_.emplace(
-          pid, RetiredWorker{service->run.key, service->run.program, std::move(worker.watch_pipe)});
+      retired_.emplace(pid, RetiredWorker{service->run.key, service->run.program,
+                                          std::move(worker.watch_socket)});
     }
   }
   services_.clear();  // frees their restart timers
@@ -110,7 +112,7 @@ bool ProcessSupervisor::spawn(Service& service) {
     return false;
   }
   pid_t pid = spawned->pid;
-  service.workers.emplace(pid, Worker{pid, std::move(spawned->watch_pipe)});
+  service.workers.emplace(pid, Worker{pid, std::move(spawned->watch_socket)});
   log::debug("service {}: started {} pid {}", service.run.name, service.run.program, pid);
   return true;
 }
@@ -234,6 +236,30 @@ size_t ProcessSupervisor::live_processes() const {
   size_t count = retired_.size();
   for (const auto& service : services_) count += service->workers.size();
   return count;
+}
+
+size_t ProcessSupervisor::send_log_file(int fd) {
+  size_t sent = 0;
+  auto send_one = [&](pid_t pid, const std::string& program, const UniqueFd& watch) {
+    if (!watch) return;
+    if (Status done = master::send_log_file(watch.get(), fd); !done) {
+      // ECONNRESET/EPIPE: it has exited and is about to be reaped; anything else is news.
+      int err = done.error().sys_errno;
+      if (err != EPIPE && err != ECONNRESET) {
+        log::warning("{} pid {}: {}; it logs on to the old file", program, pid,
+                     done.error().describe());
+      }
+      return;
+    }
+    ++sent;
+  };
+  for (const auto& service : services_) {
+    for (const auto& [pid, worker] : service->workers) {
+      send_one(pid, service->run.program, worker.watch_socket);
+    }
+  }
+  for (const auto& [pid, retired] : retired_) send_one(pid, retired.program, retired.watch_socket);
+  return sent;
 }
 
 }  // namespace postern::master

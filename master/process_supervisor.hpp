@@ -1,5 +1,5 @@
 // The worker processes: fork+exec of $daemon_directory/postern-<command> with the service's
-// listener on fd 3 and a master-watch pipe on fd 4, restart of a worker that exits unexpectedly
+// listener on fd 3 and a master-watch socket on fd 4, restart of a worker that exits unexpectedly
 // after a throttle (master/service_throttle.hpp: doubling from service_throttle_time, capped at
 // service_throttle_limit, forever: a service is never given up), the hand-over to a new
 // generation on SIGHUP, and the stop on SIGTERM. Process: master.
@@ -56,11 +56,14 @@ class ProcessSupervisor {
   // SIGKILL to every worker left, then reaps them (bounded wait).
   void kill_remaining();
   size_t live_processes() const;
+  // Hands fd (a reopened maillog_file) to every worker, current and retired, over its watch
+  // socket; returns how many took it (a worker that has exited is not counted).
+  size_t send_log_file(int fd);
 
  private:
   struct Worker {
     pid_t pid = -1;
-    UniqueFd watch_pipe;  // write end; closing it tells the worker master is gone
+    UniqueFd watch_socket;  // master's end; closing it tells the worker master is gone
   };
   struct Service {
     Service(ProcessSupervisor* owner_, ServiceRun run_, const ThrottleSettings& settings)
@@ -75,7 +78,7 @@ class ProcessSupervisor {
   struct RetiredWorker {
     std::string key;
     std::string program;
-    UniqueFd watch_pipe;
+    UniqueFd watch_socket;
   };
 
   static void on_restart_timer(int fd, short what, void* arg);

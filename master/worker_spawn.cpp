@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -37,7 +38,7 @@ void write_stderr(const char* a, const char* b, const char* c) {
 }
 
 [[noreturn]] void child_after_fork(const char* program, char* const* argv, int listen_fd,
-                                   int watch_read, int main_cf_fd) {
+                                   int watch_worker, int main_cf_fd) {
   for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);  // SIGKILL/SIGSTOP just fail
   sigset_t empty;
   sigemptyset(&empty);
@@ -45,7 +46,7 @@ void write_stderr(const char* a, const char* b, const char* c) {
 
   // Move both out of the way first: either may already sit on 3 or 4.
   int listen_copy = ::fcntl(listen_fd, F_DUPFD, kHighFd);
-  int watch_copy = ::fcntl(watch_read, F_DUPFD, kHighFd + 1);
+  int watch_copy = ::fcntl(watch_worker, F_DUPFD, kHighFd + 1);
   int config_copy = ::fcntl(main_cf_fd, F_DUPFD, kHighFd + 2);
   if (listen_copy < 0 || watch_copy < 0 || config_copy < 0 || ::dup2(listen_copy, kListenFd) < 0 ||
       ::dup2(watch_copy, kMasterWatchFd) < 0 || ::dup2(config_copy, kMainCfFd) < 0) {
@@ -71,10 +72,13 @@ Result<SpawnedWorker> spawn_worker(const std::string& program, const std::vector
   if (::access(program.c_str(), X_OK) != 0) return Error::system("cannot execute " + program);
   if (listen_fd < 0) return Error::config("no listener for " + program);
   if (main_cf_fd < 0) return Error::config("no main.cf snapshot for " + program);
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return Error::system("pipe");
-  UniqueFd watch_read(pipe_fds[0]);
-  UniqueFd watch_write(pipe_fds[1]);
+  // SOCK_SEQPACKET: each message master sends arrives whole and alone; EOF when master goes.
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+    return Error::system("socketpair");
+  }
+  UniqueFd watch_master(pair[0]);
+  UniqueFd watch_worker(pair[1]);
 
   std::vector<char*> raw_argv;
   raw_argv.reserve(argv.size() + 1);
@@ -87,12 +91,32 @@ Result<SpawnedWorker> spawn_worker(const std::string& program, const std::vector
   ::sigprocmask(SIG_SETMASK, &all, &old_mask);
   pid_t pid = ::fork();
   if (pid == 0) {
-    child_after_fork(program.c_str(), raw_argv.data(), listen_fd, watch_read.get(), main_cf_fd);
+    child_after_fork(program.c_str(), raw_argv.data(), listen_fd, watch_worker.get(), main_cf_fd);
   }
   int fork_errno = errno;
   ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
   if (pid < 0) return Error::system("fork for " + program, fork_errno);
-  return SpawnedWorker{pid, std::move(watch_write)};
+  return SpawnedWorker{pid, std::move(watch_master)};
+}
+
+Status send_log_file(int watch_socket, int fd) {
+  char byte = 'L';
+  iovec part{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+  message.msg_iov = &part;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  header->cmsg_level = SOL_SOCKET;
+  header->cmsg_type = SCM_RIGHTS;
+  header->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(header), &fd, sizeof(int));
+  while (::sendmsg(watch_socket, &message, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+    if (errno != EINTR) return Error::system("send the log file");
+  }
+  return Status::success();
 }
 
 }  // namespace postern::master

@@ -1,7 +1,8 @@
 // fork+exec of one worker with the descriptor layout lib/net/daemon.hpp documents: fd 0 from
-// /dev/null, fd 1 and 2 inherited, fd 3 the service's listener, fd 4 the read end of a pipe
-// whose write end master keeps (EOF = master gone), fd 5 the checked main.cf text (argv carries
-// -m), nothing else. Process: master.
+// /dev/null, fd 1 and 2 inherited (2 is the maillog_file when there is one), fd 3 the service's
+// listener, fd 4 the worker's end of a watch socket whose other end master keeps (EOF = master
+// gone; master sends a new log file over it after a reopen), fd 5 the checked main.cf text (argv
+// carries -m), nothing else. Process: master.
 #pragma once
 
 #include <sys/types.h>
@@ -16,12 +17,16 @@ namespace postern::master {
 
 struct SpawnedWorker {
   pid_t pid = -1;
-  UniqueFd watch_pipe;  // write end, close-on-exec
+  UniqueFd watch_socket;  // master's end, close-on-exec
 };
 
 // Fails (without forking) when program is not executable or a pipe/fork fails. An exec that
 // fails in the child is reported on stderr and the child exits with status 127.
 Result<SpawnedWorker> spawn_worker(const std::string& program, const std::vector<std::string>& argv,
                                    int listen_fd, int main_cf_fd);
+
+// Sends fd to the worker on its watch socket (one byte with the descriptor, SCM_RIGHTS), without
+// blocking. Fails when the worker is gone or has let many such messages pile up unread.
+Status send_log_file(int watch_socket, int fd);
 
 }  // namespace postern::master

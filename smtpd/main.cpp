@@ -1,5 +1,5 @@
 // postern-smtpd: the port-25 SMTP server (MX). Started by postern-master with the listening
-// socket on fd 3 and the master-watch pipe on fd 4 (lib/net/daemon.hpp). Reads top to bottom:
+// socket on fd 3 and the master-watch socket on fd 4 (lib/net/daemon.hpp). Reads top to bottom:
 // config, TLS key and accounts database (opened while still root), privilege drop, event loop.
 // Trusts the master and the admin's config; every client byte is hostile (see smtp_session.hpp).
 #include <memory>

@@ -73,6 +73,8 @@ constexpr std::array kParameters = {
     time("ipc_timeout", "3600s", 1, kDay),
     integer("line_length_limit", "2048", 512, 1024 * 1024),
     text("mail_owner", "postern"),
+    text("maillog_file", ""),
+    list("maillog_file_prefixes", "/var, /dev/stdout"),
     time("maximal_backoff_time", "4000s", 1, 100 * kDay),
     time("maximal_queue_lifetime", "5d", 0, 100 * kDay, 'd'),
     size("message_size_limit", "10240000", 0, kMaxSize),

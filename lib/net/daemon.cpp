@@ -33,6 +33,7 @@ namespace {
 
 constexpr const char* kDefaultConfigDir = "/etc/postern";
 constexpr size_t kMaxPasswdBuffer = 1024 * 1024;
+constexpr int kMaxMasterMessagesPerEvent = 16;
 
 struct ParsedArgs {
   std::string config_dir = kDefaultConfigDir;
@@ -128,9 +129,54 @@ bool is_listening_socket(int fd) {
   return ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) == 0 && accepting != 0;
 }
 
-bool is_pipe(int fd) {
+// Master's watch socket (a SOCK_SEQPACKET socketpair end), or a pipe (older masters, tests).
+bool is_master_watch(int fd) {
   struct stat st {};
-  return ::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+  if (::fstat(fd, &st) != 0) return false;
+  if (S_ISFIFO(st.st_mode)) return true;
+  if (!S_ISSOCK(st.st_mode)) return false;
+  int domain = 0;
+  int type = 0;
+  socklen_t len = sizeof domain;
+  if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0) return false;
+  len = sizeof type;
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) return false;
+  return domain == AF_UNIX && type == SOCK_SEQPACKET;
+}
+
+bool is_socket(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+// One message from master's watch socket: a byte and, after a maillog_file reopen, a descriptor
+// of the new log file, which becomes our stderr (the old file is closed with it). Returns the
+// recvmsg result (0 = EOF).
+ssize_t receive_from_master(int fd) {
+  char byte = 0;
+  iovec part{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)] = {};
+  msghdr message{};
+  message.msg_iov = &part;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  ssize_t n = ::recvmsg(fd, &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  if (n <= 0) return n;
+  bool replaced = false;
+  for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr;
+       header = CMSG_NXTHDR(&message, header)) {
+    if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int received = -1;
+      std::memcpy(&received, CMSG_DATA(header) + i * sizeof(int), sizeof(int));
+      if (!replaced && byte == 'L' && ::dup2(received, STDERR_FILENO) >= 0) replaced = true;
+      ::close(received);
+    }
+  }
+  if (replaced) log::debug("log file reopened");
+  return n;
 }
 
 // Takes fd when it is open and passes check; marks it close-on-exec (nothing we exec needs it).
@@ -345,6 +391,7 @@ DaemonContext daemon_init(int argc, char** argv, std::string_view program) {
   if (!syslog_name.empty() && syslog_name != "postern") {
     log::init(syslog_name + "/" + ctx.program, ctx.log_to_stderr);
   }
+  log::set_host_name(ctx.config.get("myhostname"));
   for (const ConfigWarning& warning : warnings) log::warning("{}", warning.describe());
 
   if (!parsed.listen_address.empty()) {
@@ -364,7 +411,7 @@ DaemonContext daemon_init(int argc, char** argv, std::string_view program) {
   } else {
     ctx.listen_fd = adopt_fd(kListenFd, is_listening_socket);
   }
-  ctx.master_watch_fd = adopt_fd(kMasterWatchFd, is_pipe);
+  ctx.master_watch_fd = adopt_fd(kMasterWatchFd, is_master_watch);
   ctx.service_type = parsed.service_type.empty() ? "unix" : parsed.service_type;
   return ctx;
 }
@@ -404,8 +451,11 @@ void drop_privileges(const MainConfig& config) {
 
 DaemonStopWatch::DaemonStopWatch(event_base* base, int master_watch_fd,
                                  std::function<void()> on_stop)
-    : on_stop_(std::move(on_stop)) {
+    : on_stop_(std::move(on_stop)),
+      watch_is_socket_(master_watch_fd >= 0 && is_socket(master_watch_fd)) {
   ::signal(SIGPIPE, SIG_IGN);
+  // SIGUSR1 is master's (reopen the log); one sent to the whole group must not kill a worker.
+  ::signal(SIGUSR1, SIG_IGN);
   sigterm_ = evsignal_new(base, SIGTERM, &DaemonStopWatch::on_event, this);
   sigint_ = evsignal_new(base, SIGINT, &DaemonStopWatch::on_event, this);
   if (sigterm_ == nullptr || sigint_ == nullptr || evsignal_add(sigterm_, nullptr) != 0 ||
@@ -434,9 +484,18 @@ void DaemonStopWatch::on_event(int fd, short what, void* arg) {
     self->fire();
     return;
   }
-  // Master never writes to the pipe: readable means EOF (master gone), or an error.
-  char buffer[64];
-  ssize_t n = ::read(fd, buffer, sizeof buffer);
+  // On the socket master sends only new log files; a pipe it never writes. Otherwise readable
+  // means EOF (master gone), or an error.
+  ssize_t n = 0;
+  if (self->watch_is_socket_) {
+    for (int i = 0; i < kMaxMasterMessagesPerEvent; ++i) {
+      n = receive_from_master(fd);
+      if (n <= 0) break;
+    }
+  } else {
+    char buffer[64];
+    n = ::read(fd, buffer, sizeof buffer);
+  }
   if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) return;
   event_del(self->master_);  // EOF stays readable: stop listening to it
   log::info("master is gone: stopping");

@@ -11,9 +11,12 @@
 //   $daemon_directory/postern-<command> -c CONFIG_DIR -n SERVICE -t inet|unix [-S]
 //       [-o name=value]... [-- extra args from master.cf]
 // with, already open:  fd 3 = the service's listening socket (inet or unix), non-blocking;
-//                      fd 4 = read end of a pipe the master holds open: EOF means the master
-//                             is gone and the worker must stop.
-// -S: log to stderr (master runs in the foreground) instead of syslog.
+//                      fd 4 = the worker's end of a SOCK_SEQPACKET socketpair (a pipe works
+//                             too) whose other end the master holds: EOF means the master is
+//                             gone and the worker must stop; a message carrying a descriptor
+//                             is a reopened maillog_file, which the worker puts on its stderr.
+//                      fd 2 = with maillog_file, that file (master opened it as root).
+// -S: log to stderr (master runs in the foreground, or logs to maillog_file) instead of syslog.
 // -m: fd 5 holds the main.cf text master checked (a sealed memfd); it is parsed instead of
 //     CONFIG_DIR/main.cf, so a worker (re)started after a reload that master refused runs the
 //     configuration master runs, not the broken file on disk. Messages still name main.cf.
@@ -28,9 +31,9 @@
 #include <string_view>
 #include <vector>
 
-#include "lib/config/main_cf.hpp"
 #include "lib/base/result.hpp"
 #include "lib/base/unique_fd.hpp"
+#include "lib/config/main_cf.hpp"
 
 struct event_base;
 struct event;
@@ -74,8 +77,10 @@ Result<UniqueFd> listen_inet(const std::string& host, int port, std::string_view
 // Removes a stale socket file at path first, then binds, listens and chmods to mode.
 Result<UniqueFd> listen_unix(const std::string& path, unsigned mode);
 
-// Calls on_stop once when SIGTERM or SIGINT arrives or the master watch pipe reports EOF.
-// SIGPIPE is ignored. Owns its libevent events.
+// Calls on_stop once when SIGTERM or SIGINT arrives or the master watch (fd 4) reports EOF.
+// Also takes what master sends on fd 4: a reopened maillog_file becomes stderr (dup2), the old
+// file is closed. SIGPIPE and SIGUSR1 (master's reopen signal) are ignored. Owns its libevent
+// events.
 class DaemonStopWatch {
  public:
   DaemonStopWatch(event_base* base, int master_watch_fd, std::function<void()> on_stop);
@@ -91,6 +96,7 @@ class DaemonStopWatch {
   event* sigint_ = nullptr;
   event* master_ = nullptr;
   bool fired_ = false;
+  bool watch_is_socket_ = false;
 };
 
 }  // namespace postern

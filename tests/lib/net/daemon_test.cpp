@@ -2,7 +2,8 @@
 // errors), the descriptors taken from master (only a listening socket on 3, only a pipe on 4),
 // the listener helpers (inet on port 0, unix with stale-socket removal and the sun_path limit
 // at N and N+1), the main.cf size limit at N and N+1, the privilege drop (in a forked child, as
-// root only) and the stop watch (SIGTERM, master pipe EOF, once only). Whatever may exit() runs
+// root only) and the stop watch (SIGTERM, master pipe or socket EOF, once only; a log file
+// master sends on the watch socket becomes stderr; SIGUSR1 ignored). Whatever may exit() runs
 // in a forked child.
 #include "lib/net/daemon.hpp"
 
@@ -21,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -181,6 +183,20 @@ TEST(DaemonInitTest, TakesOnlyAListeningSocketOnFd3AndOnlyAPipeOnFd4) {
   });
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
+  // Master's watch socket (SOCK_SEQPACKET) on 4 is taken; a stream socket there is not.
+  for (int type : {SOCK_SEQPACKET, SOCK_STREAM}) {
+    status = in_child([&] {
+      int pair[2];
+      if (::socketpair(AF_UNIX, type, 0, pair) != 0) return 4;
+      ::dup2(pair[1], kMasterWatchFd);
+      Argv args({"x", "-c", dir.path(), "-S"});
+      DaemonContext ctx = daemon_init(args.argc(), args.argv(), "smtpd");
+      bool taken = ctx.master_watch_fd.get() == kMasterWatchFd;
+      return taken == (type == SOCK_SEQPACKET) ? 0 : 3;
+    });
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << type;
+  }
 }
 
 TEST(DaemonInitTest, DashLBindsTheListenerItself) {
@@ -341,6 +357,66 @@ TEST(DaemonStopWatchTest, SigtermStopsAndSigpipeIsIgnored) {
     EXPECT_EQ(counter.calls, 1);
   }
   event_base_free(base);
+}
+
+// What master does after a reopen (master/worker_spawn.cpp): one byte 'L' with the descriptor.
+bool send_descriptor(int socket, int fd) {
+  char byte = 'L';
+  iovec part{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+  message.msg_iov = &part;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  header->cmsg_level = SOL_SOCKET;
+  header->cmsg_type = SCM_RIGHTS;
+  header->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(header), &fd, sizeof(int));
+  return ::sendmsg(socket, &message, 0) == 1;
+}
+
+TEST(DaemonStopWatchTest, LogFileFromMasterBecomesStderrAndSocketEofStops) {
+  TempDir dir;
+  std::string first = dir.path() + "/first.log";
+  std::string second = dir.path() + "/second.log";
+  int status = in_child([&] {
+    event_base* base = event_base_new();
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return 10;
+    int calls = 0;
+    DaemonStopWatch watch(base, pair[1], [&] {
+      ++calls;
+      event_base_loopexit(base, nullptr);
+    });
+    ::raise(SIGUSR1);  // master's signal: ignored by a worker
+    for (const std::string& path : {first, second}) {
+      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+      if (fd < 0) return 11;
+      if (!send_descriptor(pair[0], fd)) return 15;
+      ::close(fd);
+      timeval tick{0, 200000};
+      event_base_loopexit(base, &tick);
+      event_base_dispatch(base);
+      if (calls != 0) return 12;
+      std::string line = "to " + path + "\n";
+      if (::write(STDERR_FILENO, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+        return 13;
+      }
+    }
+    ::close(pair[0]);  // master gone
+    timeval limit{10, 0};
+    event_base_loopexit(base, &limit);
+    event_base_dispatch(base);
+    return calls == 1 ? 0 : 14;
+  });
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(read_file(first), "to " + first + "\n");
+  std::string later = read_file(second);  // then the watch's own line, to the new stderr
+  EXPECT_EQ(later.rfind("to " + second + "\n", 0), 0u) << later;
+  EXPECT_NE(later.find("]: master is gone: stopping\n"), std::string::npos) << later;
 }
 
 }  // namespace

@@ -1,0 +1,171 @@
+// `postern log reopen` (cli/log_commands.hpp). Process: the postern command, root or master's
+// user. Reads /proc and the pid file, bounded (kMaxProcFileBytes); waits at most timeout_ms.
+#include "cli/log_commands.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <thread>
+
+#include "lib/base/unique_fd.hpp"
+#include "lib/queue/queue_dir.hpp"
+
+namespace postern {
+namespace {
+
+constexpr auto kPollInterval = std::chrono::milliseconds(20);
+
+// A /proc file (st_size is 0 there, so read until EOF), at most kMaxProcFileBytes.
+Result<std::string> read_proc_file(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Error::system("open " + path);
+  std::string text;
+  char buffer[4096];
+  while (text.size() < kMaxProcFileBytes) {
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error::system("read " + path);
+    if (n == 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  return text;
+}
+
+std::optional<pid_t> parse_pid(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  if (text.empty() || text.size() > 9) return std::nullopt;
+  pid_t pid = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    pid = pid * 10 + (c - '0');
+  }
+  if (pid <= 0) return std::nullopt;
+  return pid;
+}
+
+// The state letter after the name in /proc/PID/stat text, or '\0'.
+char state_from_stat(std::string_view stat_text) {
+  size_t close = stat_text.rfind(')');
+  if (close == std::string_view::npos || close + 2 >= stat_text.size()) return '\0';
+  return stat_text[close + 2];
+}
+
+}  // namespace
+
+pid_t parent_pid_from_stat(std::string_view stat_text) {
+  // "PID (COMM) STATE PPID ...": COMM may hold anything, so look from the last ')'.
+  size_t close = stat_text.rfind(')');
+  if (close == std::string_view::npos) return -1;
+  std::string_view rest = stat_text.substr(close + 1);
+  // " S 1 ..."
+  if (rest.size() < 4 || rest[0] != ' ' || rest[2] != ' ') return -1;
+  rest.remove_prefix(3);
+  size_t end = rest.find(' ');
+  auto pid = parse_pid(rest.substr(0, end));
+  if (!pid) return rest.substr(0, end) == "0" ? 0 : -1;
+  return *pid;
+}
+
+std::vector<pid_t> child_processes(pid_t parent) {
+  std::vector<pid_t> children;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return children;
+  while (dirent* entry = ::readdir(proc)) {
+    auto pid = parse_pid(entry->d_name);
+    if (!pid) continue;
+    auto stat = read_proc_file(fmt::format("/proc/{}/stat", *pid));
+    if (!stat) continue;  // gone meanwhile
+    if (parent_pid_from_stat(*stat) != parent || state_from_stat(*stat) == 'Z') continue;
+    children.push_back(*pid);
+  }
+  ::closedir(proc);
+  return children;
+}
+
+std::vector<pid_t> stderr_elsewhere(const std::vector<pid_t>& pids, const std::string& path) {
+  std::vector<pid_t> elsewhere;
+  struct stat wanted {};
+  bool have_file = ::stat(path.c_str(), &wanted) == 0;
+  for (pid_t pid : pids) {
+    struct stat now {};
+    if (::stat(fmt::format("/proc/{}/fd/2", pid).c_str(), &now) == 0) {
+      if (have_file && now.st_dev == wanted.st_dev && now.st_ino == wanted.st_ino) continue;
+    } else if (errno == ENOENT) {
+      bool gone = ::kill(pid, 0) != 0 && errno == ESRCH;
+      if (gone) continue;
+    }
+    elsewhere.push_back(pid);
+  }
+  return elsewhere;
+}
+
+Result<pid_t> running_master(const std::string& pid_file) {
+  auto text = read_proc_file(pid_file);
+  if (!text) {
+    if (text.error().sys_errno == ENOENT) {
+      return Error::not_found("postern-master is not running (no " + pid_file + ")");
+    }
+    return text.error();
+  }
+  auto pid = parse_pid(*text);
+  if (!pid) return Error::parse(pid_file + " does not hold a process ID");
+  auto cmdline = read_proc_file(fmt::format("/proc/{}/cmdline", *pid));
+  std::string_view program = cmdline ? std::string_view(cmdline->c_str()) : std::string_view();
+  std::string_view name = program.substr(program.rfind('/') + 1);
+  if (name != "postern-master") {
+    return Error::not_found(
+        fmt::format("postern-master is not running (pid {} in {} is not it)", *pid, pid_file));
+  }
+  return *pid;
+}
+
+Result<std::string> reopen_log(const MainConfig& config, int timeout_ms) {
+  std::string path = config.get("maillog_file");
+  if (path.empty()) {
+    return Error::config(
+        "maillog_file is not set: Postern logs to syslog, whose own rotation reopens its files");
+  }
+  const QueueLayout layout{config.get("queue_directory")};
+  auto master = running_master(layout.pid_file());
+  if (!master) return master.error();
+  if (::kill(*master, SIGUSR1) != 0) {
+    return Error::system(fmt::format("signal postern-master (pid {})", *master));
+  }
+  if (path == "/dev/stdout") {
+    return fmt::format("{} is standard output: nothing to reopen", path);
+  }
+  // Master opens the file in its event loop and hands it to its workers, which each take it in
+  // theirs: done when every one of them has it on fd 2.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::vector<pid_t> waiting;
+  size_t processes = 0;
+  while (true) {
+    std::vector<pid_t> pids = child_processes(*master);
+    pids.insert(pids.begin(), *master);
+    processes = pids.size();
+    waiting = stderr_elsewhere(pids, path);
+    if (waiting.empty() || std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  if (!waiting.empty()) {
+    return Error{
+        ErrorKind::kTemporary,
+        fmt::format("after {} ms, {} of {} processes (pids {}) do not write to {} yet; "
+                    "see the log of postern-master (pid {})",
+                    timeout_ms, waiting.size(), processes, fmt::join(waiting, ", "), path, *master),
+        0};
+  }
+  return fmt::format("{} reopened by postern-master (pid {}) and its {} worker{}", path, *master,
+                     processes - 1, processes == 2 ? "" : "s");
+}
+
+}  // namespace postern
