@@ -173,7 +173,8 @@ void ImapSession::on_event(bufferevent* bev, short what, void* arg) {
   }
   if (self->phase_ == Phase::kHandshake) {
     log::info("TLS handshake {} from {}: {}", (what & BEV_EVENT_TIMEOUT) ? "timeout" : "failed",
-              self->client_label(), log::printable(openssl_errors(), 200));
+              self->client_label(), log::printable(tls_bufferevent_errors(bev), 200));
+    send_pending_tls_output(bev);  // the alert (e.g. no shared cipher) reaches the client
     self->close_now();
     return;
   }

@@ -3,6 +3,7 @@
 #include "imapd/imapd_settings.hpp"
 
 #include "lib/base/ascii.hpp"
+#include "lib/net/tls_server.hpp"
 
 namespace postern::imapd {
 
@@ -19,6 +20,10 @@ Result<ImapdSettings> load_imapd_settings(const MainConfig& config) {
   s.user_ip_connection_limit = static_cast<int>(config.get_int("imapd_user_ip_connection_limit"));
   s.tls_cert_file = config.get("smtpd_tls_cert_file");
   s.tls_key_file = config.get("smtpd_tls_key_file");
+  s.tls_cipher_list = config.get(kTlsServerCiphersParameter);
+  if (Status ciphers = check_tls_server_ciphers(s.tls_cipher_list); !ciphers) {
+    return ciphers.error();
+  }
   s.mail_base = config.get("virtual_mailbox_base");
   s.accounts_db = config.get("data_directory") + "/accounts";
   s.sasl_local_domain = ascii_lowercase(config.get("smtpd_sasl_local_domain"));

@@ -24,6 +24,7 @@ struct ImapdSettings {
   int user_ip_connection_limit = 10;    // imapd_user_ip_connection_limit, per process
   std::string tls_cert_file;            // smtpd_tls_cert_file (the same certificate)
   std::string tls_key_file;
+  std::string tls_cipher_list;          // smtpd_tls_cipherlist (the same TLS 1.2 ciphers)
   std::string mail_base;                // virtual_mailbox_base
   std::string accounts_db;              // $data_directory/accounts
   std::string sasl_local_domain;        // smtpd_sasl_local_domain

@@ -31,8 +31,8 @@ int main(int argc, char** argv) {
 
   std::optional<TlsServerContext> tls;
   if (!settings->tls_cert_file.empty()) {
-    Result<TlsServerContext> created =
-        TlsServerContext::create(settings->tls_cert_file, settings->tls_key_file);
+    Result<TlsServerContext> created = TlsServerContext::create(
+        settings->tls_cert_file, settings->tls_key_file, settings->tls_cipher_list);
     if (!created) log::fatal("TLS: {}", created.error().describe());
     tls.emplace(std::move(created).value());
   } else if (settings->tls_wrappermode) {

@@ -1,7 +1,8 @@
 // Loading master's configuration snapshot (master/master_config.hpp). Process: master, at
 // start, for `postern-master -t`, and on SIGHUP. Trusts nothing beyond what the main.cf,
 // master.cf and accounts parsers check (they bound line length, file size and counts); adds
-// the checks that need all three files together.
+// the checks that need all three files together, and smtpd_tls_cipherlist (main.cf's and any
+// master.cf -o) against OpenSSL.
 #include "master/master_config.hpp"
 
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <cerrno>
 
 #include "lib/net/daemon.hpp"
+#include "lib/net/tls_server.hpp"
 #include "master/maillog.hpp"
 
 namespace postern::master {
@@ -56,6 +58,13 @@ Result<MasterConfig> load_master_config(const std::string& config_dir) {
     return Error::config(main_cf_path + ": " + maillog.error().describe());
   }
 
+  // The TLS 1.2 cipher list is OpenSSL's syntax, which MainConfig cannot judge: a bad one
+  // refuses the start or the reload here, rather than a worker at its start.
+  if (Status ciphers = check_tls_server_ciphers(config.main.get(kTlsServerCiphersParameter));
+      !ciphers) {
+    return Error::config(main_cf_path + ": " + ciphers.error().message);
+  }
+
   auto services = load_master_cf(config_dir + "/master.cf");
   if (!services) return services.error();
   config.services = std::move(services).value();
@@ -65,6 +74,16 @@ Result<MasterConfig> load_master_config(const std::string& config_dir) {
           fmt::format("{}/master.cf:{}: command {}: expected a program name "
                       "or an absolute path",
                       config_dir, service.line, service.command));
+    }
+    for (const auto& [name, value] : service.overrides) {
+      if (name != kTlsServerCiphersParameter) continue;
+      Result<std::string> expanded = config.main.expand_text(value);
+      Status ciphers = expanded ? check_tls_server_ciphers(*expanded) : Status(expanded.error());
+      if (!ciphers) {
+        return Error::config(fmt::format("{}/master.cf:{}: service {}: -o {}: {}", config_dir,
+                                         service.line, service.name, name,
+                                         ciphers.error().message));
+      }
     }
   }
 

@@ -23,8 +23,8 @@ int main(int argc, char** argv) {
   // The key is readable by root only: load it before the privilege drop.
   std::optional<TlsServerContext> tls;
   if (settings->tls_level != smtpd::TlsLevel::kNone && !settings->tls_cert_file.empty()) {
-    Result<TlsServerContext> created =
-        TlsServerContext::create(settings->tls_cert_file, settings->tls_key_file);
+    Result<TlsServerContext> created = TlsServerContext::create(
+        settings->tls_cert_file, settings->tls_key_file, settings->tls_cipher_list);
     if (created) {
       tls.emplace(std::move(created).value());
     } else if (settings->tls_level == smtpd::TlsLevel::kEncrypt) {

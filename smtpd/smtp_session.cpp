@@ -135,7 +135,8 @@ void SmtpSession::on_event(bufferevent* bev, short what, void* arg) {
   }
   if (self->phase_ == Phase::kHandshake) {  // no reply is possible in a half-made TLS session
     log::info("SSL_accept {} from {}: {}", (what & BEV_EVENT_TIMEOUT) ? "timeout" : "error",
-              self->client_label(), log::printable(openssl_errors(), 200));
+              self->client_label(), log::printable(tls_bufferevent_errors(bev), 200));
+    send_pending_tls_output(bev);  // the alert (e.g. no shared cipher) reaches the client
     self->close_now();
     return;
   }

@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "lib/base/ascii.hpp"
+#include "lib/net/tls_server.hpp"
 
 namespace postern::smtpd {
 Result<SmtpdSettings> load_smtpd_settings(const MainConfig& config) {
@@ -27,6 +28,10 @@ Result<SmtpdSettings> load_smtpd_settings(const MainConfig& config) {
                                      : TlsLevel::kMay;
   s.tls_cert_file = config.get("smtpd_tls_cert_file");
   s.tls_key_file = config.get("smtpd_tls_key_file");
+  s.tls_cipher_list = config.get(kTlsServerCiphersParameter);
+  if (Status ciphers = check_tls_server_ciphers(s.tls_cipher_list); !ciphers) {
+    return ciphers.error();
+  }
   s.recipient_delimiter = config.get("recipient_delimiter");
   for (const std::string& domain : config.get_list("relay_domains")) {
     s.relay_domains.push_back(ascii_lowercase(domain));

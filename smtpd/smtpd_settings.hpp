@@ -34,6 +34,7 @@ struct SmtpdSettings {
   TlsLevel tls_level = TlsLevel::kMay;
   std::string tls_cert_file;
   std::string tls_key_file;
+  std::string tls_cipher_list;  // smtpd_tls_cipherlist (OpenSSL's syntax), checked at load
   std::string recipient_delimiter;         // "+" (characters, any one of them)
   std::vector<std::string> relay_domains;  // lower-case; we accept mail for them from anyone
   NetworkList mynetworks;                  // clients that may relay
@@ -52,7 +53,7 @@ struct SmtpdSettings {
   AuthThrottleLimits auth_throttle;
 };
 
-// Reads and checks what smtpd needs; a bad mynetworks entry is an error.
+// Reads and checks what smtpd needs; a bad mynetworks entry or smtpd_tls_cipherlist is an error.
 Result<SmtpdSettings> load_smtpd_settings(const MainConfig& config);
 
 }  // namespace postern::smtpd

@@ -41,8 +41,8 @@ int main(int argc, char** argv) {
       if (tls_required) log::fatal("submission needs smtpd_tls_cert_file and smtpd_tls_key_file");
       log::warning("no smtpd_tls_cert_file: passwords cross the network in clear");
     } else {
-      Result<TlsServerContext> created =
-          TlsServerContext::create(settings.tls_cert_file, settings.tls_key_file);
+      Result<TlsServerContext> created = TlsServerContext::create(
+          settings.tls_cert_file, settings.tls_key_file, settings.tls_cipher_list);
       if (!created) log::fatal("TLS: {}", created.error().describe());
       tls.emplace(std::move(created).value());
     }

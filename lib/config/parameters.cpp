@@ -15,6 +15,14 @@ constexpr int64_t kHour = 60 * kMinute;
 constexpr int64_t kDay = 24 * kHour;
 constexpr int64_t kMaxSize = int64_t{1} << 40;  // 1 TiB: far beyond any sane message
 
+// smtpd_tls_cipherlist: the "intermediate" TLS 1.2 suites (ECDHE or DHE key exchange with AES-GCM
+// or CHACHA20-POLY1305; no CBC, no static-RSA key exchange), in that profile's order.
+constexpr std::string_view kTlsServerCipherListDefault =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
+
 constexpr ParamSpec text(std::string_view name, std::string_view def,
                          std::string_view choices = {}) {
   return ParamSpec{name, ParamType::kString, def, 0, INT64_MAX, 's', choices, false};
@@ -128,6 +136,7 @@ constexpr std::array kParameters = {
     time("smtpd_timeout", "300s", 1, kHour),
     boolean("smtpd_tls_auth_only", "yes"),
     text("smtpd_tls_cert_file", ""),
+    text("smtpd_tls_cipherlist", kTlsServerCipherListDefault),
     text("smtpd_tls_key_file", ""),
     integer("smtpd_tls_loglevel", "0", 0, 4),
     text("smtpd_tls_security_level", "may", "none|may|encrypt"),

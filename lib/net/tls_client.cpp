@@ -59,7 +59,7 @@ Result<TlsClientContext> TlsClientContext::create(const std::string& ca_file) {
   }
   SSL_CTX_set_options(raw, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
   SSL_CTX_set_mode(raw, SSL_MODE_RELEASE_BUFFERS);
-  if (SSL_CTX_set_cipher_list(raw, kTlsServerCiphers) != 1) {
+  if (SSL_CTX_set_cipher_list(raw, kTlsClientCiphers) != 1) {
     return Error::config("no usable TLS 1.2 cipher: " + openssl_errors());
   }
   if (SSL_CTX_set_default_verify_paths(raw) != 1) {

@@ -18,6 +18,13 @@
 namespace postern {
 
 inline constexpr int kTlsClientVerifyDepth = 10;
+// OpenSSL's list of TLS 1.2 ciphers relay offers: forward-secret AEAD first, then ECDHE with
+// AES-CBC, kept on the client side for old MX hosts (opportunistic TLS that fails falls back to
+// plain text, which is worse). The server side is smtpd_tls_cipherlist (tls_server.hpp); TLS 1.3
+// suites are OpenSSL's defaults, all AEAD.
+inline constexpr const char* kTlsClientCiphers =
+    "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:ECDHE+AES:"
+    "!aNULL:!eNULL:!MD5:!DSS:!RC4:!3DES";
 
 // smtp_tls_security_level, as in Postfix: none (never STARTTLS), may (when offered, no
 // verification, failure = next host), encrypt (required, no verification), verify (required,

@@ -5,7 +5,8 @@
   `postern queue show` prints envelope and message. Then Postfix's smtp-sink starts on that
   port, `postern queue flush` makes it due at once (the retry times are set long, so only the
   flush can explain a prompt delivery), the queue empties and smtp-sink has the message.
-- A queue file that does not parse is listed as "unreadable", and the command still exits 0.
+- An empty queue prints exactly "Mail queue is empty\\n" (and nothing on stderr). A queue file
+  that does not parse is listed as "unreadable", and the command still exits 0.
 - transport_maps routes one domain to smtp-sink while relayhost is down, and bounces another
   with the table's error text (qmgr's routing, with the table master compiled).
 - An alias with a local and an outside target: the outside copy reaches smtp-sink (relayhost),
@@ -126,6 +127,12 @@ def test_list_show_and_flush():
 
 def test_unreadable_file_and_usage():
     with Suite() as suite:
+        # An empty queue: the whole output, byte for byte (not through text mode, which would
+        # hide a CR), as Postfix's mailq prints it.
+        empty = subprocess.run([POSTERN, "-c", suite.etc, "queue", "list"], capture_output=True,
+                               timeout=30)
+        expected = (0, b"Mail queue is empty\n", b"")
+        assert (empty.returncode, empty.stdout, empty.stderr) == expected, empty
         hold = os.path.join(suite.spool, "hold")
         os.makedirs(hold, exist_ok=True)
         bad_id = "0000000000BADBAD"

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <thread>
 
+#include "lib/config/parameters.hpp"
 #include "lib/net/tls_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -59,7 +60,8 @@ class TlsClientTest : public ::testing::Test {
   static Outcome handshake(const TlsClientContext& client, const std::string& sni,
                            const std::vector<std::string>& match, const std::string& cert,
                            const std::string& key) {
-    Result<TlsServerContext> server = TlsServerContext::create(cert, key);
+    Result<TlsServerContext> server = TlsServerContext::create(
+        cert, key, find_parameter(kTlsServerCiphersParameter)->default_value);
     EXPECT_TRUE(server.ok()) << (server.ok() ? "" : server.error().message);
     int fds[2];
     EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
