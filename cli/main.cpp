@@ -99,7 +99,11 @@ int main(int argc, char** argv) {
   const QueueLayout layout{config->get("queue_directory")};
 
   if (command == "list") {
-    list_queue(layout, write_stdout);
+    Result<QueueListTotals> listed = list_queue(layout, write_stdout);
+    if (!listed) {
+      std::fprintf(stderr, "postern: queue list: %s\n", listed.error().describe().c_str());
+      return kExitFailed;
+    }
     return std::fflush(stdout) == 0 ? kExitOk : kExitFailed;
   }
   if (command == "show") {

@@ -45,10 +45,15 @@ std::string folder_path(const QueueLayout& layout, std::string_view folder) {
 }
 
 // Queue IDs in a folder, sorted (IDs sort by arrival time). Temporary files are skipped.
-std::vector<std::string> queue_ids_in(const std::string& dir) {
+// The queue IDs in dir, sorted; none when dir does not exist. A folder that exists but cannot be
+// read (permissions, not a directory) is an error: "Mail queue is empty" would be a lie.
+Result<std::vector<std::string>> queue_ids_in(const std::string& dir) {
   std::vector<std::string> ids;
   DIR* d = ::opendir(dir.c_str());
-  if (!d) return ids;
+  if (!d) {
+    if (errno == ENOENT) return ids;
+    return Error::system("cannot read " + dir);
+  }
   while (dirent* entry = ::readdir(d)) {
     if (is_queue_id(entry->d_name)) ids.emplace_back(entry->d_name);
   }
@@ -127,11 +132,19 @@ std::string queue_time_text(int64_t unix_seconds) {
   return std::string(buffer, n);
 }
 
-QueueListTotals list_queue(const QueueLayout& layout, const Emit& emit) {
+Result<QueueListTotals> list_queue(const QueueLayout& layout, const Emit& emit) {
+  // Every folder is read before anything is printed, so an unreadable one gives an error alone.
+  std::vector<std::vector<std::string>> ids_by_folder;
+  for (const Folder& folder : kFolders) {
+    Result<std::vector<std::string>> ids = queue_ids_in(folder_path(layout, folder.name));
+    if (!ids) return ids.error();
+    ids_by_folder.push_back(std::move(*ids));
+  }
   QueueListTotals totals;
   bool header = false;
-  for (const Folder& folder : kFolders) {
-    for (const std::string& queue_id : queue_ids_in(folder_path(layout, folder.name))) {
+  for (size_t i = 0; i < std::size(kFolders); ++i) {
+    const Folder& folder = kFolders[i];
+    for (const std::string& queue_id : ids_by_folder[i]) {
       if (!header) {
         emit(fmt::format("{:<17} {:>8} {:<20}  {}\n", "-Queue ID-", "--Size--",
                          "----Arrival Time----", "-Sender/Recipient-------"));

@@ -31,8 +31,9 @@ struct QueueListTotals {
   uint64_t bytes = 0;
 };
 
-// mailq-style listing of every queued message, oldest queue ID first within each folder.
-QueueListTotals list_queue(const QueueLayout& layout, const Emit& emit);
+// mailq-style listing of every queued message, oldest queue ID first within each folder. A queue
+// folder that exists but cannot be read is an error, with nothing printed.
+Result<QueueListTotals> list_queue(const QueueLayout& layout, const Emit& emit);
 
 // Envelope (folder, arrival, sender, attributes, every recipient with its state and deferral
 // reason), then the message text (CRLF shown as LF). Errors: not found, or unreadable.

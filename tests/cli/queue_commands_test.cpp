@@ -54,8 +54,10 @@ class QueueCommandsTest : public ::testing::Test {
 
   std::string list(QueueListTotals* totals = nullptr) {
     std::string out;
-    QueueListTotals t = list_queue(layout_, [&](std::string_view text) { out.append(text); });
-    if (totals) *totals = t;
+    Result<QueueListTotals> t =
+        list_queue(layout_, [&](std::string_view text) { out.append(text); });
+    EXPECT_TRUE(t.ok()) << t.error().describe();
+    if (totals && t) *totals = *t;
     return out;
   }
 
@@ -74,6 +76,24 @@ class QueueCommandsTest : public ::testing::Test {
   test_support::TempDir tmp_{"queue_commands_test"};
   QueueLayout layout_;
 };
+
+TEST_F(QueueCommandsTest, AnUnreadableFolderIsAnErrorNotAnEmptyQueue) {
+  // Root reads any mode, so the folder is made unreadable by being a file (ENOTDIR); a user
+  // without permission gets EACCES through the same path.
+  ASSERT_EQ(::rmdir((tmp_.path() + "/deferred").c_str()), 0);
+  write_raw(tmp_.path() + "/deferred", "not a folder");
+  write_message("incoming", "a@example.org", {"b@example.net"});
+  std::string out;
+  Result<QueueListTotals> listed =
+      list_queue(layout_, [&](std::string_view text) { out.append(text); });
+  ASSERT_FALSE(listed.ok());
+  EXPECT_NE(listed.error().describe().find(tmp_.path() + "/deferred"), std::string::npos)
+      << listed.error().describe();
+  EXPECT_EQ(out, "");
+  // A folder that does not exist (a queue not made yet) is simply empty.
+  ASSERT_EQ(::unlink((tmp_.path() + "/deferred").c_str()), 0);
+  EXPECT_NE(list().find("-- 1 Kbytes in 1 Request."), std::string::npos);
+}
 
 TEST_F(QueueCommandsTest, EmptyQueue) {
   QueueListTotals totals;
