@@ -202,7 +202,10 @@ std::optional<std::string> charset_to_utf8(std::string_view text, std::string_vi
   }
   iconv(converter.get(), nullptr, nullptr, &out_ptr, &out_left);
   out.resize(static_cast<size_t>(out_ptr - out.data()));
-  return out;
+  // iconv's output is not always valid UTF-8: glibc folds a name such as "u#tf-8" to UTF-8 and
+  // then passes surrogates and other bytes our reader refuses (found by mime_fuzz). The result
+  // must be UTF-8 whatever the charset, so it goes through the same check as the UTF-8 path.
+  return sanitize_utf8(out);
 }
 
 std::string utf8_casefold(std::string_view text) {

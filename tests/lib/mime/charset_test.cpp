@@ -19,6 +19,21 @@ TEST(Charset, ConvertsToUtf8) {
   EXPECT_EQ(charset_to_utf8("a\xff" "b", "shift_jis"), "a\xef\xbf\xbd" "b");
 }
 
+TEST(Charset, OutputIsUtf8WhateverNameIconvAccepts) {
+  // glibc folds "u#tf-8" to UTF-8 and then lets a surrogate through (mime_fuzz, issue 10);
+  // every charset's output must still be valid UTF-8.
+  for (const char* name : {"u#tf-8", "UTF8//", "utf-16le", "cesu-8"}) {
+    for (std::string_view bytes : {std::string_view("a\xed\xa0\x80z"), std::string_view("\xf8\x88\x80\x80\x80"),
+                                   std::string_view("\x00\xd8\x41\x00", 4)}) {
+      std::optional<std::string> text = charset_to_utf8(bytes, name);
+      if (!text) continue;  // a name this glibc does not know
+      EXPECT_EQ(sanitize_utf8(*text), *text) << name;
+    }
+  }
+  EXPECT_EQ(charset_to_utf8("a\xed\xa0\x80z", "u#tf-8").value_or(""),
+            sanitize_utf8("a\xed\xa0\x80z"));
+}
+
 TEST(Charset, Sanitize) {
   EXPECT_EQ(sanitize_utf8("ok \xe2\x82\xac"), "ok \xe2\x82\xac");
   EXPECT_EQ(sanitize_utf8("\xc0\xaf"), "\xef\xbf\xbd\xef\xbf\xbd");  // overlong
