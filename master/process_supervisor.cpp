@@ -14,6 +14,7 @@
 #include <cerrno>
 
 #include "lib/base/log.hpp"
+#include "lib/net/daemon.hpp"
 #include "master/worker_spawn.hpp"
 
 namespace postern::master {
@@ -242,7 +243,7 @@ size_t ProcessSupervisor::send_log_file(int fd) {
   size_t sent = 0;
   auto send_one = [&](pid_t pid, const std::string& program, const UniqueFd& watch) {
     if (!watch) return;
-    if (Status done = master::send_log_file(watch.get(), fd); !done) {
+    if (Status done = postern::send_log_file(watch.get(), fd); !done) {
       // ECONNRESET/EPIPE: it has exited and is about to be reaped; anything else is news.
       int err = done.error().sys_errno;
       if (err != EPIPE && err != ECONNRESET) {

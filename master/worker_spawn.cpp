@@ -99,24 +99,5 @@ Result<SpawnedWorker> spawn_worker(const std::string& program, const std::vector
   return SpawnedWorker{pid, std::move(watch_master)};
 }
 
-Status send_log_file(int watch_socket, int fd) {
-  char byte = 'L';
-  iovec part{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message{};
-  message.msg_iov = &part;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  cmsghdr* header = CMSG_FIRSTHDR(&message);
-  header->cmsg_level = SOL_SOCKET;
-  header->cmsg_type = SCM_RIGHTS;
-  header->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(header), &fd, sizeof(int));
-  while (::sendmsg(watch_socket, &message, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) return Error::system("send the log file");
-  }
-  return Status::success();
-}
 
 }  // namespace postern::master

@@ -25,8 +25,5 @@ struct SpawnedWorker {
 Result<SpawnedWorker> spawn_worker(const std::string& program, const std::vector<std::string>& argv,
                                    int listen_fd, int main_cf_fd);
 
-// Sends fd to the worker on its watch socket (one byte with the descriptor, SCM_RIGHTS), without
-// blocking. Fails when the worker is gone or has let many such messages pile up unread.
-Status send_log_file(int watch_socket, int fd);
 
 }  // namespace postern::master

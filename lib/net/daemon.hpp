@@ -77,6 +77,11 @@ Result<UniqueFd> listen_inet(const std::string& host, int port, std::string_view
 // Removes a stale socket file at path first, then binds, listens and chmods to mode.
 Result<UniqueFd> listen_unix(const std::string& path, unsigned mode);
 
+// Master's side of the reopen: sends fd to a worker on its watch socket (one byte 'L' with the
+// descriptor, SCM_RIGHTS), without blocking. Fails when the worker is gone or has let many such
+// messages pile up unread. DaemonStopWatch receives it.
+Status send_log_file(int watch_socket, int fd);
+
 // Calls on_stop once when SIGTERM or SIGINT arrives or the master watch (fd 4) reports EOF.
 // Also takes what master sends on fd 4: a reopened maillog_file becomes stderr (dup2), the old
 // file is closed. SIGPIPE and SIGUSR1 (master's reopen signal) are ignored. Owns its libevent

@@ -359,23 +359,8 @@ TEST(DaemonStopWatchTest, SigtermStopsAndSigpipeIsIgnored) {
   event_base_free(base);
 }
 
-// What master does after a reopen (master/worker_spawn.cpp): one byte 'L' with the descriptor.
-bool send_descriptor(int socket, int fd) {
-  char byte = 'L';
-  iovec part{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message{};
-  message.msg_iov = &part;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  cmsghdr* header = CMSG_FIRSTHDR(&message);
-  header->cmsg_level = SOL_SOCKET;
-  header->cmsg_type = SCM_RIGHTS;
-  header->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(header), &fd, sizeof(int));
-  return ::sendmsg(socket, &message, 0) == 1;
-}
+// What master does after a reopen (lib/net/daemon's send_log_file, as master calls it).
+bool send_descriptor(int socket, int fd) { return send_log_file(socket, fd).ok(); }
 
 TEST(DaemonStopWatchTest, LogFileFromMasterBecomesStderrAndSocketEofStops) {
   TempDir dir;
