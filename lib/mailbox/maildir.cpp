@@ -103,7 +103,9 @@ Status create_maildir(const std::string& base, const std::string& maildir) {
   bool sub_created = false;
   if (Status s = make_folder(domain_dir, &domain_created); !s) return s;
   if (Status s = make_folder(maildir, &user_created); !s) return s;
-  for (const char* sub : {"/tmp", "/new", "/cur"}) {
+  // tmp/ last: create() takes an existing tmp/ for a whole Maildir, so a process killed between
+  // these mkdirs must not leave tmp/ without new/ (every later rename into new/ would fail).
+  for (const char* sub : {"/new", "/cur", "/tmp"}) {
     if (Status s = make_folder(maildir + sub, &sub_created); !s) return s;
   }
   // New folder entries are durable before the first message is announced in new/.
@@ -163,6 +165,7 @@ Result<MaildirMessage> MaildirMessage::create(const std::string& base, const std
     timespec now{};
     ::clock_gettime(CLOCK_REALTIME, &now);
     MaildirMessage message;
+    message.base_ = base;
     message.maildir_ = maildir;
     message.unique_ = maildir_unique_name(now.tv_sec, now.tv_nsec / 1000, pid,
                                           g_delivery_counter.fetch_add(1), host);
@@ -183,7 +186,8 @@ Result<MaildirMessage> MaildirMessage::create(const std::string& base, const std
 }
 
 MaildirMessage::MaildirMessage(MaildirMessage&& other) noexcept
-    : maildir_(std::move(other.maildir_)),
+    : base_(std::move(other.base_)),
+      maildir_(std::move(other.maildir_)),
       unique_(std::move(other.unique_)),
       tmp_path_(std::move(other.tmp_path_)),
       fd_(std::move(other.fd_)),
@@ -196,6 +200,7 @@ MaildirMessage::MaildirMessage(MaildirMessage&& other) noexcept
 MaildirMessage& MaildirMessage::operator=(MaildirMessage&& other) noexcept {
   if (this != &other) {
     discard();
+    base_ = std::move(other.base_);
     maildir_ = std::move(other.maildir_);
     unique_ = std::move(other.unique_);
     tmp_path_ = std::move(other.tmp_path_);
@@ -256,7 +261,12 @@ Result<std::string> MaildirMessage::commit() {
   if (::fsync(fd_.get()) != 0) return Error::system("fsync " + tmp_path_);
   std::string final_path = fmt::format("{}/new/{},S={}", maildir_, unique_, size_);
   if (::rename(tmp_path_.c_str(), final_path.c_str()) != 0) {
-    return Error::system("rename " + tmp_path_);
+    // new/ gone (a Maildir that an older build or another tool left with tmp/ only): make the
+    // missing folders and try once more, rather than defer this mailbox forever.
+    if (errno != ENOENT || !create_maildir(base_, maildir_) ||
+        ::rename(tmp_path_.c_str(), final_path.c_str()) != 0) {
+      return Error::system("rename " + tmp_path_ + " to " + final_path);
+    }
   }
   committed_ = true;
   fd_.reset();

@@ -71,6 +71,7 @@ class MaildirMessage {
   Status write_all(std::string_view bytes);
   Status flush();
   void discard();
+  std::string base_;
   std::string maildir_;
   std::string unique_;
   std::string tmp_path_;

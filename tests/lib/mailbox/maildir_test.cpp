@@ -132,6 +132,25 @@ TEST(MaildirMessageTest, CreatesTheMaildirAndCommitsIntoNew) {
   EXPECT_EQ(list(*maildir + "/new").size(), 1u);
 }
 
+TEST(MaildirMessageTest, AMaildirWithTmpOnlyGetsItsOtherFolders) {
+  // A delivery killed between the mkdirs of create_maildir (seen in test_qmgr_delivery_kill)
+  // left tmp/ alone; every later rename into new/ failed and the mailbox was deferred forever.
+  TempDir base;
+  auto maildir = maildir_path(base.path(), "alice@example.test");
+  ASSERT_TRUE(maildir.ok());
+  ASSERT_EQ(::mkdir((base.path() + "/example.test").c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir(maildir->c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir((*maildir + "/tmp").c_str(), 0700), 0);
+  auto message = MaildirMessage::create(base.path(), *maildir, "mx.example.test");
+  ASSERT_TRUE(message.ok()) << message.error().describe();
+  ASSERT_TRUE(message->write("Subject: x\n\nbody\n").ok());
+  auto final_path = message->commit();
+  ASSERT_TRUE(final_path.ok()) << final_path.error().describe();
+  EXPECT_EQ(list(*maildir + "/new").size(), 1u);
+  struct stat st {};
+  EXPECT_EQ(::stat((*maildir + "/cur").c_str(), &st), 0);
+}
+
 TEST(MaildirMessageTest, UncommittedMessageLeavesNothing) {
   TempDir base;
   std::string maildir = base.path() + "/example.test/bob";
