@@ -28,10 +28,13 @@ inline constexpr int kMboxDotlockStaleSeconds = 300;
 //    ENOLCK from fcntl, ...), or the mbox was renamed or removed while we waited (ESTALE).
 class MboxLock {
  public:
-  // Takes the dotlock for mbox_path, then an F_SETLK write lock on mbox_fd (which must be open
-  // for writing and stay open while the lock lives: closing any descriptor of the file in this
-  // process drops the fcntl lock). Both waits share one deadline, timeout_ms from now. A
-  // dotlock with an mtime stale_after_seconds or more in the past is removed and taken over.
+  // Takes the dotlock for mbox_path, then an F_SETLK write lock on mbox_fd (not owned; open for
+  // writing). Keep the descriptor open until the lock is released or destroyed: closing any
+  // descriptor of the file in this process drops the fcntl lock, and a closed number may be
+  // reused for another file by the time release() unlocks it. Both waits share one deadline,
+  // timeout_ms from now (0: one try each). A dotlock with an mtime stale_after_seconds or more
+  // in the past is removed and taken over. After both locks, the path must still name the file
+  // mbox_fd has open.
   static Result<MboxLock> acquire(const std::string& mbox_path, int mbox_fd, int timeout_ms,
                                   int stale_after_seconds = kMboxDotlockStaleSeconds);
 
