@@ -4,6 +4,7 @@
 #include "master/mail_owner.hpp"
 
 #include <fmt/format.h>
+#include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -44,6 +45,23 @@ Result<MailOwner> resolve_mail_owner(const MainConfig& config) {
   }
   owner.uid = entry.pw_uid;
   owner.gid = entry.pw_gid;
+  // setgid_group: the group of the postdrop helper, which owns maildrop/ and public/. Unknown:
+  // the folders keep mail_owner's group, so that only root can submit with sendmail(1).
+  std::string group_name = config.get("setgid_group");
+  group entry_group{};
+  group* found_group = nullptr;
+  std::vector<char> group_buffer(16384);
+  if (!group_name.empty() &&
+      ::getgrnam_r(group_name.c_str(), &entry_group, group_buffer.data(), group_buffer.size(),
+                   &found_group) == 0 &&
+      found_group != nullptr) {
+    owner.postdrop_gid = found_group->gr_gid;
+  } else {
+    owner.postdrop_warning = fmt::format(
+        "setgid_group {}: no such group; only root can use sendmail(1) (create it with "
+        "addgroup --system {})",
+        group_name, group_name);
+  }
   return owner;
 }
 

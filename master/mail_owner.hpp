@@ -16,6 +16,8 @@ struct MailOwner {
   std::string name;
   uid_t uid = static_cast<uid_t>(-1);  // -1: not root, keep whatever owner files get
   gid_t gid = static_cast<gid_t>(-1);
+  gid_t postdrop_gid = static_cast<gid_t>(-1);  // setgid_group (maildrop/, public/); -1: gid
+  std::string postdrop_warning;                 // set when setgid_group is unknown
   bool changes_owner() const { return uid != static_cast<uid_t>(-1); }
 };
 

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 
+#include "lib/base/log.hpp"
 #include "lib/queue/queue_dir.hpp"
 
 namespace postern::master {
@@ -53,7 +54,8 @@ Status ensure_runtime_directories(const MainConfig& config, const MailOwner& own
   if (Status parents = ensure_directory(layout.root, kParentMode, MailOwner{}); !parents) {
     return parents;
   }
-  if (Status queue = ensure_queue_directories(layout, owner.uid, owner.gid); !queue) return queue;
+  if (!owner.postdrop_warning.empty()) log::warning("{}", owner.postdrop_warning);
+  if (Status queue = ensure_queue_directories(layout, owner.uid, owner.gid, owner.postdrop_gid); !queue) return queue;
   if (Status mail = ensure_directory(config.get("virtual_mailbox_base"), 0750, owner); !mail) {
     return mail;
   }

@@ -52,6 +52,7 @@ constexpr ParamSpec boolean(std::string_view name, std::string_view def) {
 constexpr std::array kParameters = {
     text("accounts_file", "$config_directory/accounts.yaml"),
     list("alias_maps", ""),
+    list("alternate_config_directories", ""),
     integer("auth_throttle_free_failures", "2", 0, 1000),
     time("auth_throttle_max_delay", "16s", 0, kMinute * 10),
     integer("auth_throttle_refuse_after", "10", 1, 100000),
@@ -59,6 +60,7 @@ constexpr std::array kParameters = {
     time("auth_throttle_window", "600s", 1, kDay),
     text("bounce_notice_recipient", "postmaster"),
     time("bounce_queue_lifetime", "5d", 0, 100 * kDay, 'd'),
+    text("command_directory", "/usr/sbin"),
     text("config_directory", "/etc/postern"),
     text("daemon_directory", "/usr/lib/postern"),
     text("data_directory", "/var/lib/postern"),
@@ -106,6 +108,7 @@ constexpr std::array kParameters = {
     time("service_throttle_limit", "60s", 1, kDay),
     time("service_throttle_reset_time", "60s", 1, kDay),
     time("service_throttle_time", "2s", 0, kHour),
+    text("setgid_group", "postdrop"),
     time("shutdown_grace_time", "10s", 0, kHour),
     time("smtp_connect_timeout", "30s", 1, kHour),
     time("smtp_connection_cache_time_limit", "2s", 0, kHour),

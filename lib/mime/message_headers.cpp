@@ -360,7 +360,8 @@ class AddressTokenizer {
 // back-tracking; the only recursion is a group's members (one level: groups do not nest).
 class AddressListParser {
  public:
-  explicit AddressListParser(std::string_view text) : tokenizer_(text) {}
+  AddressListParser(std::string_view text, bool allow_local_only)
+      : tokenizer_(text), allow_local_only_(allow_local_only) {}
 
   Result<std::vector<std::string>> run() {
     if (Status s = advance(); !s) return s.error();
@@ -414,6 +415,9 @@ class AddressListParser {
       if (Status s = advance(); !s) return s;
     }
     if (want_word) local_ok = false;  // empty, or ends with a dot
+    if (allow_local_only_ && local_ok && (at_end() || peek().is(',') || peek().is(';'))) {
+      return store_local_only(std::move(local_part));
+    }
     if (at_end()) return Error::parse("an address list element that is not an address");
     if (peek().is('@')) {
       if (!local_ok) return Error::parse("bad local part in an address");
@@ -482,6 +486,10 @@ class AddressListParser {
       local_part.push_back('.');
       if (Status s = advance(); !s) return s;
     }
+    if (allow_local_only_ && !at_end() && peek().is('>')) {
+      if (Status stored = store_local_only(std::move(local_part)); !stored) return stored;
+      return advance();
+    }
     if (at_end() || !peek().is('@')) return Error::parse("an address without '@domain'");
     if (Status s = advance(); !s) return s;
     if (Status stored = domain_then_store(std::move(local_part)); !stored) return stored;
@@ -497,6 +505,17 @@ class AddressListParser {
     if (out_.size() == kMaxAddresses) {
       return Error::limit(fmt::format("more than {} addresses in an address list", kMaxAddresses));
     }
+    out_.push_back(address.to_string());
+    return Status::success();
+  }
+
+  // A local part alone ("root", with allow_local_only), quoted like Address::to_string().
+  Status store_local_only(std::string local_part) {
+    if (out_.size() == kMaxAddresses) {
+      return Error::limit(fmt::format("more than {} addresses in an address list", kMaxAddresses));
+    }
+    Address address;  // no domain: to_string() gives the local part alone
+    address.local_part = std::move(local_part);
     out_.push_back(address.to_string());
     return Status::success();
   }
@@ -524,6 +543,7 @@ class AddressListParser {
   }
 
   AddressTokenizer tokenizer_;
+  bool allow_local_only_ = false;
   std::optional<Token> current_;
   std::vector<std::string> out_;
 };
@@ -531,8 +551,13 @@ class AddressListParser {
 }  // namespace
 
 Result<std::vector<std::string>> parse_address_list(std::string_view value) {
+  return parse_address_list(value, AddressListOptions{});
+}
+
+Result<std::vector<std::string>> parse_address_list(std::string_view value,
+                                                    const AddressListOptions& options) {
   if (!is_valid_utf8(value)) return Error::parse("address list is not valid UTF-8");
-  return AddressListParser(value).run();
+  return AddressListParser(value, options.allow_local_only).run();
 }
 
 // --- Message-ID and Date

@@ -95,6 +95,15 @@ size_t count_fields(const std::vector<HeaderField>& fields, std::string_view nam
 // length is bounded by the caller (it comes out of a bounded header section).
 Result<std::vector<std::string>> parse_address_list(std::string_view value);
 
+struct AddressListOptions {
+  // A local part with no "@domain" ("root", "<root>", "Admin <root>") is an address too, and
+  // comes back as the local part alone: what sendmail -t reads in a locally written message,
+  // where the MTA appends $myorigin.
+  bool allow_local_only = false;
+};
+Result<std::vector<std::string>> parse_address_list(std::string_view value,
+                                                    const AddressListOptions& options);
+
 // "<YYYYMMDDhhmmss.QUEUEID@hostname>" with the UTC time given: unique per queue ID (queue IDs
 // are unique per host). The two-argument form uses the current time.
 std::string make_message_id(std::string_view queue_id, std::string_view hostname,

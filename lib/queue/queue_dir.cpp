@@ -56,7 +56,8 @@ Status ensure_directory(const std::string& path, mode_t mode, uid_t uid, gid_t g
   if ((st.st_mode & 07777) != mode && ::chmod(path.c_str(), mode) != 0) {
     return Error::system("chmod " + path);
   }
-  if (uid != static_cast<uid_t>(-1) && (st.st_uid != uid || st.st_gid != gid)) {
+  if ((uid != static_cast<uid_t>(-1) && st.st_uid != uid) ||
+      (gid != static_cast<gid_t>(-1) && st.st_gid != gid)) {
     if (::chown(path.c_str(), uid, gid) != 0) return Error::system("chown " + path);
   }
   return Status::success();
@@ -107,25 +108,33 @@ void put_base36(char* out, size_t digits, uint64_t value) {
 
 }  // namespace
 
-Status ensure_queue_directories(const QueueLayout& layout, uid_t uid, gid_t gid) {
+Status ensure_queue_directories(const QueueLayout& layout, uid_t uid, gid_t gid,
+                                gid_t postdrop_gid) {
   std::string root = layout.root;
   while (root.size() > 1 && root.back() == '/') root.pop_back();
   if (Status st = make_parents(root); !st) return st;
   // The root keeps its owner (root), readable so that local users reach public/ and maildrop/.
-  if (Status st = ensure_directory(root, 0755, static_cast<uid_t>(-1), gid, true); !st) {
+  if (Status st = ensure_directory(root, 0755, static_cast<uid_t>(-1), static_cast<gid_t>(-1),
+                                   true);
+      !st) {
     return st;
   }
   QueueLayout clean{root};
-  // maildrop/ stays 0700 for now: when sendmail(1) writes there as a local user it becomes
-  // 1730 with a postdrop group, as in Postfix.
   const FolderSpec folders[] = {
       {clean.incoming(), 0700}, {clean.active(), 0700},      {clean.deferred(), 0700},
       {clean.defer(), 0700},    {clean.hold(), 0700},        {clean.corrupt(), 0700},
-      {clean.maildrop(), 0700}, {clean.private_dir(), 0700}, {clean.public_dir(), 0711},
-      {clean.pid_dir(), 0755},
+      {clean.private_dir(), 0700}, {clean.pid_dir(), 0755},
   };
   for (const FolderSpec& folder : folders) {
     if (Status st = ensure_directory(folder.path, folder.mode, uid, gid, false); !st) return st;
+  }
+  // sendmail(1)'s way in, as in Postfix: the setgid postdrop helper may create files in
+  // maildrop/ (sticky: nobody removes another's) but not list it; public/pickup is reached by
+  // the same group only.
+  gid_t group = postdrop_gid != static_cast<gid_t>(-1) ? postdrop_gid : gid;
+  const FolderSpec postdrop_folders[] = {{clean.maildrop(), 01730}, {clean.public_dir(), 0710}};
+  for (const FolderSpec& folder : postdrop_folders) {
+    if (Status st = ensure_directory(folder.path, folder.mode, uid, group, false); !st) return st;
   }
   return Status::success();
 }

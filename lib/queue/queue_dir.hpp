@@ -29,9 +29,12 @@ struct QueueLayout {
   std::string pid_file() const { return root + "/pid/master.pid"; }
 };
 
-// Creates every folder (mode 0700, public/ 0711, pid/ 0755) owned by uid:gid; uid -1 keeps the
-// owner. The root itself is created 0755 and keeps its owner.
-Status ensure_queue_directories(const QueueLayout& layout, uid_t uid, gid_t gid);
+// Creates every folder (mode 0700, pid/ 0755) owned by uid:gid; -1 keeps the owner or group.
+// maildrop/ (mode 1730) and public/ (0710) get the group postdrop_gid instead (setgid_group, the
+// group of sendmail's postdrop helper) when it is not -1. The root itself is created 0755 and
+// keeps its owner.
+Status ensure_queue_directories(const QueueLayout& layout, uid_t uid, gid_t gid,
+                                gid_t postdrop_gid = static_cast<gid_t>(-1));
 
 // A new queue ID: 16 characters [0-9A-Z], unique within this host (time, pid and a counter),
 // sorting by arrival time.

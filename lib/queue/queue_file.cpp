@@ -71,6 +71,32 @@ void append_record(std::string& out, char type, std::string_view payload) {
   out.append(payload);
 }
 
+// Every record before the message: V T S F A* R*.
+void append_envelope_records(std::string& out, const QueueEnvelope& envelope) {
+  append_record(out, 'V', kQueueVersion);
+  append_record(out, 'T', std::to_string(envelope.arrival_time));
+  char schedule[kScheduleBytes];
+  encode_schedule(schedule, envelope.attempts, envelope.next_attempt, envelope.schedule_flags);
+  append_record(out, 'S', std::string_view(schedule, kScheduleBytes));
+  append_record(out, 'F', envelope.sender);
+  std::string scratch;
+  for (const auto& [name, value] : envelope.attributes) {
+    scratch.assign(name);
+    scratch.push_back('=');
+    scratch.append(value);
+    append_record(out, 'A', scratch);
+  }
+  for (const QueueRecipient& rcpt : envelope.recipients) {
+    scratch.assign(1, static_cast<char>(rcpt.status));
+    scratch.append(rcpt.address);
+    scratch.push_back('\0');
+    scratch.append(rcpt.orcpt);
+    scratch.push_back('\0');
+    scratch.append(rcpt.notify);
+    append_record(out, 'R', scratch);
+  }
+}
+
 Status write_all(int fd, const char* data, size_t size, const std::string& path) {
   while (size > 0) {
     ssize_t n = ::write(fd, data, size);
@@ -346,32 +372,9 @@ Result<QueueFileWriter> QueueFileWriter::create(const std::string& dir,
   }
   writer.buffer_.reserve(2 * kWriteBufferBytes + 2 * kRecordHeaderBytes);
 
-  auto maybe_flush = [&writer]() -> Status {
-    return writer.buffer_.size() >= kWriteBufferBytes ? writer.flush_buffer() : Status::success();
-  };
-  append_record(writer.buffer_, 'V', kQueueVersion);
-  append_record(writer.buffer_, 'T', std::to_string(envelope.arrival_time));
-  char schedule[kScheduleBytes];
-  encode_schedule(schedule, envelope.attempts, envelope.next_attempt, envelope.schedule_flags);
-  append_record(writer.buffer_, 'S', std::string_view(schedule, kScheduleBytes));
-  append_record(writer.buffer_, 'F', envelope.sender);
-  std::string scratch;
-  for (const auto& [name, value] : envelope.attributes) {
-    scratch.assign(name);
-    scratch.push_back('=');
-    scratch.append(value);
-    append_record(writer.buffer_, 'A', scratch);
-    if (Status st = maybe_flush(); !st) return st.error();
-  }
-  for (const QueueRecipient& rcpt : envelope.recipients) {
-    scratch.assign(1, static_cast<char>(rcpt.status));
-    scratch.append(rcpt.address);
-    scratch.push_back('\0');
-    scratch.append(rcpt.orcpt);
-    scratch.push_back('\0');
-    scratch.append(rcpt.notify);
-    append_record(writer.buffer_, 'R', scratch);
-    if (Status st = maybe_flush(); !st) return st.error();
+  append_envelope_records(writer.buffer_, envelope);
+  if (writer.buffer_.size() >= kWriteBufferBytes) {
+    if (Status st = writer.flush_buffer(); !st) return st.error();
   }
   return writer;
 }
@@ -481,6 +484,21 @@ Result<QueueEnvelope> parse_queue_file(std::string_view image,
                                        std::vector<std::pair<uint64_t, uint32_t>>* chunk_offsets) {
   MemorySource source(image);
   return walk_queue_records(source, chunk_offsets);
+}
+
+Result<std::string> encode_queue_file(const QueueEnvelope& envelope, std::string_view message) {
+  if (Status st = check_envelope(envelope); !st) return st.error();
+  std::string image;
+  image.reserve(message.size() + message.size() / kMaxMessageChunkBytes * kRecordHeaderBytes +
+                4096);
+  append_envelope_records(image, envelope);
+  while (!message.empty()) {
+    size_t take = std::min<size_t>(message.size(), kMaxMessageChunkBytes);
+    append_record(image, 'M', message.substr(0, take));
+    message.remove_prefix(take);
+  }
+  append_record(image, 'E', {});
+  return image;
 }
 
 Result<QueueFile> QueueFile::open(const std::string& path, bool writable) {

@@ -146,6 +146,11 @@ class QueueFile {
   std::vector<std::pair<uint64_t, uint32_t>> chunks_;  // (offset of payload, length)
 };
 
+// A complete queue file image in memory, as QueueFileWriter would write it (sendmail(1) hands
+// one to postdrop). The envelope is checked as QueueFileWriter::create checks it (queue_id
+// too, although the image does not hold it: a file is named by it).
+Result<std::string> encode_queue_file(const QueueEnvelope& envelope, std::string_view message);
+
 // Parses a complete queue file image (used by QueueFile::open and the fuzz target).
 // chunk_offsets receives (payload offset, length) for each 'M' record when non-null.
 Result<QueueEnvelope> parse_queue_file(std::string_view image,

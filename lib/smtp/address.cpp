@@ -7,6 +7,7 @@
 // literals are checked with inet_pton.
 #include "lib/smtp/address.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
@@ -251,6 +252,22 @@ Result<Address> parse_mailbox_text(std::string_view text, const AddressOptions& 
 }
 
 }  // namespace
+
+std::string qualify_address(std::string_view address, std::string_view origin) {
+  size_t after_local = 0;
+  if (!address.empty() && address.front() == '"') {
+    after_local = 1;
+    while (after_local < address.size() && address[after_local] != '"') {
+      after_local += address[after_local] == '\\' ? 2 : 1;
+    }
+    after_local = std::min(after_local + 1, address.size());
+  }
+  if (address.find('@', after_local) != std::string_view::npos) return std::string(address);
+  std::string out(address);
+  out.push_back('@');
+  out.append(origin);
+  return out;
+}
 
 std::string Address::to_string() const {
   if (is_null()) return "";

@@ -37,6 +37,10 @@ Result<Address> parse_path(std::string_view text, const AddressOptions& options)
 // Parses a bare Mailbox "user@example.com" (no brackets), as in accounts and config files.
 Result<Address> parse_mailbox(std::string_view text, const AddressOptions& options);
 
+// "root" -> "root@origin"; an address that has a domain is returned as it is. The local part may
+// be quoted ("\"john doe\"" -> "\"john doe\"@origin"); the result still needs parse_mailbox.
+// Used for locally submitted mail (sendmail(1), pickup), where bare names are normal.
+std::string qualify_address(std::string_view address, std::string_view origin);
 // Splits "user+tag" at the first delimiter character; returns the part before it. A local part
 // that starts with a delimiter ("+tag") is returned whole, as Postfix does.
 std::string_view strip_extension(std::string_view local_part, std::string_view delimiters);

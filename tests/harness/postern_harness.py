@@ -182,6 +182,7 @@ class Suite:
         return f"""queue_directory = {self.spool}
 data_directory = {self.data}
 daemon_directory = {BIN_DIR}
+command_directory = {BIN_DIR}
 virtual_mailbox_base = {self.mail}
 accounts_file = {self.etc}/accounts.yaml
 mail_owner = {self.mail_owner}
@@ -236,6 +237,8 @@ service_throttle_time = 0s
         lines += ["qmgr unix - - n 300 1 qmgr", "delivery unix - - n - 2 delivery"]
         if self.has_program("relay"):
             lines.append("relay unix - - n - 1 relay")
+        if self.has_program("pickup"):
+            lines.append("pickup unix n - n 60 1 pickup")
         if self.has_program("imapd"):
             lines += [f"127.0.0.1:{self.imap_port} inet n - n - 1 imapd",
                       f"127.0.0.1:{self.imaps_port} inet n - n - 1 imapd"

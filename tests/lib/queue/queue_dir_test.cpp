@@ -38,11 +38,12 @@ TEST(QueueDirTest, CreatesEveryFolderWithItsMode) {
       ensure_queue_directories(layout, static_cast<uid_t>(-1), static_cast<gid_t>(-1)).ok());
   for (const std::string& dir :
        {layout.incoming(), layout.active(), layout.deferred(), layout.hold(), layout.corrupt(),
-        layout.maildrop(), layout.private_dir()}) {
+        layout.private_dir()}) {
     EXPECT_TRUE(fs::is_directory(dir)) << dir;
     EXPECT_EQ(mode_of(dir), 0700u) << dir;
   }
-  EXPECT_EQ(mode_of(layout.public_dir()), 0711u);
+  EXPECT_EQ(mode_of(layout.maildrop()), 01730u);
+  EXPECT_EQ(mode_of(layout.public_dir()), 0710u);
   EXPECT_EQ(mode_of(layout.pid_dir()), 0755u);
   EXPECT_EQ(mode_of(layout.root), 0755u);
 
@@ -66,6 +67,21 @@ TEST(QueueDirTest, ChownsWhenAsked) {
   EXPECT_EQ(st.st_gid, gid);
   ASSERT_EQ(::stat(layout.root.c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, ::geteuid());  // the root keeps its owner
+}
+
+TEST(QueueDirTest, MaildropAndPublicBelongToThePostdropGroup) {
+  if (::geteuid() != 0) GTEST_SKIP() << "chown needs root";
+  TempDir tmp;
+  QueueLayout layout{tmp.path() + "/q"};
+  ASSERT_TRUE(ensure_queue_directories(layout, 65534, 65534, 4242).ok());
+  struct stat st {};
+  for (const std::string& dir : {layout.maildrop(), layout.public_dir()}) {
+    ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 65534u) << dir;
+    EXPECT_EQ(st.st_gid, 4242u) << dir;
+  }
+  ASSERT_EQ(::stat(layout.incoming().c_str(), &st), 0);
+  EXPECT_EQ(st.st_gid, 65534u);
 }
 
 TEST(QueueDirTest, RefusesASymlinkOrFileInPlaceOfAFolder) {
