@@ -29,7 +29,7 @@ Status DeliveryServer::handle(AttrRecord record, IpcServer::ReplyFn reply) {
   Result<DeliveryRequest> request = parse_delivery_request(record, settings_);
   if (!request) return request.error();
   auto shared = std::make_shared<DeliveryRequest>(std::move(request).value());
-  // The worker encodes the reply; DiskWorkers hands it back on the loop thread, where reply may
+  // The worker encodes the reply; WorkerThreads hands it back on the loop thread, where reply may
   // run. A reply for a connection qmgr hung up is dropped: it retries, the Maildir has the copy.
   workers_.submit([this, shared] { return deliver_request(*shared, settings_).encode(); },
                   std::move(reply));

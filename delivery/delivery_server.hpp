@@ -10,7 +10,7 @@
 #include <cstddef>
 #include <functional>
 
-#include "delivery/disk_workers.hpp"
+#include "lib/net/worker_threads.hpp"
 #include "delivery/maildir_delivery.hpp"
 #include "lib/queue/ipc_server.hpp"
 #include "lib/base/unique_fd.hpp"
@@ -20,6 +20,7 @@ struct event_base;
 namespace postern {
 
 inline constexpr size_t kMaxDeliveryConnections = 256;
+inline constexpr size_t kDiskWorkerThreads = 8;
 
 class DeliveryServer {
  public:
@@ -38,8 +39,8 @@ class DeliveryServer {
   DeliverySettings settings_;
   // After the settings: its threads stop before the settings they read go away. Before the
   // server: connections close first, as before; a finished job's reply never runs after that
-  // (DiskWorkers drops what the loop has not picked up).
-  DiskWorkers workers_;
+  // (WorkerThreads drops what the loop has not picked up).
+  WorkerThreads workers_;
   IpcServer server_;
 };
 

@@ -21,7 +21,7 @@
 #include <cstring>
 
 #include "lib/base/log.hpp"
-#include "qmgr/alias_expansion.hpp"
+#include "lib/queue/expansion_file.hpp"
 #include "qmgr/bounce_writer.hpp"
 #include "qmgr/retry_schedule.hpp"
 

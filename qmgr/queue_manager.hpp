@@ -109,7 +109,7 @@ class QueueManager {
   void pump();
   void process(const std::string& queue_id);
   // Aliases with several targets, some outside: one new queue file with every target
-  // (alias_expansion.hpp), then the original recipients count as sent.
+  // (lib/queue/expansion_file.hpp), then the original recipients count as sent.
   void expand_recipients(
       Attempt& attempt, const std::vector<std::pair<size_t, std::vector<std::string>>>& expansions);
   void queue_call(Call call);

@@ -214,7 +214,7 @@ Route Router::route(std::string_view address) const {
   }
   // Several targets of which some are outside: one result per original recipient cannot say
   // "sent to these, deferred for that", so qmgr replaces the recipient by a new queue file
-  // with the targets as recipients (alias_expansion.hpp).
+  // with the targets as recipients (lib/queue/expansion_file.hpp).
   route.kind = Route::Kind::kExpand;
   route.mailboxes = std::move(where->mailboxes);
   route.mailboxes.insert(route.mailboxes.end(), where->remote.begin(), where->remote.end());

@@ -62,7 +62,7 @@ class Router {
   Router(RouterSettings settings, const AccountsDb& accounts, TransportLookup lookup);
 
   Route route(std::string_view address) const;
-  // A recipient of an expansion file (alias_expansion.hpp): already the result of an alias
+  // A recipient of an expansion file (lib/queue/expansion_file.hpp): already the result of an alias
   // expansion, so never expanded again. Ours: delivered to that mailbox; else as route_remote.
   Route route_final(std::string_view address) const;
 

@@ -3,8 +3,10 @@
 // recipients are the targets, committed in incoming/ before the original recipient is marked
 // done, as Postfix's local(8) re-injects a forward through cleanup. A crash in between means the
 // targets get it twice, never not at all. The new file carries kExpandedFromAttribute, and qmgr
-// routes its recipients as final addresses (no second alias expansion, so no loop). Runs in
-// postern-qmgr; reads the original message chunk by chunk (never whole in memory).
+// routes its recipients as final addresses (no second virtual alias expansion, so no loop).
+// Used by postern-qmgr (virtual aliases) and postern-local (/etc/aliases and .forward targets,
+// with a Delivered-To: header first, by which a forwarding loop is seen); reads the original
+// message chunk by chunk (never whole in memory).
 #pragma once
 
 #include <string>
@@ -30,8 +32,10 @@ struct ExpandedTarget {
 // "+XX". Returns orcpt unchanged when the original recipient had one.
 std::string orcpt_for(std::string_view original_address, std::string_view original_orcpt);
 
-// Writes and commits the new queue file; returns its queue ID.
+// Writes and commits the new queue file; returns its queue ID. prepend (whole header lines, each
+// ending in CRLF) goes before the original message.
 Result<std::string> write_expansion(const QueueLayout& layout, const QueueFile& original,
-                                    const std::vector<ExpandedTarget>& targets, int64_t now);
+                                    const std::vector<ExpandedTarget>& targets, int64_t now,
+                                    std::string_view prepend = {});
 
 }  // namespace postern

@@ -1,6 +1,6 @@
-// Alias expansion into a new queue file (see alias_expansion.hpp). Bounded by the original's
+// Alias expansion into a new queue file (see expansion_file.hpp). Bounded by the original's
 // limits: at most kMaxQueueRecipients targets, message copied in kMaxMessageChunkBytes pieces.
-#include "alias_expansion.hpp"
+#include "lib/queue/expansion_file.hpp"
 
 #include <fmt/format.h>
 
@@ -21,7 +21,8 @@ std::string orcpt_for(std::string_view original_address, std::string_view origin
 }
 
 Result<std::string> write_expansion(const QueueLayout& layout, const QueueFile& original,
-                                    const std::vector<ExpandedTarget>& targets, int64_t now) {
+                                    const std::vector<ExpandedTarget>& targets, int64_t now,
+                                    std::string_view prepend) {
   if (targets.empty()) return Error::config("expansion without targets");
   if (targets.size() > kMaxQueueRecipients) {
     return Error::limit(fmt::format("expansion to more than {} targets", kMaxQueueRecipients));
@@ -50,6 +51,9 @@ Result<std::string> write_expansion(const QueueLayout& layout, const QueueFile& 
   }
   Result<QueueFileWriter> writer = QueueFileWriter::create(layout.incoming(), envelope);
   if (!writer) return writer.error();
+  if (!prepend.empty()) {
+    if (Status s = writer->append_message(prepend); !s) return s.error();
+  }
   Status copied = original.for_each_message_chunk(
       [&](std::string_view chunk) -> Status { return writer->append_message(chunk); });
   if (!copied) return copied.error();

@@ -1,7 +1,7 @@
-// Tests qmgr/alias_expansion: the ORCPT given to each target (xtext of the original address, or
+// Tests lib/queue/expansion_file: the ORCPT given to each target (xtext of the original address, or
 // the original ORCPT), and the new queue file: same sender, arrival time, attributes and
 // message, the targets as recipients, the expansion marker, the delay-warning flag carried over.
-#include "qmgr/alias_expansion.hpp"
+#include "lib/queue/expansion_file.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -20,7 +20,7 @@ TEST(OrcptFor, XtextOfTheOriginalAddressOrItsOwnOrcpt) {
 }
 
 TEST(WriteExpansion, NewQueueFileWithTheTargets) {
-  test_support::TempDir tmp("alias_expansion_test");
+  test_support::TempDir tmp("expansion_file_test");
   QueueLayout layout{tmp.path()};
   ASSERT_EQ(::mkdir(layout.incoming().c_str(), 0700), 0);
 

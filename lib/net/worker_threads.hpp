@@ -1,9 +1,10 @@
-// A few threads that do postern-delivery's blocking disk work (Maildir writes and their fsyncs)
-// so that one process keeps several deliveries in progress: the filesystem journal commits
-// fsyncs that arrive together as one, which is where delivery throughput comes from. The event
-// loop submits a job and gets its result back on the loop thread (an eventfd wakes it). Runs in
-// postern-delivery; jobs are our own code. Bounded: kDiskWorkerThreads threads, and the queue
-// holds at most one job per connection (the server's connection limit).
+// A few threads that do a daemon's blocking work (Maildir and mbox writes and their fsyncs, a
+// delivery child to wait for) so that one process keeps several deliveries in progress: the
+// filesystem journal commits fsyncs that arrive together as one, which is where delivery
+// throughput comes from. The event loop submits a job and gets its result back on the loop
+// thread (an eventfd wakes it). Runs in postern-delivery and postern-local; jobs are their own
+// code. Bounded: the thread count the owner gives, and the queue holds at most one job per
+// connection (the owner's IpcServer connection limit).
 #pragma once
 
 #include <condition_variable>
@@ -21,17 +22,15 @@ struct event;
 
 namespace postern {
 
-inline constexpr size_t kDiskWorkerThreads = 8;
-
-class DiskWorkers {
+class WorkerThreads {
  public:
   using Job = std::function<std::string()>;              // runs on a worker thread
   using Done = std::function<void(std::string result)>;  // runs on the loop thread
 
-  DiskWorkers(event_base* base, size_t threads);
-  DiskWorkers(const DiskWorkers&) = delete;
-  DiskWorkers& operator=(const DiskWorkers&) = delete;
-  ~DiskWorkers();  // finishes the jobs already running, drops queued ones, joins the threads
+  WorkerThreads(event_base* base, size_t threads);
+  WorkerThreads(const WorkerThreads&) = delete;
+  WorkerThreads& operator=(const WorkerThreads&) = delete;
+  ~WorkerThreads();  // finishes the jobs already running, drops queued ones, joins the threads
 
   void submit(Job job, Done done);
   size_t outstanding() const { return outstanding_; }

@@ -1,7 +1,7 @@
-// Worker threads for postern-delivery's disk work (see disk_workers.hpp). Jobs and results move
+// Worker threads for postern-delivery's disk work (see worker_threads.hpp). Jobs and results move
 // under one mutex; an eventfd tells the event loop that results are waiting. Nothing here reads
 // outside input.
-#include "disk_workers.hpp"
+#include "lib/net/worker_threads.hpp"
 
 #include <event2/event.h>
 #include <sys/eventfd.h>
@@ -15,17 +15,17 @@
 
 namespace postern {
 
-DiskWorkers::DiskWorkers(event_base* base, size_t threads)
+WorkerThreads::WorkerThreads(event_base* base, size_t threads)
     : wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   if (!wake_fd_) log::fatal("eventfd: {}", std::strerror(errno));
   wake_event_ =
-      event_new(base, wake_fd_.get(), EV_READ | EV_PERSIST, &DiskWorkers::on_wakeup, this);
+      event_new(base, wake_fd_.get(), EV_READ | EV_PERSIST, &WorkerThreads::on_wakeup, this);
   if (!wake_event_ || event_add(wake_event_, nullptr) != 0) log::fatal("cannot watch eventfd");
   for (size_t i = 0; i < std::max<size_t>(1, threads); ++i)
     threads_.emplace_back([this] { run(); });
 }
 
-DiskWorkers::~DiskWorkers() {
+WorkerThreads::~WorkerThreads() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
@@ -36,7 +36,7 @@ DiskWorkers::~DiskWorkers() {
   if (wake_event_) event_free(wake_event_);
 }
 
-void DiskWorkers::submit(Job job, Done done) {
+void WorkerThreads::submit(Job job, Done done) {
   ++outstanding_;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -45,7 +45,7 @@ void DiskWorkers::submit(Job job, Done done) {
   ready_.notify_one();
 }
 
-void DiskWorkers::run() {
+void WorkerThreads::run() {
   while (true) {
     Task task;
     {
@@ -67,8 +67,8 @@ void DiskWorkers::run() {
   }
 }
 
-void DiskWorkers::on_wakeup(int fd, short, void* arg) {
-  auto* self = static_cast<DiskWorkers*>(arg);
+void WorkerThreads::on_wakeup(int fd, short, void* arg) {
+  auto* self = static_cast<WorkerThreads*>(arg);
   uint64_t count = 0;
   ssize_t n = ::read(fd, &count, sizeof count);
   (void)n;
