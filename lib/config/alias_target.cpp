@@ -75,6 +75,7 @@ std::string_view prefix_of(AliasTargetKind kind) {
 bool needs_quotes(std::string_view written, bool skip_first) {
   if (written.empty()) return true;
   if (is_blank(written.front()) || is_blank(written.back())) return true;
+  if (written.front() == '#') return true;  // so the line is no comment in a .forward either
   for (size_t i = skip_first ? 1 : 0; i < written.size(); ++i) {
     char c = written[i];
     if (c == ',' || c == '"' || c == '\\' || is_control(c)) return true;

@@ -75,9 +75,10 @@ Result<std::vector<AliasTarget>> parse_alias_targets(std::string_view list,
 
 // The canonical one-line text of targets, joined by ", ": each target written with its prefix
 // ('|', ":include:", '\'), and double-quoted (with '"' and '\' escaped) when it holds a comma,
-// a quote, a backslash (other than the '\' of kOwnMailbox) or a control byte, or starts or ends
-// with a blank. For targets as parse_alias_targets returns them, parse_alias_targets(
-// format_alias_targets(t)) == t (with the same limits). Holds no CR or LF for such targets.
+// a quote, a backslash (other than the '\' of kOwnMailbox) or a control byte, or starts with a
+// '#' (so that the line is no comment line in a .forward) or starts or ends with a blank. For
+// targets as parse_alias_targets returns them, parse_alias_targets( format_alias_targets(t)) == t
+// (with the same limits). Holds no CR or LF for such targets.
 std::string format_alias_targets(const std::vector<AliasTarget>& targets);
 
 }  // namespace postern

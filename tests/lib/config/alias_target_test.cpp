@@ -142,6 +142,7 @@ TEST(AliasTarget, FormatIsCanonical) {
             "\"|/bin/foo -a, \\\"b\\\\\\\"\"");
   EXPECT_EQ(format_alias_targets({{Kind::kOwnMailbox, "c d\\"}}), "\"\\\\c d\\\\\"");
   EXPECT_EQ(format_alias_targets({{Kind::kAddress, " x"}}), "\" x\"");
+  EXPECT_EQ(format_alias_targets({{Kind::kAddress, "#x"}, {Kind::kAddress, "y#"}}), "\"#x\", y#");
   EXPECT_EQ(format_alias_targets({}), "");
 }
 
