@@ -1,6 +1,6 @@
 // The lookup tables master compiles into LMDB ($data_directory/maps/<parameter>) for the daemons:
-// transport_maps (qmgr, relay), smtp_sasl_password_maps (relay) and smtpd_sender_login_maps
-// (submission). Process: master, at start and on SIGHUP, right beside the accounts load. Trusts
+// transport_maps (qmgr, relay), smtp_sasl_password_maps (relay), smtpd_sender_login_maps
+// (submission) and alias_maps (local; aliases(5) text). Process: master, at start and on SIGHUP, right beside the accounts load. Trusts
 // the admin's table files as far as lib/store/lookup_table checks them; never logs a table value.
 #pragma once
 
@@ -17,7 +17,7 @@ namespace postern::master {
 
 // Every parameter whose tables master compiles.
 inline constexpr const char* kLookupTableParameters[] = {
-    "transport_maps", "smtp_sasl_password_maps", "smtpd_sender_login_maps"};
+    "transport_maps", "smtp_sasl_password_maps", "smtpd_sender_login_maps", "alias_maps"};
 
 // parameter -> its merged entries, read and checked but not yet built.
 using CheckedLookupTables = std::vector<std::pair<std::string, LookupEntries>>;

@@ -10,6 +10,7 @@
 #include "lib/auth/accounts.hpp"
 #include "lib/net/daemon.hpp"
 #include "lib/base/event_handles.hpp"
+#include "lib/base/ascii.hpp"
 #include "lib/base/log.hpp"
 #include "lib/store/lookup_table.hpp"
 #include "lib/queue/queue_dir.hpp"
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   settings.layout = QueueLayout{config.get("queue_directory")};
   settings.delivery_socket = settings.layout.private_dir() + "/delivery";
   settings.relay_socket = settings.layout.private_dir() + "/relay";
+  settings.local_socket = settings.layout.private_dir() + "/local";
   settings.relayhost = config.get("relayhost");
   settings.myhostname = config.get("myhostname");
   settings.recipient_delimiter = config.get("recipient_delimiter");
@@ -38,6 +40,11 @@ int main(int argc, char** argv) {
   settings.ipc_timeout_seconds = config.get_seconds("ipc_timeout");
   settings.delivery_concurrency = static_cast<size_t>(config.get_int("delivery_concurrency_limit"));
   settings.relay_concurrency = static_cast<size_t>(config.get_int("relay_concurrency_limit"));
+  settings.local_concurrency =
+      static_cast<size_t>(config.get_int("local_destination_concurrency_limit"));
+  for (const std::string& domain : config.get_list("mydestination")) {
+    settings.mydestination.push_back(ascii_lowercase(domain));
+  }
   settings.delay_warning_seconds = config.get_seconds("delay_warning_time");
 
   // The accounts db is opened before the privilege drop (its files may be root's).

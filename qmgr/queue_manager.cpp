@@ -89,10 +89,17 @@ QueueManager::QueueManager(event_base* base, QmgrSettings settings, const Accoun
     : base_(base),
       settings_(std::move(settings)),
       accounts_(accounts),
-      router_(RouterSettings{settings_.relayhost, settings_.recipient_delimiter}, accounts,
-              settings_.transport_lookup),
-      delivery_(base, settings_.delivery_socket, static_cast<int>(settings_.ipc_timeout_seconds)),
-      relay_(base, settings_.relay_socket, static_cast<int>(settings_.ipc_timeout_seconds)) {}
+      router_(RouterSettings{settings_.relayhost, settings_.recipient_delimiter,
+                             settings_.mydestination},
+              accounts, settings_.transport_lookup) {
+  const int timeout = static_cast<int>(settings_.ipc_timeout_seconds);
+  lanes_[static_cast<size_t>(Service::kDelivery)] = std::make_unique<Lane>(
+      base, settings_.delivery_socket, timeout, settings_.delivery_concurrency, "delivery");
+  lanes_[static_cast<size_t>(Service::kRelay)] = std::make_unique<Lane>(
+      base, settings_.relay_socket, timeout, settings_.relay_concurrency, "relay");
+  lanes_[static_cast<size_t>(Service::kLocal)] = std::make_unique<Lane>(
+      base, settings_.local_socket, timeout, settings_.local_concurrency, "local");
+}
 
 QueueManager::~QueueManager() {
   for (event* ev : {incoming_timer_, deferred_timer_, stop_timer_}) {
@@ -155,12 +162,12 @@ void QueueManager::stop(std::function<void()> on_stopped) {
   // Requests not sent yet are dropped; their files stay in active/ (taken back at the next
   // start). A message with other requests in flight is finished by their replies, the dropped
   // recipients staying pending.
-  for (std::deque<Call>* waiting : {&waiting_delivery_, &waiting_relay_}) {
-    for (Call& call : *waiting) {
+  for (std::unique_ptr<Lane>& lane : lanes_) {
+    for (Call& call : lane->waiting) {
       auto it = in_flight_.find(call.attempt);
       if (it != in_flight_.end() && --it->second->requests_open == 0) in_flight_.erase(it);
     }
-    waiting->clear();
+    lane->waiting.clear();
   }
   stop_timer_ = event_new(
       base_, -1, 0,
@@ -268,7 +275,8 @@ void QueueManager::scan_deferred() {
 
 void QueueManager::pump() {
   // Messages with requests waiting or in flight: enough to fill both services' slots.
-  const size_t max_messages = settings_.delivery_concurrency + settings_.relay_concurrency;
+  const size_t max_messages =
+      settings_.delivery_concurrency + settings_.relay_concurrency + settings_.local_concurrency;
   while (!stopping_ && !ready_.empty() && in_flight_.size() < max_messages) {
     std::string queue_id = std::move(ready_.front());
     ready_.pop_front();
@@ -332,6 +340,7 @@ void QueueManager::process(const std::string& queue_id) {
   std::vector<size_t> delivery_indexes;
   std::vector<std::pair<size_t, std::string>> relay_nexthops;
   std::vector<std::string> relay_rcpts(envelope.recipients.size());
+  std::vector<size_t> local_indexes;
   std::vector<std::pair<size_t, std::vector<std::string>>> expansions;
   const bool expansion_file = envelope.attribute(kExpandedFromAttribute).has_value();
   for (size_t i = 0; i < envelope.recipients.size(); ++i) {
@@ -351,6 +360,10 @@ void QueueManager::process(const std::string& queue_id) {
       case Route::Kind::kRelay:
         relay_rcpts[i] = std::move(route.relay_rcpt);
         relay_nexthops.emplace_back(i, std::move(route.nexthop));
+        break;
+      case Route::Kind::kLocal:
+        relay_rcpts[i] = std::move(route.relay_rcpt);
+        local_indexes.push_back(i);
         break;
       case Route::Kind::kBounce:
         set_result(*attempt, i, Outcome::kBounced, route.dsn, route.reason, "none");
@@ -389,6 +402,20 @@ void QueueManager::process(const std::string& queue_id) {
       call.request.add("index", static_cast<int64_t>(i));
     }
     call.indexes = std::move(indexes);
+    calls.push_back(std::move(call));
+  }
+  if (!local_indexes.empty()) {
+    Call call;
+    call.service = Service::kLocal;
+    call.request.add("request", "deliver");
+    call.request.add("queue_id", queue_id);
+    call.request.add("path", path);
+    call.request.add("sender", envelope.sender);
+    for (size_t i : local_indexes) {
+      call.request.add("rcpt", relay_rcpts[i]);
+      call.request.add("index", static_cast<int64_t>(i));
+    }
+    call.indexes = std::move(local_indexes);
     calls.push_back(std::move(call));
   }
 
@@ -437,31 +464,20 @@ void QueueManager::expand_recipients(
   }
 }
 
-void QueueManager::queue_call(Call call) {
-  (call.service == Service::kDelivery ? waiting_delivery_ : waiting_relay_)
-      .push_back(std::move(call));
-}
+void QueueManager::queue_call(Call call) { lane(call.service).waiting.push_back(std::move(call)); }
 
-// Starts waiting requests while their service has a free slot (delivery_concurrency_limit and
-// relay_concurrency_limit are separate: a slow relay never holds up local delivery requests).
+// Starts waiting requests while their service has a free slot (each service has its own
+// limit: delivery_concurrency_limit, relay_concurrency_limit,
+// local_destination_concurrency_limit).
 void QueueManager::dispatch_calls() {
-  struct Lane {
-    std::deque<Call>& waiting;
-    size_t& in_flight;
-    size_t limit;
-    ServiceClient& client;
-  };
-  Lane lanes[] = {
-      {waiting_delivery_, delivery_in_flight_, settings_.delivery_concurrency, delivery_},
-      {waiting_relay_, relay_in_flight_, settings_.relay_concurrency, relay_},
-  };
-  for (Lane& lane : lanes) {
-    while (!lane.waiting.empty() && lane.in_flight < std::max<size_t>(1, lane.limit)) {
-      auto call = std::make_shared<Call>(std::move(lane.waiting.front()));
-      lane.waiting.pop_front();
-      ++lane.in_flight;
-      lane.client.call(call->request, [this, call](Result<AttrRecord> reply) {
-        --(call->service == Service::kDelivery ? delivery_in_flight_ : relay_in_flight_);
+  for (std::unique_ptr<Lane>& lane : lanes_) {
+    while (!lane->waiting.empty() && lane->in_flight < std::max<size_t>(1, lane->limit)) {
+      auto call = std::make_shared<Call>(std::move(lane->waiting.front()));
+      lane->waiting.pop_front();
+      ++lane->in_flight;
+      Lane* owner = lane.get();
+      lane->client.call(call->request, [this, call, owner](Result<AttrRecord> reply) {
+        --owner->in_flight;
         on_reply(*call, std::move(reply));
       });
     }
@@ -490,7 +506,7 @@ void QueueManager::on_reply(const Call& call, Result<AttrRecord> reply) {
   if (it == in_flight_.end()) return;
   Attempt& attempt = *it->second;
   const bool relay = call.service == Service::kRelay;
-  const char* service_name = relay ? "relay" : "delivery";
+  const char* service_name = lane(call.service).name;
 
   if (!reply) {
     attempt.short_retry = true;

@@ -10,6 +10,7 @@
 // kMaxActiveMessages in memory.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -38,10 +39,12 @@ struct QmgrSettings {
   QueueLayout layout;
   std::string delivery_socket;       // $queue_directory/private/delivery
   std::string relay_socket;          // $queue_directory/private/relay
+  std::string local_socket;          // $queue_directory/private/local
   std::string relayhost;             // "" = each recipient domain's MX
   TransportLookup transport_lookup;  // transport_maps; empty when there is none
   std::string myhostname;
   std::string recipient_delimiter;
+  std::vector<std::string> mydestination;  // lower-cased
   int64_t minimal_backoff_seconds = 300;
   int64_t maximal_backoff_seconds = 4000;
   int64_t queue_run_delay_seconds = 300;
@@ -51,6 +54,7 @@ struct QmgrSettings {
   int64_t ipc_timeout_seconds = 3600;
   size_t delivery_concurrency = 4;
   size_t relay_concurrency = 50;
+  size_t local_concurrency = 2;  // local_destination_concurrency_limit
   int64_t delay_warning_seconds = 0;  // 0 = no "delayed" DSN
 };
 
@@ -88,7 +92,8 @@ class QueueManager {
     size_t requests_open = 0;              // delivery and relay requests not answered yet
     bool short_retry = false;
   };
-  enum class Service { kDelivery, kRelay };
+  enum class Service { kDelivery, kRelay, kLocal };
+  static constexpr size_t kServiceCount = 3;
   // A request waiting for a free slot of its service, or in flight.
   struct Call {
     Attempt* attempt = nullptr;
@@ -133,12 +138,20 @@ class QueueManager {
   QmgrSettings settings_;
   const AccountsDb& accounts_;
   Router router_;
-  ServiceClient delivery_;
-  ServiceClient relay_;
-  std::deque<Call> waiting_delivery_;
-  std::deque<Call> waiting_relay_;
-  size_t delivery_in_flight_ = 0;
-  size_t relay_in_flight_ = 0;
+  // One per Service: its client, the requests waiting for a slot, those in flight. The services
+  // have separate limits: a slow relay never holds up local delivery requests.
+  struct Lane {
+    Lane(event_base* base, const std::string& socket, int timeout_seconds, size_t limit,
+         const char* name)
+        : client(base, socket, timeout_seconds), limit(limit), name(name) {}
+    ServiceClient client;
+    std::deque<Call> waiting;
+    size_t in_flight = 0;
+    size_t limit;
+    const char* name;
+  };
+  Lane& lane(Service service) { return *lanes_[static_cast<size_t>(service)]; }
+  std::array<std::unique_ptr<Lane>, kServiceCount> lanes_;
   event* incoming_timer_ = nullptr;
   event* deferred_timer_ = nullptr;
   event* stop_timer_ = nullptr;

@@ -2,6 +2,8 @@
 // read-only tables; no I/O of its own besides the lookups, so tests/qmgr can check every branch.
 #include "transport_router.hpp"
 
+#include <algorithm>
+
 #include "lib/base/ascii.hpp"
 
 namespace postern {
@@ -97,8 +99,20 @@ std::string Router::default_nexthop(std::string_view address) const {
   return lower(domain_of(address));
 }
 
+bool Router::is_local_domain(std::string_view address) const {
+  const std::string domain = lower(domain_of(address));
+  return std::find(settings_.mydestination.begin(), settings_.mydestination.end(), domain) !=
+         settings_.mydestination.end();
+}
+
+// Without a next hop from transport_maps, a domain of mydestination goes to postern-local.
 Route Router::relay_route(std::string_view address, std::string_view nexthop) const {
   Route route;
+  if (nexthop.empty() && is_local_domain(address)) {
+    route.kind = Route::Kind::kLocal;
+    route.relay_rcpt = std::string(address);
+    return route;
+  }
   route.nexthop = nexthop.empty() ? default_nexthop(address) : std::string(nexthop);
   if (route.nexthop.empty()) {
     route.kind = Route::Kind::kBounce;
@@ -142,6 +156,9 @@ Route Router::route_remote(std::string_view address) const {
   }
   if ((*entry)->kind == TransportEntry::Kind::kError) return error_route((*entry)->text);
   Route route;
+  if ((*entry)->kind == TransportEntry::Kind::kDelivery && is_local_domain(address)) {
+    return relay_route(address, "");
+  }
   if ((*entry)->kind == TransportEntry::Kind::kDelivery) {
     route.kind = Route::Kind::kBounce;
     route.dsn = "5.1.1";
@@ -187,6 +204,7 @@ Route Router::route(std::string_view address) const {
     return route;
   }
   if (!where->ours) {
+    if (*entry && is_local_domain(address)) return relay_route(address, "");
     if (*entry) {  // "local:" for a domain we do not have
       route.kind = Route::Kind::kBounce;
       route.dsn = "5.1.1";

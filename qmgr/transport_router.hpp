@@ -1,7 +1,8 @@
 // Routing decisions of postern-qmgr: where one pending recipient goes. transport_maps first
 // (Postfix transport(5) order: the full address, then the domain, then each parent domain as
-// ".example.com", then "*"), then our accounts (local mailbox, unknown user, an alias), and for
-// every other domain the relay with relayhost as next hop, or the recipient's domain (MX).
+// ".example.com", then "*"), then our accounts (local mailbox, unknown user, an alias), then
+// mydestination (system users: postern-local), and for every other domain the relay with
+// relayhost as next hop, or the recipient's domain (MX).
 // Runs in postern-qmgr. Trusts the admin's tables (transport_maps, accounts) but not their
 // shape: an unknown transport or a malformed value defers the recipient with a reason instead
 // of guessing. Addresses come from queue files (checked by smtpd, still treated as text).
@@ -25,11 +26,12 @@ namespace postern {
 using TransportLookup = std::function<Result<std::optional<std::string>>(std::string_view key)>;
 
 struct Route {
-  enum class Kind { kDelivery, kRelay, kBounce, kDefer, kExpand };
+  enum class Kind { kDelivery, kRelay, kLocal, kBounce, kDefer, kExpand };
   Kind kind = Kind::kDefer;
   std::vector<std::string> mailboxes;  // kDelivery: the resolved local mailboxes;
                                        // kExpand: every target (mailboxes, then outside ones)
-  std::string relay_rcpt;              // kRelay: the address relay sends RCPT TO for
+  std::string relay_rcpt;              // kRelay: the address relay sends RCPT TO for;
+                                       // kLocal: the address postern-local delivers
   std::string nexthop;                 // kRelay: "[host]:port", "host", a domain...
   std::string dsn;                     // kBounce / kDefer
   std::string reason;                  // kBounce / kDefer
@@ -54,6 +56,9 @@ std::vector<std::string> transport_lookup_keys(std::string_view address);
 struct RouterSettings {
   std::string relayhost;            // "" = direct delivery to each domain's MX
   std::string recipient_delimiter;  // for the accounts lookup
+  // mydestination, lower-cased: domains of the local system users (postern-local), unless the
+  // accounts file has the same domain (then its virtual mailboxes win).
+  std::vector<std::string> mydestination;
 };
 
 class Router {
@@ -71,6 +76,7 @@ class Router {
 
  private:
   Route relay_route(std::string_view address, std::string_view nexthop) const;
+  bool is_local_domain(std::string_view address) const;
   Route route_remote(std::string_view address) const;
   std::string default_nexthop(std::string_view address) const;
 

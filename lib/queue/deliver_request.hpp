@@ -1,4 +1,4 @@
-// The request=deliver record qmgr sends to postern-delivery and postern-relay (lib/queue/ipc.hpp
+// The request=deliver record qmgr sends to postern-delivery, postern-relay and postern-local (lib/queue/ipc.hpp
 // lists its attributes), checked by the service that receives it before anything is opened:
 // request=deliver, a queue ID, the path $queue_directory/active/<queue ID> and nothing else,
 // a sender (may be empty: the null sender), at least one rcpt, each followed by its index
@@ -33,6 +33,7 @@ struct DeliverRequest {
 enum class DeliverService {
   kDelivery,  // every rcpt needs a mailbox; no nexthop
   kRelay,     // a nexthop is required; mailboxes are not used
+  kLocal,     // postern-local: rcpt and index only (the address is resolved there)
 };
 
 Result<DeliverRequest> parse_deliver_request(const AttrRecord& record,

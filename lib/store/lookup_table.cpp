@@ -15,6 +15,7 @@
 #include "lib/base/ascii.hpp"
 #include "lib/base/file_read.hpp"
 #include "lib/base/log.hpp"
+#include "lib/config/aliases_file.hpp"
 
 namespace postern {
 namespace {
@@ -218,12 +219,29 @@ Result<std::optional<std::string>> LookupTable::find(std::string_view key) const
 
 // --- compile_lookup_tables
 
+// aliases(5) text as table entries: name -> the canonical target list (format_alias_targets),
+// which postern-local parses back.
+Result<LookupEntries> alias_entries(std::string_view text, const std::string& path) {
+  Result<AliasEntries> aliases = parse_aliases(text, path);
+  if (!aliases) return aliases.error();
+  LookupEntries entries;
+  for (const AliasEntry& alias : *aliases) {
+    if (alias.name.size() > kMaxLookupKeyBytes) {
+      return Error::parse(fmt::format("{}:{}: alias name longer than {} bytes", path, alias.line,
+                                      kMaxLookupKeyBytes));
+    }
+    entries.emplace_back(alias.name, format_alias_targets(alias.targets));
+  }
+  return entries;
+}
+
 Result<LookupEntries> read_lookup_tables(const MainConfig& config, std::string_view parameter) {
   std::vector<std::string> specs = config.get_list(parameter);
   if (specs.size() > kMaxLookupTables) {
     return Error::config(fmt::format("{}: more than {} tables", parameter, kMaxLookupTables));
   }
   bool holds_secrets = parameter == "smtp_sasl_password_maps";
+  bool is_alias_table = parameter == "alias_maps";
   LookupEntries merged;
   std::set<std::string, std::less<>> keys;
   for (const std::string& spec : specs) {
@@ -232,6 +250,12 @@ Result<LookupEntries> read_lookup_tables(const MainConfig& config, std::string_v
       return Error::config(fmt::format("{}: {}", parameter, path.error().message));
     }
     Result<std::string> text = read_small_file(*path, kMaxLookupTableFileBytes);
+    if (!text && is_alias_table && text.error().kind == ErrorKind::kSystem &&
+        text.error().sys_errno == ENOENT) {
+      // As Postfix: no /etc/aliases is no aliases (a fresh system), said once per build.
+      log::warning("{}: {} does not exist: no aliases from it", parameter, *path);
+      continue;
+    }
     if (!text) {
       Error error = text.error();
       error.message = fmt::format("{}: {}", parameter, error.message);
@@ -244,7 +268,8 @@ Result<LookupEntries> read_lookup_tables(const MainConfig& config, std::string_v
                      parameter, *path);
       }
     }
-    Result<LookupEntries> entries = parse_lookup_table(*text, *path);
+    Result<LookupEntries> entries =
+        is_alias_table ? alias_entries(*text, *path) : parse_lookup_table(*text, *path);
     if (!entries) return entries.error();
     for (auto& entry : *entries) {
       if (!keys.insert(entry.first).second) continue;  // an earlier table has this key

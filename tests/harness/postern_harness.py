@@ -8,6 +8,7 @@ alone; every wait is bounded.
         smtplib.SMTP("127.0.0.1", suite.smtp_port) ...
         suite.wait_for_mail("demo@example.test", 1)
 """
+import grp
 import os
 import pwd
 import random
@@ -135,7 +136,9 @@ class Suite:
         self.mail = os.path.join(self.root, "mail")
         self.data = os.path.join(self.root, "data")
         self.log_path = os.path.join(self.root, "master.log")
-        for d in (self.etc, self.spool, self.mail, self.data):
+        # System users' mailboxes (postern-local) of this test: never the machine's /var/mail.
+        self.var_mail = os.path.join(self.root, "var-mail")
+        for d in (self.etc, self.spool, self.mail, self.data, self.var_mail):
             os.makedirs(d, exist_ok=True)
         self.smtp_port = free_port()
         self.submission_port = free_port()    # 587-style: STARTTLS, then AUTH
@@ -152,6 +155,8 @@ class Suite:
         self.write_main_cf(main_cf_extra)
         self.write_master_cf(services)
         self.write_accounts(accounts if accounts is not None else default_accounts())
+        self.write_aliases("")
+        self._prepare_var_mail()
         if self.mail_owner != pwd.getpwuid(os.getuid()).pw_name:
             entry = pwd.getpwnam(self.mail_owner)
             for d in (self.spool, self.mail, self.data):
@@ -183,6 +188,8 @@ class Suite:
 data_directory = {self.data}
 daemon_directory = {BIN_DIR}
 command_directory = {BIN_DIR}
+mail_spool_directory = {self.var_mail}
+alias_maps = hash:{self.etc}/aliases
 virtual_mailbox_base = {self.mail}
 accounts_file = {self.etc}/accounts.yaml
 mail_owner = {self.mail_owner}
@@ -239,6 +246,8 @@ service_throttle_time = 0s
             lines.append("relay unix - - n - 1 relay")
         if self.has_program("pickup"):
             lines.append("pickup unix n - n 60 1 pickup")
+        if self.has_program("local"):
+            lines.append("local unix - n n - - local")
         if self.has_program("imapd"):
             lines += [f"127.0.0.1:{self.imap_port} inet n - n - 1 imapd",
                       f"127.0.0.1:{self.imaps_port} inet n - n - 1 imapd"
@@ -250,6 +259,23 @@ service_throttle_time = 0s
         with open(os.path.join(self.etc, "master.cf"), "w") as f:
             f.write("# master.cf written by tests/harness/postern_harness.py\n")
             f.write("\n".join(lines) + "\n")
+
+    def write_aliases(self, text):
+        """etc/aliases (aliases(5)), compiled by master at start and reload."""
+        with open(os.path.join(self.etc, "aliases"), "w") as f:
+            f.write(text)
+
+    def _prepare_var_mail(self):
+        # As Debian's /var/mail: root:mail 2775, so that local's children (the user, group mail)
+        # can create mailboxes and dotlocks.
+        if os.geteuid() != 0:
+            return
+        try:
+            mail_gid = grp.getgrnam("mail").gr_gid
+        except KeyError:
+            return
+        os.chown(self.var_mail, 0, mail_gid)
+        os.chmod(self.var_mail, 0o2775)
 
     def write_accounts(self, text):
         with open(os.path.join(self.etc, "accounts.yaml"), "w") as f:

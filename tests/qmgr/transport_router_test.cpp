@@ -56,7 +56,7 @@ class RouterTest : public ::testing::Test {
   }
 
   Route route(std::string_view address, std::string relayhost = "") {
-    Router router(RouterSettings{std::move(relayhost), "+"}, *db_, table_lookup());
+    Router router(RouterSettings{std::move(relayhost), "+", {}}, *db_, table_lookup());
     return router.route(address);
   }
 
@@ -208,7 +208,7 @@ TEST_F(RouterTest, SeveralTargetsWithOutsideOnesAreExpanded) {
 }
 
 TEST_F(RouterTest, FinalAddressesAreNeverExpandedAgain) {
-  Router router(RouterSettings{"[smart]:25", "+"}, *db_, table_lookup());
+  Router router(RouterSettings{"[smart]:25", "+", {}}, *db_, table_lookup());
   // An alias name of ours in an expansion file: delivered to that mailbox as it stands.
   Route r = router.route_final("split@example.test");
   EXPECT_EQ(r.kind, Route::Kind::kDelivery);
@@ -222,7 +222,7 @@ TEST_F(RouterTest, FinalAddressesAreNeverExpandedAgain) {
 }
 
 TEST_F(RouterTest, ATableErrorIsAShortDeferral) {
-  Router router(RouterSettings{"", "+"}, *db_,
+  Router router(RouterSettings{"", "+", {}}, *db_,
                 [](std::string_view) -> Result<std::optional<std::string>> {
                   return Error::system("mdb_get", 5);
                 });
@@ -233,7 +233,7 @@ TEST_F(RouterTest, ATableErrorIsAShortDeferral) {
 }
 
 TEST_F(RouterTest, NoTableAtAll) {
-  Router router(RouterSettings{"", "+"}, *db_, TransportLookup());
+  Router router(RouterSettings{"", "+", {}}, *db_, TransportLookup());
   EXPECT_EQ(router.route("x@remote.example").nexthop, "remote.example");
   EXPECT_EQ(router.route("demo@example.test").kind, Route::Kind::kDelivery);
 }
@@ -249,6 +249,36 @@ TEST(GroupByNexthop, OneGroupPerNexthopIndexesInOrder) {
   EXPECT_EQ(groups["remote.example"], (std::vector<size_t>{2, 7}));
   EXPECT_EQ(groups["other.example"], (std::vector<size_t>{5}));
   EXPECT_TRUE(group_by_nexthop({}).empty());
+}
+
+}  // namespace
+}  // namespace postern
+
+namespace postern {
+namespace {
+
+// mydestination: system users go to postern-local, unless transport_maps names another next
+// hop or the accounts file has the domain (its virtual mailboxes win).
+TEST_F(RouterTest, MydestinationGoesToLocal) {
+  Router router(RouterSettings{"[smart]:587", "+", {"host.example.net", "localhost"}}, *db_,
+                table_lookup());
+  Route local = router.route("Root@Host.Example.NET");
+  EXPECT_EQ(local.kind, Route::Kind::kLocal);
+  EXPECT_EQ(local.relay_rcpt, "Root@Host.Example.NET");
+  EXPECT_EQ(router.route("alice@localhost").kind, Route::Kind::kLocal);
+  EXPECT_EQ(router.route_final("bob@localhost").kind, Route::Kind::kLocal);
+  // Another domain still goes to the relay.
+  EXPECT_EQ(router.route("x@elsewhere.test").kind, Route::Kind::kRelay);
+  // transport_maps wins: "relay:[h]" for a mydestination domain relays.
+  table_["localhost"] = "relay:[h.test]:25";
+  EXPECT_EQ(router.route("alice@localhost").kind, Route::Kind::kRelay);
+  table_["localhost"] = "local:";
+  EXPECT_EQ(router.route("alice@localhost").kind, Route::Kind::kLocal);
+}
+
+TEST_F(RouterTest, AVirtualDomainInMydestinationStaysVirtual) {
+  Router router(RouterSettings{"", "+", {"example.test"}}, *db_, table_lookup());
+  EXPECT_EQ(router.route("alice@example.test").kind, Route::Kind::kDelivery);
 }
 
 }  // namespace
