@@ -1,5 +1,5 @@
-// postern: the admin command. `postern [-c config_dir] queue list|flush|show ID` and
-// `postern [-c config_dir] log reopen`. Reads config_dir/main.cf (default /etc/postern) for
+// postern: the admin command. `postern [-c config_dir] queue list|flush|show ID`,
+// `postern [-c config_dir] log reopen` and `postern [-c config_dir] aliases build`. Reads config_dir/main.cf (default /etc/postern) for
 // queue_directory, mail_owner and maillog_file, then runs one command (cli/queue_commands.*,
 // cli/log_commands.*). Runs as root or mail_owner from a shell; trusts main.cf and its arguments
 // only as far as they are checked here. Exit status: 0 done, 1 failed, 2 usage.
@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/alias_commands.hpp"
 #include "cli/log_commands.hpp"
 #include "cli/queue_commands.hpp"
 #include "lib/base/log.hpp"
@@ -28,7 +29,8 @@ int usage() {
       "usage: postern [-c config_dir] queue list\n"
       "       postern [-c config_dir] queue flush\n"
       "       postern [-c config_dir] queue show QUEUE_ID\n"
-      "       postern [-c config_dir] log reopen\n",
+      "       postern [-c config_dir] log reopen\n"
+      "       postern [-c config_dir] aliases build\n",
       stderr);
   return kExitUsage;
 }
@@ -72,10 +74,14 @@ int main(int argc, char** argv) {
       words.emplace_back(arg);
     }
   }
-  if (words.size() < 2 || (words[0] != "queue" && words[0] != "log")) return usage();
+  if (words.size() < 2 || (words[0] != "queue" && words[0] != "log" && words[0] != "aliases")) {
+    return usage();
+  }
   const std::string& command = words[1];
   if (words[0] == "log") {
     if (command != "reopen" || words.size() != 2) return usage();
+  } else if (words[0] == "aliases") {
+    if (command != "build" || words.size() != 2) return usage();
   } else {
     if ((command == "show") != (words.size() == 3) || words.size() > 3) return usage();
     if (command != "list" && command != "flush" && command != "show") return usage();
@@ -95,6 +101,14 @@ int main(int argc, char** argv) {
     }
     std::printf("postern: log reopen: %s\n", reopened->c_str());
     return kExitOk;
+  }
+  if (words[0] == "aliases") {
+    Result<size_t> built = build_alias_table(*config);
+    if (!built) {
+      std::fprintf(stderr, "postern: aliases build: %s\n", built.error().describe().c_str());
+      return kExitFailed;
+    }
+    return kExitOk;  // the table's own log line says how many (newaliases prints nothing else)
   }
   const QueueLayout layout{config->get("queue_directory")};
 
