@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <map>
 
 #include "lib/base/ascii.hpp"
 #include "lib/base/log.hpp"
@@ -61,18 +62,18 @@ class RequestDelivery {
       return DeliveryOutcome::bounced("5.4.6", "alias loop: no deliverable target");
     }
     std::optional<DeliveryOutcome> worst;
-    std::vector<std::string> forwards;
+    std::map<std::string, std::vector<std::string>> forwards;  // by sender ("" = the envelope's)
     for (const FinalDelivery& final : plan) {
       if (final.kind == FinalDelivery::Kind::kForward) {
-        forwards.push_back(final.target);
+        forwards[final.sender].push_back(final.target);
         continue;
       }
       DeliveryOutcome outcome = run(final);
       log_delivery(final.address, rcpt.address, outcome);
       worst = worst ? worse_of(*worst, outcome) : outcome;
     }
-    if (!forwards.empty()) {
-      DeliveryOutcome outcome = forward(rcpt, forwards);
+    for (const auto& [sender, targets] : forwards) {
+      DeliveryOutcome outcome = forward(rcpt, targets, sender);
       log_delivery(rcpt.address, rcpt.address, outcome);
       worst = worst ? worse_of(*worst, outcome) : outcome;
     }
@@ -80,8 +81,9 @@ class RequestDelivery {
   }
 
  private:
-  MessageCopy copy_for(const std::string& address) const {
-    return MessageCopy{&file_, request_.sender, address, file_.envelope().arrival_time};
+  MessageCopy copy_for(const FinalDelivery& final) const {
+    return MessageCopy{&file_, final.sender.empty() ? request_.sender : final.sender,
+                       final.address, file_.envelope().arrival_time};
   }
 
   // Commands and files never run as root: root's own .forward ones get default_privs.
@@ -92,7 +94,7 @@ class RequestDelivery {
   }
 
   DeliveryOutcome run(const FinalDelivery& final) const {
-    const MessageCopy copy = copy_for(final.address);
+    const MessageCopy copy = copy_for(final);
     const std::vector<int> keep = {file_.fd()};
     const int timeout = settings_.lock_timeout_ms / 1000 + kChildSlackSeconds;
     switch (final.kind) {
@@ -146,7 +148,8 @@ class RequestDelivery {
     return DeliveryOutcome::deferred("4.3.0", "unexpected delivery kind");
   }
 
-  DeliveryOutcome forward(const DeliverRecipient& rcpt, const std::vector<std::string>& targets) {
+  DeliveryOutcome forward(const DeliverRecipient& rcpt, const std::vector<std::string>& targets,
+                          const std::string& sender) {
     const QueueRecipient* original = nullptr;
     const auto& recipients = file_.envelope().recipients;
     if (rcpt.index >= 0 && static_cast<size_t>(rcpt.index) < recipients.size()) {
@@ -162,7 +165,9 @@ class RequestDelivery {
     return run_as(settings_.queue_uid, settings_.queue_gid, kChildSlackSeconds, {file_.fd()}, [&] {
       Result<std::string> id = write_expansion(settings_.queue, file_, expanded,
                                                static_cast<int64_t>(std::time(nullptr)),
-                                               "Delivered-To: " + rcpt.address + "\r\n");
+                                               "Delivered-To: " + rcpt.address + "\r\n",
+                                               sender.empty() ? std::nullopt
+                                                              : std::optional<std::string>(sender));
       if (!id) {
         return DeliveryOutcome::deferred("4.3.0", "cannot forward: " + id.error().describe());
       }

@@ -51,6 +51,7 @@ class Expander {
 
  private:
   void add(FinalDelivery delivery) {
+    delivery.sender = owner_;
     if (out_.size() < kMaxFinalDeliveries) {
       out_.push_back(std::move(delivery));
     } else if (!overflow_) {
@@ -140,9 +141,15 @@ class Expander {
         return true;
       }
       std::optional<Identity> privs = privileged_default();
+      // owner-NAME: the list's deliveries go out with it as sender, so that their bounces
+      // reach the list's owner rather than the author (as in Postfix and sendmail).
+      const std::string saved_owner = owner_;
+      Result<std::optional<std::string>> owner = sources_.find_alias("owner-" + key);
+      if (owner && *owner) owner_ = "owner-" + key + "@" + split_address(address).second;
       for (const AliasTarget& target : *targets) {
         dispatch(target, address, Source::kAlias, privs, depth);
       }
+      owner_ = saved_owner;
       return true;
     }
     return false;
@@ -256,6 +263,7 @@ class Expander {
   const std::set<std::string>& delivered_to_;
   std::set<std::string> seen_;
   std::set<std::string> mailboxes_;
+  std::string owner_;  // the owner-NAME sender of the alias being expanded, "" for none
   std::vector<FinalDelivery> out_;
   bool overflow_ = false;
 };

@@ -6,6 +6,8 @@
 // recipient), "\user" to that user's own mailbox, other domains forwarded (a new queue file),
 // ":include:/file" read and expanded, "|command" and "/file" allowed only where
 // allow_mail_to_commands / allow_mail_to_files name the source ("alias", "forward", "include").
+// An alias NAME with an alias owner-NAME beside it sends its deliveries with owner-NAME@domain
+// as the sender, so that bounces reach the list's owner.
 // A recipient already named in a Delivered-To: header of the message is a forwarding loop
 // (5.4.6). Runs in postern-local as root, reading only: the alias table, ~/.forward and
 // include files are opened without following a symlink and used only when they are plain
@@ -39,6 +41,7 @@ struct FinalDelivery {
   Identity who;         // kMailbox: the user; kCommand / kFile: whose rights
   std::string target;   // kCommand: the command; kFile: the path; kForward: the address
   DeliveryOutcome outcome;  // kOutcome: the result already known (a bounce, a deferral)
+  std::string sender;       // an owner-NAME alias's address, else "" (the envelope sender)
 };
 
 // The world as expansion sees it; local_delivery passes the real ones, unit tests their own.

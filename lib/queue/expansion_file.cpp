@@ -22,7 +22,8 @@ std::string orcpt_for(std::string_view original_address, std::string_view origin
 
 Result<std::string> write_expansion(const QueueLayout& layout, const QueueFile& original,
                                     const std::vector<ExpandedTarget>& targets, int64_t now,
-                                    std::string_view prepend) {
+                                    std::string_view prepend,
+                                    const std::optional<std::string>& sender) {
   if (targets.empty()) return Error::config("expansion without targets");
   if (targets.size() > kMaxQueueRecipients) {
     return Error::limit(fmt::format("expansion to more than {} targets", kMaxQueueRecipients));
@@ -33,7 +34,7 @@ Result<std::string> write_expansion(const QueueLayout& layout, const QueueFile& 
   envelope.arrival_time = source.arrival_time;  // lifetime and delay warnings count from arrival
   envelope.next_attempt = now;
   envelope.schedule_flags = source.schedule_flags;  // a delay warning already sent stays sent
-  envelope.sender = source.sender;
+  envelope.sender = sender.value_or(source.sender);
   for (const auto& attribute : source.attributes) {
     if (attribute.first == kExpandedFromAttribute) continue;
     envelope.attributes.push_back(attribute);

@@ -9,6 +9,7 @@
 // message chunk by chunk (never whole in memory).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,9 +34,11 @@ struct ExpandedTarget {
 std::string orcpt_for(std::string_view original_address, std::string_view original_orcpt);
 
 // Writes and commits the new queue file; returns its queue ID. prepend (whole header lines, each
-// ending in CRLF) goes before the original message.
+// ending in CRLF) goes before the original message; sender, when given, replaces the original
+// envelope sender (an owner-NAME alias).
 Result<std::string> write_expansion(const QueueLayout& layout, const QueueFile& original,
                                     const std::vector<ExpandedTarget>& targets, int64_t now,
-                                    std::string_view prepend = {});
+                                    std::string_view prepend = {},
+                                    const std::optional<std::string>& sender = std::nullopt);
 
 }  // namespace postern
