@@ -170,7 +170,10 @@ class SystemRoot:
 
     def install_sendmail(self, suite):
         """/etc/postern -> suite.etc; /usr/sbin/sendmail the logging wrapper around ours,
-        /usr/lib/sendmail -> it. Starts a new argv_log."""
+        /usr/lib/sendmail -> it; /etc/mailname the test domain (as an MTA's package writes it:
+        mutt, for one, qualifies bare names with it). Starts a new argv_log."""
+        with open("/etc/mailname", "w") as f:
+            f.write(postern_harness.TEST_DOMAIN + "\n")
         self.argv_log = os.path.join(self.dir, "sendmail-argv.log")
         with open(self.argv_log, "w"):
             pass
