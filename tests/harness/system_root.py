@@ -94,6 +94,8 @@ class SystemRoot:
         self.real_sendmail = os.path.join(BIN_DIR, "sendmail")
 
     def __enter__(self):
+        if os.path.realpath(BIN_DIR).startswith("/tmp/"):
+            skip_test(f"the build ({BIN_DIR}) is under /tmp, which the sandbox hides")
         _mount(["-t", "tmpfs", "-o", "mode=1777", "postern-tmp", "/tmp"])
         self.dir = tempfile.mkdtemp(prefix="postern-sysroot-", dir="/tmp")
         os.chmod(self.dir, 0o755)
