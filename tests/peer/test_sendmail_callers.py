@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
@@ -281,6 +282,10 @@ def test_sendmail_bs_with_dot_stuffing():
     process = subprocess.Popen(ROOT.as_user_argv("alice", ["/usr/sbin/sendmail", "-bs"]),
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                env=ROOT.user_env("alice"), start_new_session=True)
+    # The whole dialogue is bounded: past the deadline sendmail is killed and the next read
+    # sees end of file.
+    deadline = threading.Timer(kCommandSeconds, process.kill)
+    deadline.start()
     try:
         def command(line, expected):
             process.stdin.write(line + "\r\n")
@@ -299,6 +304,7 @@ def test_sendmail_bs_with_dot_stuffing():
         process.stdin.close()
         assert process.wait(kCommandSeconds) == 0
     finally:
+        deadline.cancel()
         if process.poll() is None:
             process.kill()
             process.wait(10)
