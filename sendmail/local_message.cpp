@@ -7,6 +7,7 @@
 
 #include "lib/base/ascii.hpp"
 #include "lib/mime/message_headers.hpp"
+#include "sendmail/header_qualify.hpp"
 
 namespace postern::sendmail {
 
@@ -125,6 +126,18 @@ std::string from_field(const LocalHeaderFixups& fixups) {
   return fmt::format("From: {} <{}>\r\n", name, fixups.from_address);
 }
 
+// The field with its bare names qualified; its last CRLF kept.
+std::string qualified_field(const Field& field, std::string_view origin) {
+  std::string_view text = field.text;
+  size_t colon = text.find(':');
+  const bool crlf = text.size() >= 2 && text.substr(text.size() - 2) == "\r\n";
+  std::string_view value = text.substr(colon + 1, text.size() - colon - 1 - (crlf ? 2 : 0));
+  std::string out(text.substr(0, colon + 1));
+  out += qualify_address_list(value, origin);
+  if (crlf) out += "\r\n";
+  return out;
+}
+
 }  // namespace
 
 Result<PreparedMessage> prepare_local_message(std::string_view wire,
@@ -192,7 +205,11 @@ Result<PreparedMessage> prepare_local_message(std::string_view wire,
   message.reserve(wire.size() + 512);
   for (const Field& field : fields) {
     if (ascii_iequals(field.name, "Bcc") || ascii_iequals(field.name, "Resent-Bcc")) continue;
-    message += field.text;
+    if (!fixups.origin.empty() && is_address_field(field.name)) {
+      message += qualified_field(field, fixups.origin);
+    } else {
+      message += field.text;
+    }
   }
   if (!has_field(fields, "From")) message += from_field(fixups);
   if (!has_field(fields, "Date")) {

@@ -11,6 +11,7 @@
 //     Resent- field is there); bare names such as "root" are allowed.
 //   - Bcc: and Resent-Bcc: are removed, with or without -t, so that no recipient sees them.
 //   - missing From:, Date: and Message-ID: are added at the end of the header section.
+//   - bare names in address fields get $myorigin (header_qualify), as Postfix's cleanup does.
 #pragma once
 
 #include <cstdint>
@@ -51,6 +52,7 @@ struct LocalHeaderFixups {
   bool extract_recipients = false;  // -t
   std::string from_address;         // for a missing From: (the envelope sender, qualified)
   std::string full_name;            // -F, or the user's GECOS name; may be empty
+  std::string origin;               // $myorigin, for bare names in address fields
   std::string hostname;             // for a missing Message-ID:
   std::string queue_id;             // for a missing Message-ID:
   int64_t now = 0;                  // for a missing Date:

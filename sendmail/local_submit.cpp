@@ -72,6 +72,7 @@ int LocalSubmitter::submit(const SendmailOptions& options,
   fixups.from_address = qualify_address(input.sender.empty() ? caller_.login : input.sender,
                                         origin_);
   fixups.full_name = options.full_name.empty() ? caller_.full_name : options.full_name;
+  fixups.origin = origin_;
   fixups.hostname = config_.get("myhostname");
   fixups.queue_id = input.queue_id;
   fixups.now = input.now;

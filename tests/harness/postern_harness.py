@@ -122,7 +122,7 @@ class Suite:
     """One Postern instance in a temporary directory. Use as a context manager."""
 
     def __init__(self, main_cf_extra="", accounts=None, services=None, keep=False,
-                 start=True, shipped=False, daemon_directory=None):
+                 start=True, shipped=False, daemon_directory=None, alias_maps=None):
         # shipped=True: main.cf is etc/main.cf as the package installs it, with only the paths,
         # the host name and the certificate pointed at this test's directory (SHIPPED_OVERRIDES);
         # every policy (mynetworks, limits, throttles, retries) is the shipped one unless the
@@ -135,6 +135,9 @@ class Suite:
         os.chmod(self.root, 0o755)
         self.keep = keep or os.environ.get("POSTERN_KEEP_TEST_DIR") == "1"
         self.etc = os.path.join(self.root, "etc")
+        # alias_maps: this test's etc/aliases unless a test names another (a sandbox's
+        # /etc/aliases): never the machine's.
+        self.alias_maps = alias_maps or f"hash:{os.path.join(self.etc, 'aliases')}"
         self.spool = os.path.join(self.root, "spool")
         self.mail = os.path.join(self.root, "mail")
         self.data = os.path.join(self.root, "data")
@@ -192,7 +195,7 @@ data_directory = {self.data}
 daemon_directory = {self.daemon_directory}
 command_directory = {BIN_DIR}
 mail_spool_directory = {self.var_mail}
-alias_maps = hash:{self.etc}/aliases
+alias_maps = {self.alias_maps}
 virtual_mailbox_base = {self.mail}
 accounts_file = {self.etc}/accounts.yaml
 mail_owner = {self.mail_owner}

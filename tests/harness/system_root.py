@@ -165,17 +165,18 @@ class SystemRoot:
                 os.symlink(os.path.join(BIN_DIR, name), path)
 
     def main_cf_extra(self):
-        """main.cf lines for a Suite run in this root: $myorigin the test domain, so that bare
-        names land with virtual users; the group of the setgid postdrop."""
-        return (f"myorigin = {postern_harness.TEST_DOMAIN}\n"
+        """main.cf lines for a Suite run in this root: $myorigin from /etc/mailname, as Debian's
+        MTA packages set it (install_sendmail writes the file); the group of the setgid
+        postdrop."""
+        return ("myorigin = /etc/mailname\n"
                 f"setgid_group = {kSetgidGroup}\n")
 
-    def install_sendmail(self, suite):
+    def install_sendmail(self, suite, mailname=postern_harness.TEST_DOMAIN):
         """/etc/postern -> suite.etc; /usr/sbin/sendmail the logging wrapper around ours,
-        /usr/lib/sendmail -> it; /etc/mailname the test domain (as an MTA's package writes it:
-        mutt, for one, qualifies bare names with it). Starts a new argv_log."""
+        /usr/lib/sendmail -> it; /etc/mailname (as an MTA's package writes it: mutt, for one,
+        qualifies bare names with it; $myorigin reads it). Starts a new argv_log."""
         with open("/etc/mailname", "w") as f:
-            f.write(postern_harness.TEST_DOMAIN + "\n")
+            f.write(mailname + "\n")
         self.argv_log = os.path.join(self.dir, "sendmail-argv.log")
         with open(self.argv_log, "w"):
             pass

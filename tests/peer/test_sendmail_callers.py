@@ -7,8 +7,11 @@ logging wrapper at /usr/sbin/sendmail records it.
 
 Runs as root in a sandboxed system root (tests/harness/system_root.py: its own mount namespace,
 overlays on /etc, /usr/sbin..., nothing written on the machine) with login users alice and bob,
-$myorigin = example.test, so a bare "alice" lands in the virtual Maildir of alice@example.test
-(landed()). Skipped (77) when not root, without unshare or overlayfs, or a program is missing."""
+configured as Debian's MTA packages leave a box: $myorigin = /etc/mailname (the host name, a
+domain of mydestination), alias_maps = hash:/etc/aliases with "root: alice" built by the real
+newaliases, so a bare "alice" lands in alice's mbox through postern-local (landed()) and root's
+mail in alice's too. Skipped (77) when not root, without unshare or overlayfs, or a program is
+missing."""
 import email
 import email.message
 import os
@@ -24,12 +27,12 @@ import uuid
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 import postern_harness  # noqa: E402
 import system_root  # noqa: E402
-from postern_harness import (DEFAULT_USERS, TEST_DOMAIN, Suite, default_accounts,  # noqa: E402
-                             skip_test, wait_until)
+from postern_harness import Suite, skip_test, wait_until  # noqa: E402
 
 kPrograms = ("cron", "crontab", "anacron", "bsd-mailx", "mutt", "git", "php", "setpriv",
              "useradd")
 kLandSeconds = 30
+HOST = "mx.example.test"  # the suite's myhostname, in mydestination and in /etc/mailname
 kCommandSeconds = 60
 
 ROOT = None   # the SystemRoot
@@ -38,13 +41,21 @@ SUITE = None  # the Suite, whose etc/ is /etc/postern in the sandbox
 
 # ---- where mail lands ----------------------------------------------------------------------
 def landed(user):
-    """The messages delivered to local user `user`, oldest first, each (raw text, parsed).
-    Today a bare name lands with the virtual user of $myorigin; with /var/mail delivery this is
-    the one function to change."""
+    """The messages delivered to local user `user`'s mbox (the suite's mail_spool_directory),
+    oldest first, each (raw text without the From_ line, parsed)."""
+    path = os.path.join(SUITE.var_mail, user)
+    if not os.path.exists(path):
+        return []
+    with open(path, "rb") as f:
+        text = f.read()
     found = []
-    for path in SUITE.messages(f"{user}@{TEST_DOMAIN}"):
-        with open(path, "rb") as f:
-            raw = f.read()
+    # Each message: a From_ line, the message, an empty line (mbox, as postern-local writes it).
+    for chunk in re.split(rb"(?<=\n)\n(?=From )", text):
+        if not chunk.startswith(b"From "):
+            continue
+        raw = chunk.split(b"\n", 1)[1] if b"\n" in chunk else b""
+        if raw.endswith(b"\n\n"):
+            raw = raw[:-1]  # the empty line after the last message
         found.append((raw.decode(errors="replace"), email.message_from_bytes(raw)))
     return found
 
@@ -121,9 +132,10 @@ def test_cron_reboot_job_mails_its_owner():
             cron.wait(10)
     assert re.fullmatch(r"Cron <alice@[^>]+> echo cron said .*", str(message["Subject"])), raw
     # cron writes its own From: (so -FCronDaemon, meant for a missing From:, is not used)
-    assert message["From"] == "root (Cron Daemon)", raw
-    assert message["To"] == "alice", raw
-    assert message["Return-Path"] == "<alice@example.test>", raw
+    # Bare names in address fields get $myorigin, as Postfix's cleanup gives them.
+    assert message["From"] == f"root@{HOST} (Cron Daemon)", raw
+    assert message["To"] == f"alice@{HOST}", raw
+    assert message["Return-Path"] == f"<alice@{HOST}>", raw
     assert f"cron said {token}\nsecond line\n" in body_text(message), raw
     assert calls_with("sendmail") == [
         ("alice", ["/usr/sbin/sendmail", "-FCronDaemon", "-i", "-B8BITMIME", "-oem", "alice"])
@@ -146,7 +158,8 @@ def test_anacron_job_mails_mailto():
     assert re.fullmatch(r"Anacron job 'postern-test' on \S+", str(message["Subject"])), raw
     assert "Anacron" in str(message["From"]), raw
     assert f"anacron said {token}\n" in body_text(message), raw
-    assert message["Return-Path"] == "<root@example.test>", raw
+    assert message["Return-Path"] == f"<root@{HOST}>", raw
+    assert message["To"] == f"alice@{HOST}", raw
     assert calls_with("sendmail") == [
         ("root", ["/usr/sbin/sendmail", "-FAnacron", "-odi", "alice"])], ROOT.sendmail_calls()
 
@@ -161,9 +174,9 @@ def test_bsd_mailx_as_a_user():
                           input=f"sent with mailx\n{token}\n"))
     raw, message = wait_landed("alice", token)
     assert message["Subject"] == f"mailx {token}", raw
-    assert message["To"] == "alice", raw
-    assert "alice@example.test" in str(message["From"]), raw
-    assert message["Return-Path"] == "<alice@example.test>", raw
+    assert message["To"] == f"alice@{HOST}", raw
+    assert message["From"] == f"Alice Liddell <alice@{HOST}>", raw
+    assert message["Return-Path"] == f"<alice@{HOST}>", raw
     assert body_text(message) == f"sent with mailx\n{token}\n", raw
     assert calls_with("sendmail") == [
         ("alice", ["/usr/sbin/sendmail", "-i", "-t"])], ROOT.sendmail_calls()
@@ -181,12 +194,12 @@ def test_mutt_batch_mode():
     raw, message = wait_landed("bob", token)
     assert message["Subject"] == f"mutt {token}", raw
     # mutt qualifies bare names with /etc/mailname and adds the passwd names itself
-    assert message["To"] == "Bob Bobson <bob@example.test>", raw
-    assert message["From"] == "Alice Liddell <alice@example.test>", raw
-    assert message["Return-Path"] == "<alice@example.test>", raw
+    assert message["To"] == f"Bob Bobson <bob@{HOST}>", raw
+    assert message["From"] == f"Alice Liddell <alice@{HOST}>", raw
+    assert message["Return-Path"] == f"<alice@{HOST}>", raw
     assert body_text(message) == f"sent with mutt\n{token}\n", raw
     assert calls_with("sendmail") == [
-        ("alice", ["/usr/sbin/sendmail", "-oem", "-oi", "--", "bob@example.test"])
+        ("alice", ["/usr/sbin/sendmail", "-oem", "-oi", "--", f"bob@{HOST}"])
     ], ROOT.sendmail_calls()
 
 
@@ -214,9 +227,9 @@ def test_git_send_email_with_sendmail_transport():
         "--quiet", os.path.join("patches", patches[0])], env=env, cwd=repo))
     raw, message = wait_landed("bob", token)
     assert message["Subject"] == "[PATCH] Note the marker", raw
-    assert message["From"] == "Alice Liddell <alice@example.test>", raw
-    assert message["To"] == "bob", raw
-    assert message["Return-Path"] == "<alice@example.test>", raw
+    assert message["From"] == "Alice Liddell <alice@example.test>", raw  # as git was told
+    assert message["To"] == f"bob@{HOST}", raw
+    assert message["Return-Path"] == f"<alice@{HOST}>", raw
     text = body_text(message)
     assert f"+line {token}\n" in text and "--- a/notes.txt\n+++ b/notes.txt\n" in text, raw
     calls = calls_with("sendmail")
@@ -232,16 +245,16 @@ def test_php_mail_function():
     assert result.stdout == "true", result
     raw, message = wait_landed("bob", token)
     assert message["Subject"] == f"php {token}", raw
-    assert message["To"] == "bob", raw
-    assert message["Return-Path"] == "<alice@example.test>", raw
+    assert message["To"] == f"bob@{HOST}", raw
+    assert message["Return-Path"] == f"<alice@{HOST}>", raw
     assert body_text(message) == f"sent with php\n{token}\n", raw
     assert calls_with("sendmail") == [("alice", ["/usr/sbin/sendmail", "-t", "-i"])], \
         ROOT.sendmail_calls()
 
 
 def test_unattended_upgrades_report_to_root():
-    """unattended-upgrades' report: `sendmail -oi -t`, To: root, utf-8 (base64) body.
-    Without /etc/aliases yet, root lands as the virtual user root@example.test."""
+    """unattended-upgrades' report: `sendmail -oi -t`, To: root, utf-8 (base64) body; root's
+    mail goes where /etc/aliases says (root: alice)."""
     token = marker()
     clear_calls()
     # As unattended-upgrades composes its report (email.message, utf-8) and pipes it.
@@ -253,10 +266,13 @@ def test_unattended_upgrades_report_to_root():
     report["Auto-Submitted"] = "auto-generated"
     check_ran(subprocess.run(["/usr/sbin/sendmail", "-oi", "-t"], input=report.as_string(),
                              capture_output=True, text=True, timeout=kCommandSeconds))
-    raw, message = wait_landed("root", token)
+    raw, message = wait_landed("alice", token)
     assert message["Subject"] == report["Subject"], raw
-    assert message["To"] == "root" and message["Auto-Submitted"] == "auto-generated", raw
-    assert message["Delivered-To"] == "root@example.test", raw
+    assert message["To"] == f"root@{HOST}", raw
+    assert message["Auto-Submitted"] == "auto-generated", raw
+    assert message["Delivered-To"] == f"alice@{HOST}", raw
+    assert re.search(rf"to=<alice@{re.escape(HOST)}>, orig_to=<root@{re.escape(HOST)}>, "
+                     r"relay=local, .*status=sent \(delivered to mailbox\)", SUITE.log()), raw
     assert message.get_content_charset() == "utf-8", raw
     assert token in body_text(message), raw
     assert calls_with("sendmail") == [("root", ["/usr/sbin/sendmail", "-oi", "-t"])], \
@@ -309,7 +325,7 @@ def test_sendmail_bs_with_dot_stuffing():
             process.kill()
             process.wait(10)
     raw, message = wait_landed("bob", token)
-    assert message["Return-Path"] == "<alice@example.test>", raw
+    assert message["Return-Path"] == f"<alice@{HOST}>", raw
     assert body_text(message) == "first line\n.a line that starts with a dot\nlast line\n", raw
     assert calls_with("sendmail") == [("alice", ["/usr/sbin/sendmail", "-bs"])]
 
@@ -351,10 +367,17 @@ def main():
         ROOT = root
         root.add_user("alice", full_name="Alice Liddell")
         root.add_user("bob", full_name="Bob Bobson")
+        with open("/etc/aliases", "w") as f:  # the sandbox's, as Debian ships it plus root's
+            f.write("# /etc/aliases\nmailer-daemon: postmaster\npostmaster: root\n"
+                    "root: alice\n")
         with Suite(main_cf_extra=root.main_cf_extra(), daemon_directory=root.bin_dir,
-                   accounts=default_accounts(DEFAULT_USERS + ("root",))) as suite:
+                   alias_maps="hash:/etc/aliases") as suite:
             SUITE = suite
-            root.install_sendmail(suite)
+            root.install_sendmail(suite, HOST)
+            # As a package's postinst does: the real newaliases (Postfix's /usr/bin/newaliases
+            # symlink to /usr/sbin/sendmail, here the wrapper around ours).
+            check_ran(subprocess.run(["newaliases"], capture_output=True, text=True,
+                                     timeout=kCommandSeconds))
             try:
                 postern_harness.run_tests([
                     test_cron_reboot_job_mails_its_owner,
