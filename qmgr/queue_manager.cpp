@@ -378,46 +378,35 @@ void QueueManager::process(const std::string& queue_id) {
   if (!expansions.empty()) expand_recipients(*attempt, expansions);
 
   std::vector<Call> calls;
-  if (!delivery_indexes.empty()) {
-    Call call;
-    call.service = Service::kDelivery;
+  // One request=deliver per service (and per next hop for relay): the common head, then rcpt
+  // and index per recipient (delivery's also carry their mailboxes, added above).
+  auto new_call = [&](Service service) -> Call& {
+    Call& call = calls.emplace_back();
+    call.service = service;
     call.request.add("request", "deliver");
     call.request.add("queue_id", queue_id);
     call.request.add("path", path);
     call.request.add("sender", envelope.sender);
-    for (const auto& [name, value] : delivery_request.attributes()) call.request.add(name, value);
-    call.indexes = std::move(delivery_indexes);
-    calls.push_back(std::move(call));
-  }
-  for (auto& [nexthop, indexes] : group_by_nexthop(relay_nexthops)) {
-    Call call;
-    call.service = Service::kRelay;
-    call.request.add("request", "deliver");
-    call.request.add("queue_id", queue_id);
-    call.request.add("path", path);
-    call.request.add("sender", envelope.sender);
-    call.request.add("nexthop", nexthop);
+    return call;
+  };
+  auto add_recipients = [&](Call& call, std::vector<size_t> indexes) {
     for (size_t i : indexes) {
       call.request.add("rcpt", relay_rcpts[i]);
       call.request.add("index", static_cast<int64_t>(i));
     }
     call.indexes = std::move(indexes);
-    calls.push_back(std::move(call));
+  };
+  if (!delivery_indexes.empty()) {
+    Call& call = new_call(Service::kDelivery);
+    for (const auto& [name, value] : delivery_request.attributes()) call.request.add(name, value);
+    call.indexes = std::move(delivery_indexes);
   }
-  if (!local_indexes.empty()) {
-    Call call;
-    call.service = Service::kLocal;
-    call.request.add("request", "deliver");
-    call.request.add("queue_id", queue_id);
-    call.request.add("path", path);
-    call.request.add("sender", envelope.sender);
-    for (size_t i : local_indexes) {
-      call.request.add("rcpt", relay_rcpts[i]);
-      call.request.add("index", static_cast<int64_t>(i));
-    }
-    call.indexes = std::move(local_indexes);
-    calls.push_back(std::move(call));
+  for (auto& [nexthop, indexes] : group_by_nexthop(relay_nexthops)) {
+    Call& call = new_call(Service::kRelay);
+    call.request.add("nexthop", nexthop);
+    add_recipients(call, std::move(indexes));
   }
+  if (!local_indexes.empty()) add_recipients(new_call(Service::kLocal), std::move(local_indexes));
 
   if (calls.empty()) {
     finish(std::move(attempt));
