@@ -103,7 +103,9 @@ def password_hash(password):
 
 
 DEFAULT_USERS = ("demo", "alice", "bob")
-# What Suite(shipped=True) changes in etc/main.cf: where things are, never what is allowed.
+# What Suite(shipped=True) changes in etc/main.cf: where things are, never what is allowed
+# (myorigin, /etc/mailname in etc/main.cf, falls back to its default: the machine's file is not
+# read).
 SHIPPED_OVERRIDES = {"queue_directory", "data_directory", "daemon_directory",
                      "virtual_mailbox_base", "accounts_file", "mail_owner", "myhostname",
                      "smtpd_tls_cert_file", "smtpd_tls_key_file"}
