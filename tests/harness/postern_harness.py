@@ -108,7 +108,8 @@ DEFAULT_USERS = ("demo", "alice", "bob")
 # read).
 SHIPPED_OVERRIDES = {"queue_directory", "data_directory", "daemon_directory",
                      "virtual_mailbox_base", "accounts_file", "mail_owner", "myhostname",
-                     "smtpd_tls_cert_file", "smtpd_tls_key_file"}
+                     "smtpd_tls_cert_file", "smtpd_tls_key_file", "command_directory",
+                     "mail_spool_directory", "alias_maps", "myorigin"}
 
 
 def default_accounts(users=DEFAULT_USERS, extra_yaml=""):
