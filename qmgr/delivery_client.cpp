@@ -1,8 +1,12 @@
-// qmgr's client for private/delivery: pooled Unix-socket connections, one request and one reply
-// at a time on each, with a reply timeout. A reused connection that turns out to be closed
-// before any reply byte (the service restarted while it was idle) is retried once on a fresh
-// one; every other failure goes back to the caller, who leaves the recipients pending. Replies
-// are decoded with lib/queue/ipc.hpp's bounds; nothing in them is trusted beyond that here.
+// qmgr's client for private/delivery, private/relay and private/local: pooled Unix-socket
+// connections, one request and one reply at a time on each, with a reply timeout. An idle
+// connection is checked before it is reused (a service that restarted meanwhile has closed it:
+// it is dropped and another taken). A request is never sent twice: once it went out, a
+// connection that closes before the reply means the service may have done the work and died
+// before answering, so the failure goes back to the caller, who leaves the recipients pending
+// and logs the deferral; the later retry is the documented duplicate window, visible in the log.
+// (Sending it again at once on a fresh connection made such duplicates silent.) Replies are
+// decoded with lib/queue/ipc.hpp's bounds; nothing in them is trusted beyond that here.
 #include "delivery_client.hpp"
 
 #include <event2/buffer.h>
@@ -23,9 +27,6 @@ struct ServiceClient::Connection {
   bufferevent* bev = nullptr;
   std::list<std::unique_ptr<Connection>>::iterator self;
   bool busy = false;
-  bool reused = false;
-  bool retried = false;
-  bool got_bytes = false;
   std::string frame;
   Callback done;
 };
@@ -85,14 +86,24 @@ ServiceClient::Connection* ServiceClient::open_connection() {
   return raw;
 }
 
+// An idle pooled connection the service has not closed (nor written to: it has nothing to say
+// between requests).
+bool ServiceClient::still_open(Connection* conn) {
+  char byte = 0;
+  ssize_t n = ::recv(bufferevent_getfd(conn->bev), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 void ServiceClient::call(const AttrRecord& request, Callback done) {
   Connection* conn = nullptr;
-  for (auto& candidate : connections_) {
-    if (!candidate->busy) {
-      conn = candidate.get();
-      conn->reused = true;
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    Connection* candidate = (it++)->get();
+    if (candidate->busy) continue;
+    if (still_open(candidate)) {
+      conn = candidate;
       break;
     }
+    drop(candidate);
   }
   if (!conn) conn = open_connection();
   if (!conn) {
@@ -106,13 +117,11 @@ void ServiceClient::call(const AttrRecord& request, Callback done) {
   conn->frame = request.encode();
   conn->done = std::move(done);
   conn->busy = true;
-  conn->retried = false;
   ++busy_count_;
   start(conn);
 }
 
 void ServiceClient::start(Connection* conn) {
-  conn->got_bytes = false;
   timeval timeout{reply_timeout_seconds_, 0};
   bufferevent_set_timeouts(conn->bev, &timeout, &timeout);
   bufferevent_write(conn->bev, conn->frame.data(), conn->frame.size());
@@ -126,7 +135,6 @@ void ServiceClient::on_read(bufferevent* bev, void* arg) {
     self->drop(conn);
     return;
   }
-  if (evbuffer_get_length(input) > 0) conn->got_bytes = true;
   std::optional<Result<AttrRecord>> record = take_attr_record(input);
   if (!record) return;
   bool keep = record->ok() && evbuffer_get_length(input) == 0;
@@ -141,26 +149,13 @@ void ServiceClient::on_event(bufferevent*, short what, void* arg) {
     self->drop(conn);
     return;
   }
-  int err = EVUTIL_SOCKET_ERROR();
-  bool timed_out = (what & BEV_EVENT_TIMEOUT) != 0;
-  if (conn->reused && !conn->retried && !conn->got_bytes && !timed_out) {
-    // The service went away while this connection sat idle: one more try on a fresh one.
-    Connection* fresh = self->open_connection();
-    if (fresh) {
-      fresh->frame = std::move(conn->frame);
-      fresh->done = std::move(conn->done);
-      fresh->busy = true;
-      fresh->retried = true;
-      conn->busy = false;
-      self->drop(conn);
-      self->start(fresh);
-      return;
-    }
-  }
-  std::string what_text = timed_out                ? "timeout waiting for the reply"
-                          : (what & BEV_EVENT_EOF) ? "connection closed before the reply"
-                                                   : "connection error";
-  int code = timed_out ? ETIMEDOUT : (err != 0 ? err : ECONNRESET);
+  const int err = EVUTIL_SOCKET_ERROR();  // meaningful for BEV_EVENT_ERROR only
+  const bool timed_out = (what & BEV_EVENT_TIMEOUT) != 0;
+  const bool closed = (what & BEV_EVENT_EOF) != 0;
+  std::string what_text = timed_out ? "timeout waiting for the reply"
+                          : closed  ? "connection closed before the reply"
+                                    : "connection error";
+  int code = timed_out ? ETIMEDOUT : closed ? ECONNRESET : (err != 0 ? err : ECONNRESET);
   Error error = Error::system(self->socket_path_ + ": " + what_text, code);
   self->finish(conn, error, false);
 }

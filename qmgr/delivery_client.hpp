@@ -1,4 +1,4 @@
-// qmgr's side of private/delivery (and later private/relay): sends one request record per call on
+// qmgr's side of private/delivery, private/relay and private/local: sends one request record per call on
 // a pooled Unix-socket connection and calls back with the reply record, or with an error when
 // the service cannot be reached, closes the connection, or does not answer within the timeout.
 // Asynchronous (libevent bufferevents); runs in postern-qmgr. Trusts nothing in a reply it has
@@ -42,6 +42,7 @@ class ServiceClient {
   void start(Connection* conn);
   void finish(Connection* conn, Result<AttrRecord> result, bool keep);
   void drop(Connection* conn);
+  static bool still_open(Connection* conn);
 
   event_base* base_;
   std::string socket_path_;
