@@ -75,13 +75,14 @@ def test_mbox_holds_the_message_byte_for_byte():
         start = "From " if seq % 97 == 0 else ("." if seq % 89 == 0 else "")
         body += f"{start}{seq:06d} ünïcödé fill line — {tok} {'x' * 60}\n"
         seq += 1
-    body += "last line without From\n"
+    body += f"last line {tok}\n"
     text = simple_message(f"big {tok}", body, sender="Sender <sender@example.org>",
                           to="alice@localhost")
     text = text.replace("\n\n", "\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
                         "Content-Transfer-Encoding: 8bit\n\n", 1)
     sendmail_as(SUITE, ROOT, None, ["-i", "-f", "sender@example.org", "alice@localhost"], text)
-    raw = wait_mbox_message(SUITE, "alice", f"big {tok}", timeout=60)
+    # the last line: the whole message is there (the writer appends 64 KiB at a time)
+    raw = wait_mbox_message(SUITE, "alice", f"last line {tok}\n", timeout=60)
     from_line, rest = raw.split(b"\n", 1)
     assert re.fullmatch(rb"From sender@example\.org \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}",
                         from_line), from_line
