@@ -1,6 +1,6 @@
-// qmgr's side of private/delivery, private/relay and private/local: sends one request record per call on
-// a pooled Unix-socket connection and calls back with the reply record, or with an error when
-// the service cannot be reached, closes the connection, or does not answer within the timeout.
+// qmgr's side of private/delivery, private/relay and private/local: sends one request record per
+// call on a pooled Unix-socket connection and calls back with the reply record, or with an error
+// when the service cannot be reached, closes the connection, or does not answer in time.
 // Asynchronous (libevent bufferevents); runs in postern-qmgr. Trusts nothing in a reply it has
 // not decoded (lib/queue/ipc.hpp limits). The caller bounds how many calls are in flight; at most
 // kMaxIdleConnections stay open between calls.
