@@ -195,8 +195,11 @@ class Expander {
       }
       case AliasTargetKind::kInclude: {
         if (!privs) break;
-        // An include of /etc/aliases belongs to root; one of a .forward to its user.
-        uid_t owner = source == Source::kForward ? privs->uid : 0;
+        // An include of /etc/aliases belongs to root; one of a .forward to its user; one named
+        // in an include to the owner of that include.
+        uid_t owner = source == Source::kForward ? privs->uid
+                      : source == Source::kAlias ? 0
+                                                 : include_owner_;
         std::optional<std::string> text = sources_.read_file(target.text, owner);
         if (!text) {
           add(outcome_for(address, DeliveryOutcome::deferred(
@@ -212,9 +215,12 @@ class Expander {
                                        "4.3.5", "bad :include: file: " + targets.error().message)));
           return;
         }
+        const uid_t outer_owner = include_owner_;
+        include_owner_ = owner;
         for (const AliasTarget& included : *targets) {
           dispatch(included, address, Source::kInclude, privs, depth + 1);
         }
+        include_owner_ = outer_owner;
         return;
       }
       case AliasTargetKind::kCommand:
@@ -258,6 +264,7 @@ class Expander {
   std::set<std::string> mailboxes_;
   std::vector<FinalDelivery> out_;
   bool overflow_ = false;
+  uid_t include_owner_ = 0;  // the owner of the include file being expanded
 };
 
 std::optional<Identity> lookup_user(const std::string& name) {
