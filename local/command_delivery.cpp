@@ -64,6 +64,7 @@ DeliveryOutcome run_delivery_command(const MessageCopy& copy, const std::string&
   pid_t pid = ::fork();
   if (pid < 0) return DeliveryOutcome::deferred("4.3.0", "fork failed");
   if (pid == 0) {
+    ::signal(SIGPIPE, SIG_DFL);
     ::setsid();
     ::dup2(in_read.get(), 0);
     ::dup2(out_write.get(), 1);
@@ -75,6 +76,9 @@ DeliveryOutcome run_delivery_command(const MessageCopy& copy, const std::string&
   }
   in_read.reset();
   out_write.reset();
+  // A command may exit without reading all of its input: the write then fails with EPIPE and
+  // its exit status decides, instead of SIGPIPE killing this (run_as) process.
+  ::signal(SIGPIPE, SIG_IGN);
   ::fcntl(in_write.get(), F_SETFL, O_NONBLOCK);
 
   std::string output;
