@@ -116,9 +116,21 @@ DeliveryOutcome run_delivery_command(const MessageCopy& copy, const std::string&
     }
   }
   in_write.reset();
-  if (timed_out) ::kill(-pid, SIGKILL);
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  // The command may close its output and go on running: the time limit holds until it exits.
+  bool reaped = false;
+  while (!timed_out && !reaped) {
+    pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid || (done < 0 && errno != EINTR)) {
+      reaped = true;
+    } else if (std::chrono::steady_clock::now() >= deadline) {
+      timed_out = true;
+    } else {
+      ::usleep(10 * 1000);
+    }
+  }
+  if (timed_out) ::kill(-pid, SIGKILL);
+  while (!reaped && ::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   const std::string shown = log::printable(output, 200);
   if (timed_out) {
