@@ -145,6 +145,16 @@ TEST_F(CommandDeliveryTest, TimeLimitKillsTheGroupAndDefers) {
   EXPECT_LT(waited, std::chrono::seconds(20));  // bounded: far below the 30 s sleep
 }
 
+TEST_F(CommandDeliveryTest, TimeLimitHoldsAfterTheCommandClosesItsOutput) {
+  ASSERT_TRUE(file_);
+  const auto started = std::chrono::steady_clock::now();
+  DeliveryOutcome outcome = run("cat > /dev/null; exec > /dev/null 2>&1; sleep 8", 1);
+  const auto waited = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(outcome.kind, DeliveryOutcome::Kind::kDeferred) << outcome.reason;
+  EXPECT_NE(outcome.reason.find("timed out after 1s"), std::string::npos) << outcome.reason;
+  EXPECT_LT(waited, std::chrono::seconds(6));  // bounded: killed, not waited for
+}
+
 TEST_F(CommandDeliveryTest, CommandThatDoesNotReadItsInputStillCounts) {
   // A message larger than a pipe holds, and a command that exits 0 without reading it (a
   // vacation-style filter, "exit 0"): its exit status decides, not our write. Run inside
