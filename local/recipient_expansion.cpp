@@ -98,12 +98,20 @@ class Expander {
     const std::string base_name =
         ascii_lowercase(strip_extension(local_part, settings_.recipient_delimiter));
     if (!seen_.insert(lower).second) {
-      // Named again: once is enough. A user whose .forward names the user (not "\\user")
-      // still gets the mail in the mailbox, as with sendmail; an alias loop with no user in it
-      // ends with no delivery, which local_delivery bounces.
+      // Named again: once is enough. A user whose .forward names the user (not "\\user"),
+      // that is an address named while it is itself being expanded, still gets the mail in the
+      // mailbox, as with sendmail; an alias loop with no user in it ends with no delivery,
+      // which local_delivery bounces.
+      if (!active_.count(lower)) return;
       if (std::optional<Identity> user = sources_.find_user(base_name)) mailbox(address, *user);
       return;
     }
+    struct ActiveGuard {
+      std::set<std::string>& active;
+      const std::string& key;
+      ~ActiveGuard() { active.erase(key); }
+    } active_guard{active_, lower};
+    active_.insert(lower);
 
     if (expand_alias(address, {name, base_name}, depth)) return;
 
@@ -261,6 +269,7 @@ class Expander {
   const ExpansionSources& sources_;
   const std::set<std::string>& delivered_to_;
   std::set<std::string> seen_;
+  std::set<std::string> active_;  // addresses being expanded (this one and its parents)
   std::set<std::string> mailboxes_;
   std::vector<FinalDelivery> out_;
   bool overflow_ = false;
