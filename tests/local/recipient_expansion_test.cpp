@@ -145,6 +145,17 @@ TEST(RecipientExpansionTest, ForwardNamingItsUserDeliversToTheMailbox) {
             (Strings{"mailbox:alice@example.org/alice", "forward:carol@remote.example"}));
 }
 
+TEST(RecipientExpansionTest, UserNamedTwiceFollowsTheForwardOnce) {
+  // Only a .forward naming its own user means "my mailbox too"; the same user named twice by
+  // aliases is expanded once, as its .forward says.
+  FakeWorld world;
+  world.aliases["team"] = "alice, ops";
+  world.aliases["ops"] = "alice, bob";
+  world.files["/home/alice/.forward"] = {1000, "alice@home.example\n"};
+  EXPECT_EQ(summary(expand(world, "team@example.org")),
+            (Strings{"forward:alice@home.example", "mailbox:bob@example.org/bob"}));
+}
+
 TEST(RecipientExpansionTest, BackslashUserIsThatMailboxOnly) {
   FakeWorld world;
   world.files["/home/alice/.forward"] = {1000, "\\alice, |/usr/bin/vacation alice\n"};
