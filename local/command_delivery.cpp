@@ -64,6 +64,7 @@ DeliveryOutcome run_delivery_command(const MessageCopy& copy, const std::string&
   pid_t pid = ::fork();
   if (pid < 0) return DeliveryOutcome::deferred("4.3.0", "fork failed");
   if (pid == 0) {
+    ::signal(SIGPIPE, SIG_DFL);
     ::setsid();
     ::dup2(in_read.get(), 0);
     ::dup2(out_write.get(), 1);
@@ -75,6 +76,9 @@ DeliveryOutcome run_delivery_command(const MessageCopy& copy, const std::string&
   }
   in_read.reset();
   out_write.reset();
+  // A command may exit without reading all of its input: the write then fails with EPIPE and
+  // its exit status decides, instead of SIGPIPE killing this (run_as) process.
+  ::signal(SIGPIPE, SIG_IGN);
   ::fcntl(in_write.get(), F_SETFL, O_NONBLOCK);
 
   std::string output;
@@ -112,9 +116,21 @@ DeliveryOutcome run_delivery_command(const MessageCopy& copy, const std::string&
     }
   }
   in_write.reset();
-  if (timed_out) ::kill(-pid, SIGKILL);
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  // The command may close its output and go on running: the time limit holds until it exits.
+  bool reaped = false;
+  while (!timed_out && !reaped) {
+    pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid || (done < 0 && errno != EINTR)) {
+      reaped = true;
+    } else if (std::chrono::steady_clock::now() >= deadline) {
+      timed_out = true;
+    } else {
+      ::usleep(10 * 1000);
+    }
+  }
+  if (timed_out) ::kill(-pid, SIGKILL);
+  while (!reaped && ::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   const std::string shown = log::printable(output, 200);
   if (timed_out) {

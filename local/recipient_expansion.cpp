@@ -99,12 +99,20 @@ class Expander {
     const std::string base_name =
         ascii_lowercase(strip_extension(local_part, settings_.recipient_delimiter));
     if (!seen_.insert(lower).second) {
-      // Named again: once is enough. A user whose .forward names the user (not "\\user")
-      // still gets the mail in the mailbox, as with sendmail; an alias loop with no user in it
-      // ends with no delivery, which local_delivery bounces.
+      // Named again: once is enough. A user whose .forward names the user (not "\\user"),
+      // that is an address named while it is itself being expanded, still gets the mail in the
+      // mailbox, as with sendmail; an alias loop with no user in it ends with no delivery,
+      // which local_delivery bounces.
+      if (!active_.count(lower)) return;
       if (std::optional<Identity> user = sources_.find_user(base_name)) mailbox(address, *user);
       return;
     }
+    struct ActiveGuard {
+      std::set<std::string>& active;
+      const std::string& key;
+      ~ActiveGuard() { active.erase(key); }
+    } active_guard{active_, lower};
+    active_.insert(lower);
 
     if (expand_alias(address, {name, base_name}, depth)) return;
 
@@ -202,8 +210,11 @@ class Expander {
       }
       case AliasTargetKind::kInclude: {
         if (!privs) break;
-        // An include of /etc/aliases belongs to root; one of a .forward to its user.
-        uid_t owner = source == Source::kForward ? privs->uid : 0;
+        // An include of /etc/aliases belongs to root; one of a .forward to its user; one named
+        // in an include to the owner of that include.
+        uid_t owner = source == Source::kForward ? privs->uid
+                      : source == Source::kAlias ? 0
+                                                 : include_owner_;
         std::optional<std::string> text = sources_.read_file(target.text, owner);
         if (!text) {
           add(outcome_for(address, DeliveryOutcome::deferred(
@@ -219,9 +230,12 @@ class Expander {
                                        "4.3.5", "bad :include: file: " + targets.error().message)));
           return;
         }
+        const uid_t outer_owner = include_owner_;
+        include_owner_ = owner;
         for (const AliasTarget& included : *targets) {
           dispatch(included, address, Source::kInclude, privs, depth + 1);
         }
+        include_owner_ = outer_owner;
         return;
       }
       case AliasTargetKind::kCommand:
@@ -262,10 +276,12 @@ class Expander {
   const ExpansionSources& sources_;
   const std::set<std::string>& delivered_to_;
   std::set<std::string> seen_;
+  std::set<std::string> active_;  // addresses being expanded (this one and its parents)
   std::set<std::string> mailboxes_;
   std::string owner_;  // the owner-NAME sender of the alias being expanded, "" for none
   std::vector<FinalDelivery> out_;
   bool overflow_ = false;
+  uid_t include_owner_ = 0;  // the owner of the include file being expanded
 };
 
 std::optional<Identity> lookup_user(const std::string& name) {

@@ -504,7 +504,8 @@ Result<std::string> encode_queue_file(const QueueEnvelope& envelope, std::string
 Result<QueueFile> QueueFile::open(const std::string& path, bool writable) {
   QueueFile file;
   file.path_ = path;
-  file.fd_.reset(::open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC));
+  // A queue file is never a symlink: one in maildrop/ must not make pickup read its target.
+  file.fd_.reset(::open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC));
   if (!file.fd_) return Error::system("open " + path);
   struct stat st {};
   if (::fstat(file.fd_.get(), &st) != 0) return Error::system("fstat " + path);

@@ -115,7 +115,8 @@ class QueueFileWriter {
 // for_each_message_chunk.
 class QueueFile {
  public:
-  // Opens read-write when writable (qmgr updates status bytes in place), else read-only.
+  // Opens read-write when writable (qmgr updates status bytes in place), else read-only. A
+  // symlink is not followed (kSystem, ELOOP).
   static Result<QueueFile> open(const std::string& path, bool writable);
 
   const QueueEnvelope& envelope() const { return envelope_; }
