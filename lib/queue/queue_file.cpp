@@ -505,7 +505,10 @@ Result<QueueFile> QueueFile::open(const std::string& path, bool writable) {
   QueueFile file;
   file.path_ = path;
   // A queue file is never a symlink: one in maildrop/ must not make pickup read its target.
-  file.fd_.reset(::open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO in place of a queue file must not hang the reader (it is then refused as
+  // not a regular file); it changes nothing for a regular file.
+  file.fd_.reset(
+      ::open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!file.fd_) return Error::system("open " + path);
   struct stat st {};
   if (::fstat(file.fd_.get(), &st) != 0) return Error::system("fstat " + path);

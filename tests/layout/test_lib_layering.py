@@ -14,7 +14,8 @@ import sys
 SOURCE = os.environ.get("POSTERN_SOURCE_DIR") or os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LIB = os.path.join(SOURCE, "lib")
-DAEMONS = {"master", "smtpd", "submission", "qmgr", "relay", "delivery", "imapd", "cli"}
+DAEMONS = {"master", "smtpd", "submission", "qmgr", "relay", "delivery", "imapd", "cli",
+           "sendmail", "postdrop", "pickup", "local"}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 

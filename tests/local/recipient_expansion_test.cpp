@@ -204,7 +204,9 @@ TEST(RecipientExpansionTest, ExtensionLooksUpItsOwnAliasThenTheUsers) {
   world.aliases["alice"] = "root";
   EXPECT_EQ(summary(expand(world, "alice+other@example.org")),
             Strings{"mailbox:root@example.org/root"});
-  EXPECT_EQ(world.alias_lookups, (Strings{"alice+other", "alice", "root", "root"}));
+  // "owner-alice": an alias's owner-NAME is looked up when the alias is expanded.
+  EXPECT_EQ(world.alias_lookups,
+            (Strings{"alice+other", "alice", "owner-alice", "root", "root"}));
   world.aliases.erase("alice");
   EXPECT_EQ(summary(expand(world, "alice+other@example.org")),
             Strings{"mailbox:alice+other@example.org/alice"});
@@ -365,6 +367,29 @@ TEST(RecipientExpansionTest, FinalDeliveriesAtNAndNPlusOne) {
   EXPECT_EQ(cut.back().kind, Kind::kOutcome);
   EXPECT_EQ(cut.back().outcome.dsn, "5.3.0");
   EXPECT_EQ(cut.back().outcome.kind, DeliveryOutcome::Kind::kBounced);
+}
+
+}  // namespace
+}  // namespace postern::local
+
+namespace postern::local {
+namespace {
+
+// owner-NAME: the deliveries of alias NAME carry owner-NAME@domain as their sender, nested
+// aliases without an owner keep it, and the plain aliases keep the envelope sender.
+TEST(RecipientExpansionOwnerTest, OwnerAliasBecomesTheSender) {
+  FakeWorld world;
+  world.aliases["list"] = "alice, sub, far@elsewhere.test";
+  world.aliases["owner-list"] = "bob";
+  world.aliases["sub"] = "bob";
+  std::vector<FinalDelivery> plan = expand(world, "list@example.org");
+  ASSERT_EQ(plan.size(), 3u);
+  for (const FinalDelivery& delivery : plan) {
+    EXPECT_EQ(delivery.sender, "owner-list@example.org") << delivery.address;
+  }
+  for (const FinalDelivery& delivery : expand(world, "sub@example.org")) {
+    EXPECT_EQ(delivery.sender, "") << delivery.address;
+  }
 }
 
 }  // namespace
