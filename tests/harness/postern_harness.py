@@ -122,12 +122,15 @@ class Suite:
     """One Postern instance in a temporary directory. Use as a context manager."""
 
     def __init__(self, main_cf_extra="", accounts=None, services=None, keep=False,
-                 start=True, shipped=False):
+                 start=True, shipped=False, daemon_directory=None):
         # shipped=True: main.cf is etc/main.cf as the package installs it, with only the paths,
         # the host name and the certificate pointed at this test's directory (SHIPPED_OVERRIDES);
         # every policy (mynetworks, limits, throttles, retries) is the shipped one unless the
         # test names it in main_cf_extra.
         self.shipped = shipped
+        # daemon_directory: where master finds the daemons and sendmail finds postdrop (BIN_DIR
+        # unless a test installs a setgid postdrop elsewhere: tests/harness/system_root.py).
+        self.daemon_directory = daemon_directory or BIN_DIR
         self.root = tempfile.mkdtemp(prefix="postern-test-")
         os.chmod(self.root, 0o755)
         self.keep = keep or os.environ.get("POSTERN_KEEP_TEST_DIR") == "1"
@@ -186,7 +189,7 @@ class Suite:
     def paths_main_cf_text(self):
         return f"""queue_directory = {self.spool}
 data_directory = {self.data}
-daemon_directory = {BIN_DIR}
+daemon_directory = {self.daemon_directory}
 command_directory = {BIN_DIR}
 mail_spool_directory = {self.var_mail}
 alias_maps = hash:{self.etc}/aliases
