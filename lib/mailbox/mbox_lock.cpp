@@ -29,12 +29,15 @@ int64_t monotonic_ms() {
   return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
 }
 
-// Sleeps kMboxLockPollMs, or until the deadline when that comes first. False when the deadline
-// has already passed (the caller gives up).
-bool wait_before_retry(int64_t deadline_ms) {
+// Sleeps pause_ms (then doubles it, up to kMboxLockPollMs), or until the deadline when that
+// comes first. False when the deadline has already passed (the caller gives up). Starting short
+// matters: deliveries to one busy mailbox (a bulk of cron mail to root) take turns on the lock
+// every few milliseconds, and a first wait of 100 ms made each turn cost that much.
+bool wait_before_retry(int64_t deadline_ms, int64_t& pause_ms) {
   int64_t left = deadline_ms - monotonic_ms();
   if (left <= 0) return false;
-  int64_t ms = std::min<int64_t>(left, kMboxLockPollMs);
+  int64_t ms = std::min<int64_t>(left, pause_ms);
+  pause_ms = std::min<int64_t>(pause_ms * 2, kMboxLockPollMs);
   timespec pause{static_cast<time_t>(ms / 1000), static_cast<long>((ms % 1000) * 1000000)};
   while (::nanosleep(&pause, &pause) != 0 && errno == EINTR) {
   }
@@ -81,6 +84,7 @@ Result<MboxLock> MboxLock::acquire(const std::string& mbox_path, int mbox_fd, in
 Status MboxLock::take_dotlock(const std::string& mbox_path, int64_t deadline_ms,
                               int stale_after_seconds) {
   const char* path = dotlock_path_.c_str();
+  int64_t pause_ms = kMboxLockFirstPollMs;
   for (;;) {
     UniqueFd fd(::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, kDotlockMode));
     if (fd) {
@@ -126,11 +130,12 @@ Status MboxLock::take_dotlock(const std::string& mbox_path, int64_t deadline_ms,
       if (monotonic_ms() > deadline_ms) return locked(mbox_path, "dotlock " + dotlock_path_);
       continue;
     }
-    if (!wait_before_retry(deadline_ms)) return locked(mbox_path, "dotlock " + dotlock_path_);
+    if (!wait_before_retry(deadline_ms, pause_ms)) return locked(mbox_path, "dotlock " + dotlock_path_);
   }
 }
 
 Status MboxLock::take_fcntl_lock(const std::string& mbox_path, int64_t deadline_ms) {
+  int64_t pause_ms = kMboxLockFirstPollMs;
   for (;;) {
     struct flock fl {};
     fl.l_type = F_WRLCK;
@@ -144,7 +149,7 @@ Status MboxLock::take_fcntl_lock(const std::string& mbox_path, int64_t deadline_
     const int err = errno;
     if (err == EINTR) continue;
     if (err != EACCES && err != EAGAIN) return temporary("fcntl lock " + mbox_path, err);
-    if (!wait_before_retry(deadline_ms)) return locked(mbox_path, "fcntl lock");
+    if (!wait_before_retry(deadline_ms, pause_ms)) return locked(mbox_path, "fcntl lock");
   }
 }
 

@@ -5,8 +5,9 @@
 // Trusts the path it is given (the caller built it from the passwd entry). Treats what is in
 // the spool folder as hostile only so far as to never follow or write through an existing lock
 // file, and to check after locking that the path still names the file that was opened.
-// Bounded by timeout_ms (the caller's wait for both locks, polled every kMboxLockPollMs, never a
-// busy loop) and by stale_after_seconds (a dotlock whose mtime is older is removed).
+// Bounded by timeout_ms (the caller's wait for both locks: tried again after
+// kMboxLockFirstPollMs, the pause doubling up to kMboxLockPollMs, never a busy loop) and by
+// stale_after_seconds (a dotlock whose mtime is older is removed).
 #pragma once
 
 #include <sys/types.h>
@@ -18,6 +19,7 @@
 
 namespace postern {
 
+inline constexpr int kMboxLockFirstPollMs = 2;
 inline constexpr int kMboxLockPollMs = 100;
 inline constexpr int kMboxDotlockStaleSeconds = 300;
 
