@@ -6,6 +6,10 @@
 // does not run as root (a run-local suite), the child keeps our identity and only our own uid
 // may be asked for. Runs in postern-local's worker threads: the child calls only our code until
 // it execs a command (command_delivery), and closes every descriptor it does not need first.
+// Because the process has threads, work() must not call what takes a lock another thread may
+// have held at the fork: no log::, no stdio, no localtime/gmtime/strftime (glibc's tzset lock:
+// a delivery child hung on it under load), no getpwnam; malloc is safe (glibc resets its locks
+// in the child).
 #pragma once
 
 #include <sys/types.h>

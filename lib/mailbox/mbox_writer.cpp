@@ -99,15 +99,28 @@ std::string mbox_from_line(std::string_view sender, time_t arrival_time) {
   static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
   static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  struct tm utc {};
-  if (::gmtime_r(&arrival_time, &utc) == nullptr) {
-    time_t epoch = 0;
-    ::gmtime_r(&epoch, &utc);
-  }
+  // UTC by arithmetic, not gmtime_r: postern-local calls this in a child forked from a threaded
+  // process, and glibc's gmtime_r takes the tzset lock, which another thread may have held at
+  // the fork (the child then waits forever). Days to civil date: the proleptic Gregorian
+  // calendar in 400-year eras, counted from 0000-03-01.
+  int64_t seconds = arrival_time < 0 ? 0 : static_cast<int64_t>(arrival_time);
+  const int64_t days = seconds / 86400;
+  const int64_t second_of_day = seconds % 86400;
+  const int64_t shifted = days + 719468;  // days from 0000-03-01 to 1970-01-01
+  const int64_t era = shifted / 146097;
+  const int64_t day_of_era = shifted - era * 146097;
+  const int64_t year_of_era =
+      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+  const int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const int64_t month_index = (5 * day_of_year + 2) / 153;  // 0 = March
+  const int64_t day = day_of_year - (153 * month_index + 2) / 5 + 1;
+  const int64_t month = month_index < 10 ? month_index + 3 : month_index - 9;  // 1..12
+  const int64_t year = year_of_era + era * 400 + (month <= 2 ? 1 : 0);
+  const int64_t weekday = (days + 4) % 7;  // 1970-01-01 was a Thursday
   // asctime(3)'s shape, written out here so that no locale can change it.
   return fmt::format("From {} {} {} {:2} {:02}:{:02}:{:02} {}\n", mbox_from_sender(sender),
-                     kDays[utc.tm_wday % 7], kMonths[utc.tm_mon % 12], utc.tm_mday, utc.tm_hour,
-                     utc.tm_min, utc.tm_sec, utc.tm_year + 1900);
+                     kDays[weekday], kMonths[month - 1], day, second_of_day / 3600,
+                     second_of_day / 60 % 60, second_of_day % 60, year);
 }
 
 MboxAppender::MboxAppender(int mbox_fd, std::string path, uint64_t max_mbox_bytes)

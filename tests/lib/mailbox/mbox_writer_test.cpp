@@ -330,3 +330,27 @@ TEST(OpenMboxTest, RefusesAFileOfAnotherOwner) {
 
 }  // namespace
 }  // namespace postern
+
+namespace postern {
+namespace {
+
+// mbox_from_line computes UTC by arithmetic (gmtime_r takes a lock a forked child may never
+// get); it must agree with gmtime_r everywhere: every day boundary of 1970-2100, leap days and
+// century years included, and seconds within a day.
+TEST(MboxFromLineTest, ArithmeticUtcAgreesWithGmtime) {
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  for (time_t t = 0; t < time_t{4102444800}; t += 86400 - 1) {
+    struct tm utc {};
+    ASSERT_NE(::gmtime_r(&t, &utc), nullptr);
+    char expected[64];
+    std::snprintf(expected, sizeof expected, "From a@b %s %s %2d %02d:%02d:%02d %d\n",
+                  kDays[utc.tm_wday], kMonths[utc.tm_mon], utc.tm_mday, utc.tm_hour, utc.tm_min,
+                  utc.tm_sec, utc.tm_year + 1900);
+    ASSERT_EQ(mbox_from_line("a@b", t), expected) << t;
+  }
+}
+
+}  // namespace
+}  // namespace postern
