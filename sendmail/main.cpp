@@ -60,10 +60,15 @@ Result<std::vector<std::string>> command_line_recipients(const std::vector<std::
   return out;
 }
 
+int data_error(const std::string& message) {
+  std::fprintf(stderr, "sendmail: %s\n", message.c_str());
+  return EX_DATAERR;
+}
+
 int deliver(const SendmailOptions& options, const MainConfig& config,
             const LocalSubmitter& submitter) {
   Result<std::vector<std::string>> recipients = command_line_recipients(options.recipients);
-  if (!recipients) return usage_error(recipients.error().message);
+  if (!recipients) return data_error(recipients.error().message);
   if (recipients->empty() && !options.extract_recipients) {
     return usage_error("no recipients specified");
   }
@@ -92,7 +97,7 @@ int deliver(const SendmailOptions& options, const MainConfig& config,
 // -bv: what each address becomes, and whether it is a valid address at all.
 int verify(const SendmailOptions& options, const LocalSubmitter& submitter) {
   Result<std::vector<std::string>> recipients = command_line_recipients(options.recipients);
-  if (!recipients) return usage_error(recipients.error().message);
+  if (!recipients) return data_error(recipients.error().message);
   if (recipients->empty()) return usage_error("-bv needs addresses");
   int code = EX_OK;
   for (const std::string& raw : *recipients) {
