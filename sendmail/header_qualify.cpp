@@ -49,10 +49,15 @@ size_t insertion_point(std::string_view value, size_t begin, size_t end) {
         comment_depth = 1;
         break;
       case '<':
+        if (angle_open != std::string_view::npos) return std::string_view::npos;  // "<<": not ours
         angle_open = i;
         at_outside = false;  // only the angle address counts from here
         break;
       case '>':
+        // One '>' after the one '<'; anything else is not an address we understand.
+        if (angle_open == std::string_view::npos || angle_close != std::string_view::npos) {
+          return std::string_view::npos;
+        }
         angle_close = i;
         break;
       case '@':

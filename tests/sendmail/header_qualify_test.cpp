@@ -25,7 +25,10 @@ TEST(HeaderQualify, QualifiedAddressesAndOtherShapesStayAsWritten) {
   for (std::string_view value :
        {" alice@example.org", " Alice <alice@example.org>", " undisclosed-recipients:;",
         " team: alice, bob;", " <>", " (just a comment)", " ", "", " \"unterminated",
-        " alice (unterminated comment", " <@route:user@x.org>", " alice@x.org (a, b)"}) {
+        " alice (unterminated comment", " <@route:user@x.org>", " alice@x.org (a, b)",
+        // Angle brackets out of order or doubled (a fuzz finding: the first made the '@'
+        // go before a stray '>', and a second pass added another)
+        " + \"Doe, John\"><<oh", " a>b", " <<a>>", " <a> <b>"}) {
     EXPECT_EQ(qualify_address_list(value, kOrigin), value) << value;
   }
 }
