@@ -62,6 +62,12 @@ void nudge_pickup(const postern::QueueLayout& layout) {
 
 }  // namespace
 
+// For the sanitizer build of CI only (an ordinary build never calls it): a set-group-ID process
+// is not dumpable, so LeakSanitizer cannot inspect it at exit, reports a fatal error and turns
+// a stored message into exit status 1. Its leak check is skipped when postdrop runs setgid;
+// run by root or from the build tree (the other tests) it is still checked.
+extern "C" int __lsan_is_turned_off() { return ::getegid() != ::getgid() ? 1 : 0; }
+
 int main(int argc, char** argv) {
   using namespace postern;
   ::umask(022);
