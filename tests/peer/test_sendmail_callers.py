@@ -271,8 +271,11 @@ def test_unattended_upgrades_report_to_root():
     assert message["To"] == f"root@{HOST}", raw
     assert message["Auto-Submitted"] == "auto-generated", raw
     assert message["Delivered-To"] == f"alice@{HOST}", raw
-    assert re.search(rf"to=<alice@{re.escape(HOST)}>, orig_to=<root@{re.escape(HOST)}>, "
-                     r"relay=local, .*status=sent \(delivered to mailbox\)", SUITE.log()), raw
+    # local logs the delivery after the mbox is written: wait for the line, bounded.
+    delivered = re.compile(rf"to=<alice@{re.escape(HOST)}>, orig_to=<root@{re.escape(HOST)}>, "
+                           r"relay=local, .*status=sent \(delivered to mailbox\)")
+    wait_until(lambda: delivered.search(SUITE.log()), kLandSeconds, 0.05,
+               "local's log line for root's mail")
     assert message.get_content_charset() == "utf-8", raw
     assert token in body_text(message), raw
     assert calls_with("sendmail") == [("root", ["/usr/sbin/sendmail", "-oi", "-t"])], \
