@@ -17,6 +17,7 @@
 #include "lib/queue/queue_dir.hpp"
 #include "local/run_as.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/test_files.hpp"
 
 namespace postern::local {
 namespace {
@@ -42,20 +43,10 @@ class CommandDeliveryTest : public ::testing::Test {
   }
 
   std::optional<QueueFile> queue_file(const std::string& message) {
-    QueueEnvelope envelope;
-    envelope.queue_id = new_queue_id();
-    envelope.arrival_time = 1700000000;
-    envelope.sender = "bob@example.net";
-    envelope.recipients.resize(1);
-    envelope.recipients[0].address = "alice@example.org";
-    Result<QueueFileWriter> writer = QueueFileWriter::create(queue_.path(), envelope);
-    EXPECT_TRUE(writer.ok());
-    if (!writer) return std::nullopt;
-    EXPECT_TRUE(writer->append_message(message).ok());
-    EXPECT_TRUE(writer->commit().ok());
-    Result<QueueFile> file = QueueFile::open(queue_.path() + "/" + envelope.queue_id, false);
-    if (!file) return std::nullopt;
-    return std::move(file).value();
+    std::optional<QueueFile> file =
+        test_support::committed_queue_file(queue_.path(), "bob@example.net", "alice@example.org", message);
+    EXPECT_TRUE(file.has_value());
+    return file;
   }
 
   DeliveryOutcome run(const std::string& command, int time_limit = 10) {

@@ -15,6 +15,7 @@
 
 #include "lib/queue/queue_dir.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/test_files.hpp"
 
 namespace postern::local {
 namespace {
@@ -43,21 +44,10 @@ class MailboxDeliveryTest : public ::testing::Test {
   }
 
   std::optional<QueueFile> queue_file(const std::string& message) {
-    QueueEnvelope envelope;
-    envelope.queue_id = new_queue_id();
-    envelope.arrival_time = 1700000000;
-    envelope.sender = "alice@example.org";
-    envelope.recipients.resize(1);
-    envelope.recipients[0].address = "bob@example.org";
-    Result<QueueFileWriter> writer = QueueFileWriter::create(queue_.path(), envelope);
-    EXPECT_TRUE(writer.ok());
-    if (!writer) return std::nullopt;
-    EXPECT_TRUE(writer->append_message(message).ok());
-    EXPECT_TRUE(writer->commit().ok());
-    Result<QueueFile> file = QueueFile::open(queue_.path() + "/" + envelope.queue_id, false);
-    EXPECT_TRUE(file.ok());
-    if (!file) return std::nullopt;
-    return std::move(file).value();
+    std::optional<QueueFile> file =
+        test_support::committed_queue_file(queue_.path(), "alice@example.org", "bob@example.org", message);
+    EXPECT_TRUE(file.has_value());
+    return file;
   }
 
   MessageCopy copy(const QueueFile& file, std::string sender = "alice@example.org") {

@@ -19,32 +19,21 @@
 
 #include "lib/queue/queue_file.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/test_files.hpp"
 
 namespace postern::pickup {
 namespace {
+
+using test_support::list_dir;
+using test_support::read_file;
+using test_support::write_file;
 
 namespace fs = std::filesystem;
 
 constexpr uid_t kUser = 65534;
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
-void write_file(const std::string& path, std::string_view bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
-std::vector<std::string> list_dir(const std::string& dir) {
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    names.push_back(entry.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 std::string encode(std::string_view message,
                    std::vector<std::pair<std::string, std::string>> attributes = {}) {
