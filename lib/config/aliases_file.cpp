@@ -10,6 +10,7 @@
 
 #include "lib/base/ascii.hpp"
 #include "lib/base/log.hpp"
+#include "lib/config/config_lines.hpp"
 
 namespace postern {
 namespace {
@@ -138,26 +139,19 @@ Result<AliasEntries> parse_aliases(std::string_view text, std::string_view file_
         fmt::format("{}: file is larger than {} bytes", file_name, kMaxAliasFileBytes));
   }
   if (size_t nul = text.find('\0'); nul != std::string_view::npos) {
-    int line = 1;
-    for (size_t i = 0; i < nul; ++i) line += text[i] == '\n';
-    return Error::parse(fmt::format("{}:{}: NUL byte", file_name, line));
+    return Error::parse(fmt::format("{}:{}: NUL byte", file_name, line_of_offset(text, nul)));
   }
   AliasesParser parser(file_name, warnings, limits);
   std::string entry;
   int entry_line = 0;  // 0: no entry open
-  int line_number = 0;
-  size_t pos = 0;
   auto flush = [&]() -> Status {
     if (entry_line == 0) return Status::success();
     return parser.parse_entry(entry, std::exchange(entry_line, 0));
   };
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_number;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  TextLines lines(text);
+  std::string_view line;
+  while (lines.next(line)) {
+    const int line_number = lines.number();
     std::string_view content = trim(line);
     if (content.empty() || content.front() == '#') continue;
     if (is_blank(line.front())) {

@@ -16,6 +16,36 @@ struct ConfigLineLimits {
   size_t max_line_bytes = 100000;
 };
 
+// One physical line at a time: each without its LF and a CR before it, with its 1-based number.
+// Shared by the readers of aliases(5) and .forward files, which join lines their own way.
+class TextLines {
+ public:
+  explicit TextLines(std::string_view text) : text_(text) {}
+  bool next(std::string_view& line) {
+    if (pos_ >= text_.size()) return false;
+    size_t end = text_.find('\n', pos_);
+    if (end == std::string_view::npos) end = text_.size();
+    line = text_.substr(pos_, end - pos_);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    pos_ = end + 1;
+    ++number_;
+    return true;
+  }
+  int number() const { return number_; }
+
+ private:
+  std::string_view text_;
+  size_t pos_ = 0;
+  int number_ = 0;
+};
+
+// The 1-based line number of offset in text (for "file:line: NUL byte").
+inline int line_of_offset(std::string_view text, size_t offset) {
+  int line = 1;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) line += text[i] == '\n';
+  return line;
+}
+
 // Calls on_entry(entry, line) for each logical entry, line being where it starts. Errors name
 // "file:line: ..."; entry_kind ("parameter", "service") words the continuation error. Stops
 // at the first error on_entry returns.

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "lib/config/config_lines.hpp"
+
 namespace postern {
 namespace {
 
@@ -20,20 +22,13 @@ Result<std::vector<AliasTarget>> parse_forward(std::string_view text, std::strin
         fmt::format("{}: file is larger than {} bytes", file_name, limits.max_file_bytes));
   }
   if (size_t nul = text.find('\0'); nul != std::string_view::npos) {
-    int line = 1;
-    for (size_t i = 0; i < nul; ++i) line += text[i] == '\n';
-    return Error::parse(fmt::format("{}:{}: NUL byte", file_name, line));
+    return Error::parse(fmt::format("{}:{}: NUL byte", file_name, line_of_offset(text, nul)));
   }
   std::vector<AliasTarget> targets;
-  int line_number = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_number;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  TextLines lines(text);
+  std::string_view line;
+  while (lines.next(line)) {
+    const int line_number = lines.number();
     size_t first = 0;
     while (first < line.size() && is_blank(line[first])) ++first;
     if (first == line.size() || line[first] == '#') continue;
