@@ -137,6 +137,7 @@ class Outcome:
 
     def __init__(self):
         self.replies = {}
+        self.client_port = None  # our end of the SMTP connection, as the milter's connect sees it
 
     def add(self, stage, code, text):
         if isinstance(text, bytes):
@@ -179,6 +180,7 @@ def send(mta, recipients=(DEMO,), message=None, sender=SENDER, helo=HELO, tag="t
             outcome.add("greeting", error.smtp_code, error.smtp_error)
             return outcome
         outcome.add("greeting", code, text)
+        outcome.client_port = smtp.sock.getsockname()[1]
         code, text = smtp.ehlo(helo)
         outcome.add("ehlo", code, text)
         if code != 250:
@@ -299,12 +301,16 @@ def sessions(milter):
     return [grouped[conn] for conn in sorted(grouped)]
 
 
-def mail_session(milter):
-    """The events of the connection that carried the mail: the MTAs' start-up probes (which
-    connect and hang up) also open milter sessions, which have no HELO."""
-    with_helo = [s for s in sessions(milter) if any(e["event"] == "helo" for e in s)]
-    assert with_helo, f"the milter saw no HELO: {milter.events()}"
-    return with_helo[-1]
+def mail_session(milter, outcome):
+    """The milter's events for the SMTP session of outcome: the one whose connect names our
+    client port (an MTA's start-up probe, which connects and hangs up, opens a milter session
+    too)."""
+    for events in sessions(milter):
+        connect = [e for e in events if e["event"] == "connect"]
+        if connect and connect[0]["port"] == outcome.client_port:
+            return events
+    raise AssertionError(f"no milter session for client port {outcome.client_port}; connects "
+                         f"seen: {[e.get('port') for e in milter.events('connect')]}")
 
 
 def first(events, kind):
@@ -333,7 +339,7 @@ def scenario_pass_through_and_macros(mta_class):
         expect_delivered(outcome)
         headers, stored_body = read_delivered(mta, DEMO)[0]
         assert stored_body == body, f"body changed on the way: {stored_body!r}"
-        events = mail_session(milter)
+        events = mail_session(milter, outcome)
         kinds = [e["event"] for e in events]
         # The protocol order, one callback per step; the body comes in one chunk here.
         expected = (["negotiate", "connect", "helo", "envfrom", "envrcpt", "envrcpt", "data"]
@@ -389,7 +395,7 @@ def scenario_leading_space(mta_class):
         outcome = send(mta, message=make_message("leadspc", ["X-Spaces:   three spaces",
                                                              "X-None:none"]))
         expect_delivered(outcome)
-        events = mail_session(milter)
+        events = mail_session(milter, outcome)
         seen = dict((e["name"], e["value"]) for e in events if e["event"] == "header")
         assert seen["Subject"] == " milter leadspc", seen
         assert seen["X-Spaces"] == "   three spaces", seen
@@ -410,7 +416,7 @@ def scenario_no_reply_flags(mta_class):
         expect_delivered(outcome)
         assert time.monotonic() - started < 10, "the MTA waited for replies the milter skips"
         nr_flags = 0x1000 | 0x2000 | 0x4000 | 0x8000 | 0x80
-        assert first(mail_session(milter), "negotiate")["steps"] & nr_flags == nr_flags
+        assert first(mail_session(milter, outcome), "negotiate")["steps"] & nr_flags == nr_flags
         headers, _ = read_delivered(mta, DEMO)[0]
         assert header_values(headers, "X-No-Reply") == [" yes"], headers
 
@@ -420,8 +426,9 @@ def scenario_symlist(mta_class):
     with TestMilter(symlists=[("connect", "{client_addr} {client_port}"),
                               ("mail", "{mail_addr} {client_name}")]) as milter, \
             running(mta_class, [milter]) as mta:
-        expect_delivered(send(mta, tag="symlist"))
-        events = mail_session(milter)
+        outcome = send(mta, tag="symlist")
+        expect_delivered(outcome)
+        events = mail_session(milter, outcome)
         connect_macros = first(events, "connect")["macros"]
         assert connect_macros.get("{client_addr}") == "127.0.0.1", connect_macros
         assert connect_macros.get("{client_port}", "").isdigit(), connect_macros
@@ -629,8 +636,9 @@ def scenario_skip_body(mta_class):
     line = "0123456789" * 7 + "\n"
     body = line * 3000   # 213 KB: more than three 64 KiB chunks
     with TestMilter("skip") as milter, running(mta_class, [milter]) as mta:
-        expect_delivered(send(mta, message=make_message("skip", body=body)))
-        events = mail_session(milter)
+        outcome = send(mta, message=make_message("skip", body=body))
+        expect_delivered(outcome)
+        events = mail_session(milter, outcome)
         chunks = [e["size"] for e in events if e["event"] == "body"]
         assert len(chunks) == 1, f"body chunks after SKIP: {chunks}"
         assert first(events, "eom")["body_total"] == chunks[0], events[-3:]
@@ -643,11 +651,13 @@ def scenario_accept_connect(mta_class):
     # unchanged (the milter's end-of-message edits never happen).
     with TestMilter("accept-connect", "add-header:X-Never:added") as milter, \
             running(mta_class, [milter]) as mta:
-        expect_delivered(send(mta, tag="acceptconn"))
+        outcome = send(mta, tag="acceptconn")
+        expect_delivered(outcome)
         headers, _ = read_delivered(mta, DEMO)[0]
         assert "X-Never" not in header_names(headers), headers
-        kinds = {e["event"] for e in milter.events()}
-        assert not kinds & {"helo", "envfrom", "envrcpt", "header", "body", "eom"}, kinds
+        kinds = [e["event"] for e in mail_session(milter, outcome)]
+        assert "connect" in kinds, kinds
+        assert not set(kinds) & {"helo", "envfrom", "envrcpt", "header", "body", "eom"}, kinds
 
 
 def scenario_two_milters_in_order(mta_class):
@@ -656,12 +666,14 @@ def scenario_two_milters_in_order(mta_class):
     with TestMilter("add-header:X-First:one", "change-header:Subject:1:rewritten by first") \
             as first_milter, TestMilter("add-header:X-Second:two") as second_milter, \
             running(mta_class, [first_milter, second_milter]) as mta:
-        expect_delivered(send(mta, tag="order"))
-        seen = [(e["name"], e["value"]) for e in mail_session(second_milter)
+        outcome = send(mta, tag="order")
+        expect_delivered(outcome)
+        seen = [(e["name"], e["value"]) for e in mail_session(second_milter, outcome)
                 if e["event"] == "header"]
         assert ("X-First", "one") in seen, seen
         assert ("Subject", "rewritten by first") in seen, seen
-        first_seen = [e["name"] for e in mail_session(first_milter) if e["event"] == "header"]
+        first_seen = [e["name"] for e in mail_session(first_milter, outcome)
+                      if e["event"] == "header"]
         assert "X-Second" not in first_seen, first_seen
         headers, _ = read_delivered(mta, DEMO)[0]
         names = header_names(headers)
@@ -734,15 +746,29 @@ def scenario_faults_accept(mta_class):
             outcome = send(mta, tag="faultaccept")
             assert outcome.code("eom") == 250, f"{make.__name__}: {outcome}"
             read_delivered(mta, DEMO)
+            if not isinstance(milter, str):
+                assert milter.connections >= 1, f"{make.__name__}: the MTA never connected"
+            if make is CloseMidBodyMilter:
+                assert "B" in milter.commands, milter.commands
 
 
-def scenario_per_milter_default_action(mta_class):
-    # Postfix's per-milter form overrides milter_default_action for that milter only.
+def scenario_per_milter_settings(mta_class):
+    # Postfix's per-milter form overrides milter_default_action and the timeouts for that
+    # milter only: the dead and the silent milter (given 1 s instead of the global 30 s) are
+    # passed over, and the working milter after them still runs.
     dead = not_listening_spec()
-    with running(mta_class, [f"{{ {dead}, default_action=accept, command_timeout=2s }}"],
-                 default_action="tempfail", extra=FAULT_TIMEOUTS) as mta:
-        expect_delivered(send(mta, tag="permilter"))
-        read_delivered(mta, DEMO)
+    with SilentMilter() as silent, TestMilter("add-header:X-After-Faults:yes") as working, \
+            running(mta_class, [f"{{ {dead}, default_action=accept }}",
+                                f"{{ {silent.spec}, command_timeout=1s, default_action=accept }}",
+                                working],
+                    default_action="tempfail", extra="milter_command_timeout = 30s\n") as mta:
+        started = time.monotonic()
+        outcome = send(mta, tag="permilter")
+        expect_delivered(outcome)
+        assert time.monotonic() - started < 15, "the per-milter command_timeout was not used"
+        assert silent.connections >= 1
+        headers, _ = read_delivered(mta, DEMO)[0]
+        assert header_values(headers, "X-After-Faults") == [" yes"], headers
 
 
 SCENARIOS = [
@@ -754,7 +780,7 @@ SCENARIOS = [
     scenario_add_rcpt_with_args, scenario_change_from, scenario_skip_body,
     scenario_accept_connect, scenario_two_milters_in_order, scenario_not_listening_tempfail,
     scenario_silent_tempfail, scenario_garbage_tempfail, scenario_close_mid_body_tempfail,
-    scenario_faults_accept, scenario_per_milter_default_action,
+    scenario_faults_accept, scenario_per_milter_settings,
 ]
 MTAS = {"postfix": PostfixMTA, "postern": PosternMTA}
 
