@@ -22,8 +22,9 @@
  *   replace-body:TEXT (a two-character "\n" in TEXT becomes CRLF), add-rcpt:ADDR,
  *   add-rcpt-par:ADDR:ARGS, del-rcpt:ADDR, change-from:ADDR[:ARGS].
  * --leading-space negotiates SMFIP_HDR_LEADSPC. --no-reply-flags asks for SMFIP_NR_* on every
- * step but end of message (as rspamd does); the callbacks then answer SMFIS_NOREPLY, so the
- * step actions above cannot fire. --symlist STAGE:MACROS calls smfi_setsymlist, STAGE one of
+ * step but end of message (as rspamd does); the callbacks then answer SMFIS_NOREPLY, so only
+ * end-of-message actions make sense with it (a step action would answer a step the MTA
+ * expects no answer to). --symlist STAGE:MACROS calls smfi_setsymlist, STAGE one of
  * connect helo mail rcpt data eoh eom.
  *
  * Trusts its command line (a test wrote it); what the MTA sends is only logged. SIGTERM or
@@ -47,12 +48,33 @@
 
 enum { kMaxActions = 64, kMaxSymlists = 8 };
 
-static const char *const kMacroNames[] = {
-    "j", "_", "v", "i", "{daemon_name}", "{daemon_addr}", "{if_name}", "{if_addr}",
-    "{client_addr}", "{client_port}", "{client_name}", "{client_ptr}", "{client_resolve}",
-    "{tls_version}", "{cipher}", "{cipher_bits}", "{cert_subject}", "{cert_issuer}",
-    "{auth_type}", "{auth_authen}", "{auth_author}", "{mail_mailer}", "{mail_host}",
-    "{mail_addr}", "{rcpt_mailer}", "{rcpt_host}", "{rcpt_addr}"};
+static const char *const kMacroNames[] = {"j",
+                                          "_",
+                                          "v",
+                                          "i",
+                                          "{daemon_name}",
+                                          "{daemon_addr}",
+                                          "{if_name}",
+                                          "{if_addr}",
+                                          "{client_addr}",
+                                          "{client_port}",
+                                          "{client_name}",
+                                          "{client_ptr}",
+                                          "{client_resolve}",
+                                          "{tls_version}",
+                                          "{cipher}",
+                                          "{cipher_bits}",
+                                          "{cert_subject}",
+                                          "{cert_issuer}",
+                                          "{auth_type}",
+                                          "{auth_authen}",
+                                          "{auth_author}",
+                                          "{mail_mailer}",
+                                          "{mail_host}",
+                                          "{mail_addr}",
+                                          "{rcpt_mailer}",
+                                          "{rcpt_host}",
+                                          "{rcpt_addr}"};
 
 struct Action {
   char *name; /* "reject-rcpt", "add-header", ... */
@@ -109,7 +131,9 @@ static void json_cstring(FILE *out, const char *text) {
   }
 }
 
-static struct Session *session_of(SMFICTX *ctx) { return smfi_getpriv(ctx); }
+static struct Session *session_of(SMFICTX *ctx) {
+  return smfi_getpriv(ctx);
+}
 
 /* Starts a log line: {"event":EVENT,"conn":N. The caller adds fields, then log_end(). */
 static FILE *log_begin(char **buffer, size_t *size, SMFICTX *ctx, const char *event) {
@@ -188,7 +212,9 @@ static const struct Action *find_action(const char *name) {
 }
 
 /* What a step answers when no action applies: continue, or nothing at all in no-reply mode. */
-static sfsistat step_default(void) { return g_no_reply ? SMFIS_NOREPLY : SMFIS_CONTINUE; }
+static sfsistat step_default(void) {
+  return g_no_reply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
 
 /* "a:b:c" split at its first ':' into a (returned, in place) and *rest (NULL if no ':'). */
 static char *split_first(char *text, char **rest) {
@@ -230,8 +256,8 @@ static int run_eom_action(SMFICTX *ctx, const struct Action *action) {
     ok = smfi_setreply(ctx, code, xcode, rest && *rest ? rest : NULL);
     result = code && code[0] == '4' ? SMFIS_TEMPFAIL : SMFIS_REJECT;
   } else if (strcmp(name, "multiline-eom") == 0) {
-    ok = smfi_setmlreply(ctx, "550", "5.7.1", "test-milter multi-line reject, line one",
-                         "line two", "line three", NULL);
+    ok = smfi_setmlreply(ctx, "550", "5.7.1", "test-milter multi-line reject, line one", "line two",
+                         "line three", NULL);
     result = SMFIS_REJECT;
   } else if (strcmp(name, "quarantine") == 0) {
     ok = smfi_quarantine(ctx, copy[0] ? copy : "test-milter quarantine");
@@ -496,7 +522,7 @@ static int stage_number(const char *name) {
   static const struct {
     const char *name;
     int stage;
-  } kStages[] = {{"connect", SMFIM_CONNECT}, {"helo", SMFIM_HELO}, {"mail", SMFIM_ENVFROM},
+  } kStages[] = {{"connect", SMFIM_CONNECT}, {"helo", SMFIM_HELO},    {"mail", SMFIM_ENVFROM},
                  {"envfrom", SMFIM_ENVFROM}, {"rcpt", SMFIM_ENVRCPT}, {"envrcpt", SMFIM_ENVRCPT},
                  {"data", SMFIM_DATA},       {"eoh", SMFIM_EOH},      {"eom", SMFIM_EOM}};
   for (size_t i = 0; i < sizeof kStages / sizeof kStages[0]; i++) {
@@ -506,18 +532,19 @@ static int stage_number(const char *name) {
 }
 
 static void usage(void) {
-  fputs("usage: test-milter --socket SPEC [--log FILE] [--action ACTION[:ARG]]...\n"
-        "                   [--leading-space] [--no-reply-flags] [--symlist STAGE:MACROS]...\n"
-        "(the actions are listed at the top of tests/milter/test_milter.c)\n",
-        stderr);
+  fputs(
+      "usage: test-milter --socket SPEC [--log FILE] [--action ACTION[:ARG]]...\n"
+      "                   [--leading-space] [--no-reply-flags] [--symlist STAGE:MACROS]...\n"
+      "(the actions are listed at the top of tests/milter/test_milter.c)\n",
+      stderr);
   exit(2);
 }
 
 static const char *const kKnownActions[] = {
-    "reject-connect", "reject-helo", "reject-mail", "reject-rcpt", "tempfail-data",
-    "reject-eom", "reply-eom", "multiline-eom", "discard-eom", "quarantine", "add-header",
-    "insert-header", "change-header", "replace-body", "add-rcpt", "add-rcpt-par", "del-rcpt",
-    "change-from", "skip", "accept-connect"};
+    "reject-connect", "reject-helo",   "reject-mail",   "reject-rcpt",  "tempfail-data",
+    "reject-eom",     "reply-eom",     "multiline-eom", "discard-eom",  "quarantine",
+    "add-header",     "insert-header", "change-header", "replace-body", "add-rcpt",
+    "add-rcpt-par",   "del-rcpt",      "change-from",   "skip",         "accept-connect"};
 
 static void add_action(const char *text) {
   if (g_action_count == kMaxActions) usage();
@@ -548,11 +575,21 @@ int main(int argc, char **argv) {
   int option;
   while ((option = getopt_long(argc, argv, "", kOptions, NULL)) != -1) {
     switch (option) {
-      case 's': socket_spec = optarg; break;
-      case 'l': log_path = optarg; break;
-      case 'a': add_action(optarg); break;
-      case 'L': g_leading_space = 1; break;
-      case 'N': g_no_reply = 1; break;
+      case 's':
+        socket_spec = optarg;
+        break;
+      case 'l':
+        log_path = optarg;
+        break;
+      case 'a':
+        add_action(optarg);
+        break;
+      case 'L':
+        g_leading_space = 1;
+        break;
+      case 'N':
+        g_no_reply = 1;
+        break;
       case 'y': {
         char *copy = strdup(optarg);
         char *macros = NULL;
@@ -561,7 +598,8 @@ int main(int argc, char **argv) {
         g_symlists[g_symlist_count++] = (struct Symlist){stage, macros};
         break;
       }
-      default: usage();
+      default:
+        usage();
     }
   }
   if (socket_spec == NULL || optind != argc) usage();
@@ -574,9 +612,8 @@ int main(int argc, char **argv) {
   struct smfiDesc description = {
       .xxfi_name = "test-milter",
       .xxfi_version = SMFI_VERSION,
-      .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGBODY | SMFIF_ADDRCPT | SMFIF_DELRCPT |
-                    SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_CHGFROM | SMFIF_ADDRCPT_PAR |
-                    SMFIF_SETSYMLIST,
+      .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGBODY | SMFIF_ADDRCPT | SMFIF_DELRCPT | SMFIF_CHGHDRS |
+                    SMFIF_QUARANTINE | SMFIF_CHGFROM | SMFIF_ADDRCPT_PAR | SMFIF_SETSYMLIST,
       .xxfi_connect = on_connect,
       .xxfi_helo = on_helo,
       .xxfi_envfrom = on_envfrom,

@@ -20,13 +20,15 @@ needs root: the test skips (77) when not root or when test-milter is not built.
 import contextlib
 import os
 import re
+import shutil
 import smtplib
+import subprocess
 import sys
 import time
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
-from postern_harness import Suite, run_tests, skip_test, wait_until  # noqa: E402
+from postern_harness import BIN_DIR, Suite, run_tests, skip_test, wait_until  # noqa: E402
 from postfix_instance import PostfixInstance, postfix_unavailable_reason  # noqa: E402
 from test_milter import (CloseMidBodyMilter, GarbageMilter, SilentMilter,  # noqa: E402
                          TestMilter, not_listening_spec, test_milter_unavailable_reason)
@@ -46,6 +48,7 @@ FAULT_TIMEOUTS = ("milter_connect_timeout = 2s\nmilter_command_timeout = 2s\n"
 # that cannot be reached with milter_default_action = tempfail. Postern copies them.
 DEFAULT_REJECT = "5.7.1 Command rejected"
 DEFAULT_TEMPFAIL = "4.7.1 Service unavailable - try again later"
+POSTFIX_SENDMAIL = shutil.which("sendmail", path="/usr/sbin:/usr/bin") or "/usr/sbin/sendmail"
 
 
 # ---- the two MTAs ---------------------------------------------------------------------------
@@ -79,6 +82,11 @@ class PostfixMTA:
     def log(self):
         return self.instance.log()
 
+    def submit_local(self, sender, recipient, message):
+        """Mail from the sendmail command (pickup), the path non_smtpd_milters filter."""
+        return subprocess.run([POSTFIX_SENDMAIL, "-C", self.instance.etc, "-f", sender, "-i",
+                               recipient], input=message, capture_output=True, timeout=60)
+
     def close(self, failed):
         self.instance.__exit__(Exception if failed else None, None, None)
 
@@ -103,6 +111,11 @@ class PosternMTA:
 
     def log(self):
         return self.suite.log()
+
+    def submit_local(self, sender, recipient, message):
+        return subprocess.run([os.path.join(BIN_DIR, "sendmail"), "-C", self.suite.etc, "-f",
+                               sender, "-i", recipient], input=message, capture_output=True,
+                              timeout=60)
 
     def close(self, failed):
         self.suite.__exit__(Exception if failed else None, None, None)
@@ -630,6 +643,31 @@ def scenario_change_from(mta_class):
         assert header_values(headers, "From") == [f" Test Sender <{SENDER}>"], headers
 
 
+def scenario_non_smtpd_milters(mta_class):
+    # Mail from the sendmail command goes through non_smtpd_milters, not smtpd_milters.
+    with TestMilter("add-header:X-Local:yes") as local, \
+            TestMilter("add-header:X-Smtpd:wrong") as smtpd, \
+            running(mta_class, [smtpd],
+                    extra=f"non_smtpd_milters = {local.spec}\n") as mta:
+        message = make_message("local").replace(b"\r\n", b"\n")
+        done = mta.submit_local(SENDER, DEMO, message)
+        assert done.returncode == 0, done
+        headers, _ = read_delivered(mta, DEMO)[0]
+        assert header_values(headers, "X-Local") == [" yes"], headers
+        assert "X-Smtpd" not in header_names(headers), headers
+        events = [e for e in local.events() if "conn" in e]
+        kinds = [e["event"] for e in events]
+        for step in ("connect", "helo", "envfrom", "envrcpt", "header", "eoh", "eom"):
+            assert step in kinds, kinds
+        # Postfix plays an SMTP session for the milter: connect "localhost", inet 127.0.0.1
+        # port 0, HELO "localhost", and envelope addresses without <> ("sender@peer.invalid").
+        assert first(events, "envfrom")["args"][0].strip("<>") == SENDER, events
+        assert first(events, "envrcpt")["args"][0].strip("<>") == DEMO, events
+        # The queue ID is known from the start here: `i` arrives with MAIL.
+        assert first(events, "eom")["macros"].get("i"), events
+        assert first(events, "envfrom")["macros"].get("{mail_addr}") == SENDER, events
+
+
 def scenario_skip_body(mta_class):
     # A body of several chunks: after SKIP on the first, the milter gets no more (end of
     # message comes at once), and the message is stored whole.
@@ -772,15 +810,20 @@ def scenario_per_milter_settings(mta_class):
 
 
 SCENARIOS = [
+    # what a milter sees
     scenario_pass_through_and_macros, scenario_leading_space, scenario_no_reply_flags,
-    scenario_symlist, scenario_reject_connect, scenario_reject_helo, scenario_reject_mail,
-    scenario_reject_one_rcpt, scenario_tempfail_data, scenario_reject_eom,
-    scenario_custom_reply_eom, scenario_multiline_reply, scenario_discard, scenario_quarantine,
+    scenario_symlist,
+    # refusals at each stage
+    scenario_reject_connect, scenario_reject_helo, scenario_reject_mail, scenario_reject_one_rcpt,
+    scenario_tempfail_data, scenario_reject_eom, scenario_custom_reply_eom,
+    scenario_multiline_reply, scenario_discard, scenario_quarantine,
+    # edits, and how milters chain
     scenario_header_edits, scenario_replace_body, scenario_recipient_edits,
-    scenario_add_rcpt_with_args, scenario_change_from, scenario_skip_body,
-    scenario_accept_connect, scenario_two_milters_in_order, scenario_not_listening_tempfail,
-    scenario_silent_tempfail, scenario_garbage_tempfail, scenario_close_mid_body_tempfail,
-    scenario_faults_accept, scenario_per_milter_settings,
+    scenario_add_rcpt_with_args, scenario_change_from, scenario_non_smtpd_milters,
+    scenario_skip_body, scenario_accept_connect, scenario_two_milters_in_order,
+    # broken milters
+    scenario_not_listening_tempfail, scenario_silent_tempfail, scenario_garbage_tempfail,
+    scenario_close_mid_body_tempfail, scenario_faults_accept, scenario_per_milter_settings,
 ]
 MTAS = {"postfix": PostfixMTA, "postern": PosternMTA}
 
