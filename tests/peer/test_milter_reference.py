@@ -434,6 +434,24 @@ def scenario_no_reply_flags(mta_class):
         assert header_values(headers, "X-No-Reply") == [" yes"], headers
 
 
+def scenario_milter_protocol_2(mta_class):
+    # milter_protocol = 2: no DATA step (it came with version 4), no SKIP and no leading-space
+    # option; the milter's end-of-message edits still apply.
+    with TestMilter("add-header:X-Protocol:two") as milter, \
+            running(mta_class, [milter], extra="milter_protocol = 2\n") as mta:
+        outcome = send(mta, tag="proto2")
+        expect_delivered(outcome)
+        events = mail_session(milter, outcome)
+        kinds = [e["event"] for e in events]
+        assert "data" not in kinds and "eom" in kinds and "header" in kinds, kinds
+        # (libmilter shows the SMFIP_NR_* flags as offered whatever the version: it answers
+        # for the milter itself when the MTA is older than 6.)
+        offered = first(events, "negotiate")["offered_steps"]
+        assert not offered & (0x400 | 0x100000), f"SKIP or HDR_LEADSPC offered: {offered:#x}"
+        headers, _ = read_delivered(mta, DEMO)[0]
+        assert header_values(headers, "X-Protocol") == [" two"], headers
+
+
 def scenario_symlist(mta_class):
     # smfi_setsymlist replaces the MTA's macro list for that stage.
     with TestMilter(symlists=[("connect", "{client_addr} {client_port}"),
@@ -812,7 +830,7 @@ def scenario_per_milter_settings(mta_class):
 SCENARIOS = [
     # what a milter sees
     scenario_pass_through_and_macros, scenario_leading_space, scenario_no_reply_flags,
-    scenario_symlist,
+    scenario_milter_protocol_2, scenario_symlist,
     # refusals at each stage
     scenario_reject_connect, scenario_reject_helo, scenario_reject_mail, scenario_reject_one_rcpt,
     scenario_tempfail_data, scenario_reject_eom, scenario_custom_reply_eom,
