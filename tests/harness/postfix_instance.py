@@ -61,6 +61,7 @@ local     unix  - n n -    - local
 virtual   unix  - n n -    - virtual
 lmtp      unix  - - n -    - lmtp
 anvil     unix  - - n -    1 anvil
+tlsmgr    unix  - - n 1000? 1 tlsmgr
 scache    unix  - - n -    1 scache
 postlog   unix-dgram n - n - 1 postlogd
 """

@@ -22,8 +22,10 @@ import os
 import re
 import shutil
 import smtplib
+import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 
@@ -57,7 +59,17 @@ class PostfixMTA:
     name = "postfix"
     hostname = "postfix-receiver.peer.invalid"
 
-    def __init__(self, main_cf_extra):
+    def __init__(self, main_cf_extra, tls=False):
+        # tls: STARTTLS with a throwaway self-signed certificate (Postern's suite always has
+        # one). smtpd reads it as root, before it drops privileges.
+        self.tls_dir = tempfile.mkdtemp(prefix="milter-tls-") if tls else None
+        if tls:
+            cert, key = (os.path.join(self.tls_dir, n) for n in ("cert.pem", "key.pem"))
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                            "2", "-subj", f"/CN={self.hostname}", "-keyout", key, "-out", cert],
+                           check=True, capture_output=True, timeout=60)
+            main_cf_extra += (f"smtpd_tls_cert_file = {cert}\nsmtpd_tls_key_file = {key}\n"
+                              "smtpd_tls_security_level = may\n")
         # greeting_seconds: smtpd greets only once its milters answered or timed out.
         self.instance = PostfixInstance("receiver", users=USERS, domain=DOMAIN,
                                         main_cf_extra=main_cf_extra, greeting_seconds=10)
@@ -88,7 +100,11 @@ class PostfixMTA:
                                recipient], input=message, capture_output=True, timeout=60)
 
     def close(self, failed):
-        self.instance.__exit__(Exception if failed else None, None, None)
+        try:
+            self.instance.__exit__(Exception if failed else None, None, None)
+        finally:
+            if self.tls_dir:
+                shutil.rmtree(self.tls_dir, ignore_errors=True)
 
 
 class PosternMTA:
@@ -96,8 +112,8 @@ class PosternMTA:
     name = "postern"
     hostname = "mx.example.test"
 
-    def __init__(self, main_cf_extra):
-        self.suite = Suite(main_cf_extra=main_cf_extra)
+    def __init__(self, main_cf_extra, tls=False):
+        self.suite = Suite(main_cf_extra=main_cf_extra)  # its smtpd always offers STARTTLS
         self.smtp_port = self.suite.smtp_port
 
     def messages(self, address):
@@ -129,12 +145,12 @@ def _files_under(path):
 
 
 @contextlib.contextmanager
-def running(mta_class, milters, default_action="tempfail", extra=""):
+def running(mta_class, milters, default_action="tempfail", extra="", tls=False):
     """Starts mta_class with smtpd_milters = the specs of milters (objects with .spec, or
     strings as main.cf takes them), in order; yields the MTA; stops it."""
     specs = " ".join(m if isinstance(m, str) else m.spec for m in milters)
     mta = mta_class(f"smtpd_milters = {specs}\nmilter_default_action = {default_action}\n"
-                    + extra)
+                    + extra, tls=tls)
     failed = True
     try:
         yield mta
@@ -179,9 +195,11 @@ def make_message(tag, extra_headers=(), body="A test message.\nSecond line.\n"):
     return text.encode()
 
 
-def send(mta, recipients=(DEMO,), message=None, sender=SENDER, helo=HELO, tag="test"):
-    """One SMTP session: EHLO, MAIL, each RCPT, DATA, the message; stops at the first reply that
-    is not a success (or when the server hangs up). Returns an Outcome."""
+def send(mta, recipients=(DEMO,), message=None, sender=SENDER, helo=HELO, tag="test",
+         starttls=False):
+    """One SMTP session: EHLO, (STARTTLS and EHLO again,) MAIL, each RCPT, DATA, the message;
+    stops at the first reply that is not a success (or when the server hangs up). Returns an
+    Outcome."""
     if message is None:
         message = make_message(tag)
     outcome = Outcome()
@@ -194,10 +212,19 @@ def send(mta, recipients=(DEMO,), message=None, sender=SENDER, helo=HELO, tag="t
             return outcome
         outcome.add("greeting", code, text)
         outcome.client_port = smtp.sock.getsockname()[1]
+        smtp._host = mta.hostname  # connect() leaves it empty; starttls() names it (SNI)
         code, text = smtp.ehlo(helo)
         outcome.add("ehlo", code, text)
         if code != 250:
             return outcome
+        if starttls:
+            # The test's own throwaway certificates: nothing to verify them against.
+            code, text = smtp.starttls(context=ssl._create_unverified_context())
+            outcome.add("starttls", code, text)
+            code, text = smtp.ehlo(helo)
+            outcome.add("ehlo after starttls", code, text)
+            if code != 250:
+                return outcome
         code, text = smtp.mail(sender)
         outcome.add("mail", code, text)
         if code != 250:
@@ -469,6 +496,24 @@ def scenario_symlist(mta_class):
         assert envfrom_macros.get("{mail_addr}") == SENDER, envfrom_macros
         assert "{client_name}" in envfrom_macros, envfrom_macros
         assert "{mail_mailer}" not in envfrom_macros, envfrom_macros
+
+
+def scenario_tls_macros(mta_class):
+    # The TLS macros come with HELO (milter_helo_macros), for the EHLO after STARTTLS
+    # (Postfix: {tls_version} TLSv1.3, {cipher} TLS_AES_256_GCM_SHA384, {cipher_bits} 256).
+    with TestMilter() as milter, running(mta_class, [milter], tls=True) as mta:
+        outcome = send(mta, tag="tls", starttls=True)
+        expect_delivered(outcome)
+        events = mail_session(milter, outcome)
+        # The milter hears HELO twice, before STARTTLS and after it.
+        helos = [e for e in events if e["event"] == "helo"]
+        assert len(helos) == 2, helos
+        assert "{tls_version}" not in helos[0]["macros"], helos
+        after = helos[-1]["macros"]
+        assert after.get("{tls_version}", "").startswith("TLSv1."), after
+        assert after.get("{cipher}") and after.get("{cipher_bits}", "").isdigit(), after
+        # No client certificate: no certificate macros.
+        assert "{cert_subject}" not in after and "{cert_issuer}" not in after, after
 
 
 # ---- scenarios: refusals at each stage ------------------------------------------------------
@@ -830,7 +875,7 @@ def scenario_per_milter_settings(mta_class):
 SCENARIOS = [
     # what a milter sees
     scenario_pass_through_and_macros, scenario_leading_space, scenario_no_reply_flags,
-    scenario_milter_protocol_2, scenario_symlist,
+    scenario_milter_protocol_2, scenario_symlist, scenario_tls_macros,
     # refusals at each stage
     scenario_reject_connect, scenario_reject_helo, scenario_reject_mail, scenario_reject_one_rcpt,
     scenario_tempfail_data, scenario_reject_eom, scenario_custom_reply_eom,
