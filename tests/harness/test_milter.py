@@ -68,7 +68,10 @@ class TestMilter:
         return f"inet:127.0.0.1:{self.port}"
 
     def command(self):
-        argv = [TEST_MILTER, "--socket", f"inet:{self.port}@127.0.0.1", "--log", self.log_path]
+        # --exit-with-parent: a test runner killed by a timeout takes the milter with it (it
+        # runs in a session of its own, out of reach of a signal to the runner's group).
+        argv = [TEST_MILTER, "--socket", f"inet:{self.port}@127.0.0.1", "--log", self.log_path,
+                "--exit-with-parent"]
         for action in self.actions:
             argv += ["--action", action]
         if self.leading_space:

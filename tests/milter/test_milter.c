@@ -5,6 +5,7 @@
  *
  *   test-milter --socket inet:PORT@127.0.0.1 --log FILE [--action ACTION[:ARG]]...
  *               [--leading-space] [--no-reply-flags] [--symlist STAGE:"MACROS"]...
+ *               [--exit-with-parent]
  *
  * --log FILE: one JSON object per line, flushed at once, for every callback ("event"), with
  * its arguments exactly as libmilter handed them over (header values keep their leading white
@@ -28,7 +29,9 @@
  * connect helo mail rcpt data eoh eom.
  *
  * Trusts its command line (a test wrote it); what the MTA sends is only logged. SIGTERM or
- * SIGINT stops it at once (see main), without waiting for open sessions.
+ * SIGINT stops it at once (see main), without waiting for open sessions. --exit-with-parent:
+ * SIGTERM also comes when the process that started it dies (PR_SET_PDEATHSIG), so a test
+ * runner that is killed leaves no milter behind.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -42,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -535,6 +539,7 @@ static void usage(void) {
   fputs(
       "usage: test-milter --socket SPEC [--log FILE] [--action ACTION[:ARG]]...\n"
       "                   [--leading-space] [--no-reply-flags] [--symlist STAGE:MACROS]...\n"
+      "                   [--exit-with-parent]\n"
       "(the actions are listed at the top of tests/milter/test_milter.c)\n",
       stderr);
   exit(2);
@@ -563,14 +568,13 @@ static void add_action(const char *text) {
 }
 
 int main(int argc, char **argv) {
-  static const struct option kOptions[] = {{"socket", required_argument, NULL, 's'},
-                                           {"log", required_argument, NULL, 'l'},
-                                           {"action", required_argument, NULL, 'a'},
-                                           {"leading-space", no_argument, NULL, 'L'},
-                                           {"no-reply-flags", no_argument, NULL, 'N'},
-                                           {"symlist", required_argument, NULL, 'y'},
-                                           {NULL, 0, NULL, 0}};
+  static const struct option kOptions[] = {
+      {"socket", required_argument, NULL, 's'},     {"log", required_argument, NULL, 'l'},
+      {"action", required_argument, NULL, 'a'},     {"leading-space", no_argument, NULL, 'L'},
+      {"no-reply-flags", no_argument, NULL, 'N'},   {"symlist", required_argument, NULL, 'y'},
+      {"exit-with-parent", no_argument, NULL, 'P'}, {NULL, 0, NULL, 0}};
   char *socket_spec = NULL;
+  int exit_with_parent = 0;
   const char *log_path = NULL;
   int option;
   while ((option = getopt_long(argc, argv, "", kOptions, NULL)) != -1) {
@@ -590,6 +594,9 @@ int main(int argc, char **argv) {
       case 'N':
         g_no_reply = 1;
         break;
+      case 'P':
+        exit_with_parent = 1;
+        break;
       case 'y': {
         char *copy = strdup(optarg);
         char *macros = NULL;
@@ -603,6 +610,10 @@ int main(int argc, char **argv) {
     }
   }
   if (socket_spec == NULL || optind != argc) usage();
+  pid_t parent = getppid();
+  if (exit_with_parent && (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)) {
+    return 1; /* the parent is already gone */
+  }
   g_log = log_path ? fopen(log_path, "a") : stdout;
   if (g_log == NULL) {
     fprintf(stderr, "test-milter: %s: %s\n", log_path, strerror(errno));
