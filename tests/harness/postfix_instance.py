@@ -104,7 +104,8 @@ class PostfixInstance:
     """One real Postfix in a temporary directory. Use as a context manager."""
 
     def __init__(self, role, relay_port=None, domain="example.test", users=(),
-                 mailbox_uid=None, main_cf_extra="", keep=False, start=True):
+                 mailbox_uid=None, main_cf_extra="", master_cf_extra="", keep=False,
+                 start=True):
         if role not in ("relay", "receiver"):
             raise ValueError(f"unknown role {role!r}")
         if role == "relay" and relay_port is None:
@@ -133,7 +134,7 @@ class PostfixInstance:
         if mailbox_uid is None:
             mailbox_uid = self._default_mailbox_uid()
         self.mailbox_uid = mailbox_uid
-        self._write_config(main_cf_extra)
+        self._write_config(main_cf_extra, master_cf_extra)
         if start:
             try:
                 self.start()
@@ -153,7 +154,7 @@ class PostfixInstance:
         return os.getuid(), os.getgid()
 
     # ---- configuration -------------------------------------------------------------------
-    def _write_config(self, extra):
+    def _write_config(self, extra, master_cf_extra=""):
         uid, gid = self.mailbox_uid
         lines = [
             "# main.cf written by tests/harness/postfix_instance.py (throwaway instance)",
@@ -201,6 +202,9 @@ class PostfixInstance:
             f.write("# master.cf written by tests/harness/postfix_instance.py\n")
             f.write(f"127.0.0.1:{self.smtp_port} inet n - n - - smtpd\n")
             f.write(MASTER_CF_SERVICES)
+            # master_cf_extra: more services, e.g. a second smtpd with its own -o options (a
+            # submission port); its own lines, written as given.
+            f.write(master_cf_extra)
 
     # ---- processes -----------------------------------------------------------------------
     def _postfix(self, *args, timeout=60):
