@@ -369,6 +369,15 @@ use_pyzor 0
         os.makedirs(self.home, exist_ok=True)
         self.chown_to(self.user, self.home)
 
+    def _spamd_pongs(self):
+        self.check_running()
+        try:
+            with socket.create_connection(("127.0.0.1", self.spamd_port), timeout=5) as s:
+                s.sendall(b"PING SPAMC/1.5\r\n\r\n")
+                return b"PONG" in s.recv(256)
+        except OSError:
+            return False
+
     def launch(self):
         self.spawn("spamd", [
             which("spamd"), "--siteconfigpath", os.path.join(self.root, "site"),
@@ -379,7 +388,9 @@ use_pyzor 0
             "--syslog", os.path.join(self.root, "spamd.log"),
             "--pidfile", os.path.join(self.root, "spamd.pid"),
         ], log_name="spamd-stderr.log")
-        self.wait_for_port(self.spamd_port, what="spamd")
+        # spamd binds its port once its rules are compiled; a PING then shows a child
+        # answering (an empty connection would only log "bad protocol").
+        wait_until(self._spamd_pongs, START_TIMEOUT, 0.1, "spamd to answer PING")
         # -p takes libmilter's form (inet:PORT@HOST). No -i: loopback mail is scanned too.
         # spamc's own options follow "--": this spamd, and no size cut below 1 MB.
         self.spawn("spamass-milter", [
