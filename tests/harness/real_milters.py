@@ -33,6 +33,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import postern_harness  # noqa: E402
 from postern_harness import free_port, wait_until  # noqa: E402
 
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
@@ -52,6 +53,21 @@ def _pid_alive(pid):
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def safe_temp_parent():
+    """A folder for temporary folders with no world-writable folder above it: milter-tmp/ in
+    the build folder (created 0755)."""
+    parent = os.path.join(os.path.abspath(postern_harness.BUILD_DIR), "milter-tmp")
+    os.makedirs(parent, mode=0o755, exist_ok=True)
+    path = parent
+    while True:
+        mode = os.stat(path).st_mode
+        if mode & 0o002:
+            raise RuntimeError(f"{path} is world-writable: OpenDKIM refuses files below it")
+        if path == "/":
+            return parent
+        path = os.path.dirname(path)
 
 
 def port_accepts(port):
@@ -78,10 +94,14 @@ class MilterDaemon:
     name = "milter"
     programs = ()          # executables that must be installed
     needs_root = True      # the daemons switch to their own system users
+    # OpenDKIM refuses a configuration file with a world-writable folder above it (/tmp):
+    # such daemons get their folder under the build folder instead (safe_temp_parent()).
+    needs_safe_parent = False
 
     def __init__(self, keep=False, start=True):
         self.keep = keep or os.environ.get("POSTERN_KEEP_TEST_DIR") == "1"
-        self.root = tempfile.mkdtemp(prefix=f"milter-{self.name}-")
+        self.root = tempfile.mkdtemp(prefix=f"milter-{self.name}-",
+                                     dir=safe_temp_parent() if self.needs_safe_parent else None)
         os.chmod(self.root, 0o755)
         self.port = free_port()
         self.spec = f"inet:127.0.0.1:{self.port}"
@@ -411,6 +431,7 @@ class OpenDkim(MilterDaemon):
     name = "opendkim"
     programs = ("opendkim", "opendkim-genkey")
     user = "opendkim"
+    needs_safe_parent = True
 
     def __init__(self, domain="example.test", selector="postern", internal_hosts="192.0.2.1",
                  canonicalization="relaxed/simple", **kwargs):
