@@ -434,7 +434,9 @@ class OpenDkim(MilterDaemon):
     needs_safe_parent = True
 
     def __init__(self, domain="example.test", selector="postern", internal_hosts="192.0.2.1",
-                 canonicalization="relaxed/simple", **kwargs):
+                 canonicalization="relaxed/simple", sign_headers=None, **kwargs):
+        # sign_headers: OpenDKIM's SignHeaders ("*,+X-Name" adds to its default list).
+        self.sign_headers = sign_headers
         self.domain = domain
         self.selector = selector
         self.internal_hosts = internal_hosts
@@ -471,7 +473,7 @@ PidFile                 {self.pid_file}
 UserID                  {self.user}
 UMask                   007
 OversignHeaders         From
-""")
+""" + (f"SignHeaders             {self.sign_headers}\n" if self.sign_headers else ""))
 
     @staticmethod
     def _read_txt(path):
