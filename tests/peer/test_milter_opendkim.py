@@ -23,8 +23,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
-from milter_mta import (MtaUnderTest, header_values, make_message,  # noqa: E402
-                        run_for_each_mta)
+from milter_mta import (MtaUnderTest, header_names, header_values,  # noqa: E402
+                        make_message, run_for_each_mta)
 from real_milters import OpenDkim, import_dkim, opendkim_testmsg_verify  # noqa: E402
 
 SELECTOR = "postern2026"
@@ -64,6 +64,11 @@ def authenticated_submission_is_signed(mta, milters):
     assert "from" in tags.get("h", "").lower().split(":"), tags
     # One space after the colon: OpenDKIM's value already starts with it (leading space).
     assert b"\nDKIM-Signature: v=1;" in b"\n" + message.replace(b"\r\n", b"\n"), message[:3000]
+
+    # OpenDKIM sends INSHEADER index 0; Postfix puts it above its own Received: (which
+    # milters are not shown).
+    names = [name.lower() for name in header_names(message)]
+    assert names.index("dkim-signature") < names.index("received"), names
 
     dkim = import_dkim()
     assert dkim.verify(crlf(message), dnsfunc=opendkim.dnsfunc), \
