@@ -7,6 +7,8 @@ sees the headers rspamd (first) added, so it signs X-Spamd-Result and X-Rspamd-Q
 canonicalization: the signature verifies only if the stored bytes of rspamd's folded
 X-Spamd-Result are exactly those OpenDKIM was shown. A GTUBE message is refused by rspamd with
 its own reply; OpenDKIM's signature on it must not matter (nothing is delivered).
+On port 25, `smtpd_milters = { inet:<nobody there>, default_action=accept }, <rspamd>`: the
+dead milter is passed over and rspamd still acts.
 
 The same scenarios run against a real Postfix (reference) and Postern: `postfix`, `postern` or
 both (default) on the command line. Skipped (77) when rspamd, OpenDKIM, Postfix or Dovecot
@@ -18,6 +20,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 from milter_mta import (MtaUnderTest, header_values, make_message,  # noqa: E402
                         run_for_each_mta)
+from postern_harness import free_port  # noqa: E402
 from real_milters import (GTUBE, OpenDkim, Rspamd, import_dkim,  # noqa: E402
                           opendkim_testmsg_verify)
 
@@ -30,9 +33,19 @@ class ChainOpenDkim(OpenDkim):
                          sign_headers="*,+X-Spamd-Result,+X-Rspamd-Queue-Id", **kwargs)
 
 
+# Port 25 has a milter nobody listens on in front of rspamd, in Postfix's per-milter form
+# with default_action=accept: that one is skipped, rspamd still acts (while the global
+# milter_default_action stays tempfail).
+DEAD_MILTER_PORT = free_port()
+
+
 def start_mta(kind, milters):
     rspamd, opendkim = milters
-    return MtaUnderTest(kind, submission_milters=f"{rspamd.spec}, {opendkim.spec}")
+    return MtaUnderTest(
+        kind, submission_milters=f"{rspamd.spec}, {opendkim.spec}",
+        smtpd_milters=(f"{{ inet:127.0.0.1:{DEAD_MILTER_PORT}, default_action=accept }}, "
+                       f"{rspamd.spec}"),
+        main_cf_extra="milter_connect_timeout = 5s\n")
 
 
 def crlf(message):
@@ -76,7 +89,18 @@ def gtube_is_rejected_by_the_first_milter(mta, milters):
     assert not mta.has_subject(subject), "a GTUBE message was delivered"
 
 
+def dead_milter_with_default_accept_is_skipped(mta, milters):
+    subject = "chain dead first"
+    code, text = mta.send(make_message(subject))
+    assert code == 250, (code, text)
+    message = mta.wait_for_subject(subject)
+    assert len(header_values(message, "X-Spamd-Result")) == 1, message[:3000]
+    code, text = mta.send(make_message("chain dead gtube", body=f"Spam test.\n{GTUBE}\n"))
+    assert (code, text) == (554, "5.7.1 Gtube pattern"), (code, text)
+
+
 if __name__ == "__main__":
     run_for_each_mta([Rspamd, ChainOpenDkim],
-                     [both_milters_act_on_one_message, gtube_is_rejected_by_the_first_milter],
+                     [both_milters_act_on_one_message, gtube_is_rejected_by_the_first_milter,
+                      dead_milter_with_default_accept_is_skipped],
                      start_mta)
