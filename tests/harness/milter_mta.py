@@ -1,7 +1,7 @@
 """The MTA side of the real-milter peer tests (tests/peer/test_milter_*.py): the same scenario
 runs against a throwaway real Postfix (the reference) and against a Postern Suite, both set up
-from the same main.cf words (smtpd_milters for port 25, submission_milters for 587/465: Postern's
-name; Postfix gets a second smtpd in master.cf with -o smtpd_milters=...).
+from the same main.cf words (smtpd_milters for port 25, submission_milters for 587/465:
+Postern's name; Postfix gets a second smtpd in master.cf with -o smtpd_milters=...).
 
     with MtaUnderTest("postfix", smtpd_milters=rspamd.spec) as mta:
         reply = mta.send(message)           # (code, text) of the reply to the message
@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import smtplib
+import socket
 import ssl
 import subprocess
 import sys
@@ -180,12 +181,7 @@ service anvil {{
     def _accepts(self):
         if self.process.poll() is not None:
             raise RuntimeError(f"dovecot exited with {self.process.returncode}:\n{self.log()}")
-        import socket
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                return True
-        except OSError:
-            return False
+        return _accepts(self.port)
 
     def log(self):
         try:
@@ -347,7 +343,6 @@ class MtaUnderTest:
 
 
 def _accepts(port):
-    import socket
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
             return True

@@ -67,8 +67,8 @@ def describe(direction, command, data):
             return f"{direction} {name} {text}"
         if direction == "mta>" and command == b"D":
             parts = data[1:].split(b"\0")
-            pairs = [f"{parts[i].decode(errors='replace')}={parts[i + 1].decode(errors='replace')!r}"
-                     for i in range(0, len(parts) - 1, 2)]
+            text = [p.decode(errors="replace") for p in parts]
+            pairs = [f"{text[i]}={text[i + 1]!r}" for i in range(0, len(text) - 1, 2)]
             return f"{direction} MACRO for {data[:1].decode(errors='replace')}: " + " ".join(pairs)
         if command in (b"i", b"m"):
             index = struct.unpack("!I", data[:4])[0]

@@ -374,10 +374,9 @@ class SpamAssassin(MilterDaemon):
         for entry in sorted(os.listdir("/etc/spamassassin")):
             if entry.endswith(".pre"):
                 shutil.copy(os.path.join("/etc/spamassassin", entry), site)
-        self.write("site/local.cf", """# SpamAssassin for one Postern test (tests/harness/real_milters.py)
+        self.write("site/local.cf", """# SpamAssassin for one Postern test (real_milters.py)
 required_score 5.0
 report_safe 0
-add_header all Status _YESNO_, score=_SCORE_ required=_REQD_ tests=_TESTS_ autolearn=_AUTOLEARN_ version=_VERSION_
 use_bayes 0
 bayes_auto_learn 0
 skip_rbl_checks 1
@@ -460,7 +459,7 @@ class OpenDkim(MilterDaemon):
         self.pid_file = os.path.join(self.root, "run", "opendkim.pid")
         os.makedirs(os.path.dirname(self.pid_file), exist_ok=True)
         self.chown_to(self.user, os.path.dirname(self.pid_file))
-        self.write("opendkim.conf", f"""# OpenDKIM for one Postern test (tests/harness/real_milters.py)
+        self.write("opendkim.conf", f"""# OpenDKIM for one Postern test (real_milters.py)
 Syslog                  no
 Mode                    s
 Domain                  {self.domain}
@@ -607,7 +606,7 @@ class OpenDmarc(MilterDaemon):
         os.makedirs(os.path.dirname(self.pid_file), exist_ok=True)
         self.chown_to(self.user, os.path.dirname(self.pid_file))
         self.resolv_conf = self.loopback_resolv_conf()
-        self.write("opendmarc.conf", f"""# OpenDMARC for one Postern test (tests/harness/real_milters.py)
+        self.write("opendmarc.conf", f"""# OpenDMARC for one Postern test (real_milters.py)
 Syslog                  false
 Socket                  inet:{self.port}@127.0.0.1
 PidFile                 {self.pid_file}
