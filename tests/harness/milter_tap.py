@@ -74,7 +74,7 @@ def describe(direction, command, data):
             index = struct.unpack("!I", data[:4])[0]
             return f"{direction} {name} index={index} {data[4:]!r}"
         if command == b"B":
-            return f"{direction} {name} {len(data)} bytes"
+            return f"{direction} {name} {len(data)} bytes, from {data[:48]!r}"
         if data:
             return f"{direction} {name} {data!r}"
         return f"{direction} {name}"

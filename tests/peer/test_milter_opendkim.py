@@ -79,6 +79,26 @@ def authenticated_submission_is_signed(mta, milters):
         f"opendkim-testmsg ({checked.returncode}): {checked.stdout!r} {checked.stderr!r}"
 
 
+def long_body_signature_verifies(mta, milters):
+    """A 270 KB body reaches OpenDKIM in several BODY packets (Postfix: 65535 bytes each, CRLF
+    line ends); the body hash only matches if every byte arrived once, in order."""
+    (opendkim,) = milters
+    subject = "opendkim long body"
+    body = "".join(f"Line {n:06d} of a long body, sent to the milter in several chunks.\n"
+                   for n in range(4000))
+    code, text = mta.send(make_message(subject, body=body), submission=True)
+    assert code == 250, (code, text)
+    message = mta.wait_for_subject(subject)
+    assert len(header_values(message, "DKIM-Signature")) == 1, message[:3000]
+    dkim = import_dkim()
+    assert dkim.verify(crlf(message), dnsfunc=opendkim.dnsfunc), \
+        "python3-dkim: the long body's signature does not verify"
+    checked = opendkim_testmsg_verify(message.replace(b"\r\n", b"\n"),
+                                      {opendkim.dns_name: opendkim.txt_record})
+    assert checked.returncode == 0 and not checked.stdout.strip(), \
+        f"opendkim-testmsg ({checked.returncode}): {checked.stdout!r} {checked.stderr!r}"
+
+
 def unauthenticated_port_25_is_not_signed(mta, milters):
     subject = "opendkim port 25"
     code, text = mta.send(make_message(subject))
@@ -106,5 +126,6 @@ def tampered_body_fails_verification(mta, milters):
 
 if __name__ == "__main__":
     run_for_each_mta([TestOpenDkim],
-                     [authenticated_submission_is_signed, unauthenticated_port_25_is_not_signed,
-                      tampered_body_fails_verification], start_mta)
+                     [authenticated_submission_is_signed, long_body_signature_verifies,
+                      unauthenticated_port_25_is_not_signed, tampered_body_fails_verification],
+                     start_mta)
