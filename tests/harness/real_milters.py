@@ -264,8 +264,8 @@ class Rspamd(MilterDaemon):
         # workers start: 13 s and 43 MB here. The compiled files are named by a hash of what
         # they hold, so one folder is shared by every test of this build: only the first
         # start pays.
-        self.hs_cache_dir = os.path.join(
-            os.environ.get("POSTERN_BUILD_DIR") or tempfile.gettempdir(), "rspamd-hs-cache")
+        self.hs_cache_dir = os.path.join(os.path.abspath(postern_harness.BUILD_DIR),
+                                         "rspamd-hs-cache")
         os.makedirs(self.hs_cache_dir, exist_ok=True)
         self.chown_to(self.user, self.hs_cache_dir)
         for sub in ("db", "run", "log", "local.d"):
