@@ -268,7 +268,7 @@ class Rspamd(MilterDaemon):
                                          "rspamd-hs-cache")
         os.makedirs(self.hs_cache_dir, exist_ok=True)
         self.chown_to(self.user, self.hs_cache_dir)
-        for sub in ("db", "run", "log", "local.d"):
+        for sub in ("db", "run", "log", "local.d", "override.d"):
             os.makedirs(os.path.join(self.root, sub), exist_ok=True)
         self.write("rspamd.conf", f"""# rspamd for one Postern test (tests/harness/real_milters.py)
 .include "$CONFDIR/common.conf"
@@ -322,6 +322,10 @@ extended_spam_headers = true;
 skip_local = false;
 skip_authenticated = false;
 """)
+        # mime_types is kept (its rules are local) but reads only the list rspamd ships: its
+        # default also fetches the list from the rspamd project's web site.
+        self.write("override.d/mime_types.conf",
+                   'file = ["${CONFDIR}/maps.d/mime_types.inc"];\n')
         self.write("local.d/redis.conf", "# no Redis for the tests\n")
         for module in RSPAMD_DISABLED_MODULES:
             self.write(f"local.d/{module}.conf", "enabled = false;\n")
