@@ -106,8 +106,8 @@ class PostfixInstance:
     """One real Postfix in a temporary directory. Use as a context manager."""
 
     def __init__(self, role, relay_port=None, domain="example.test", users=(),
-                 mailbox_uid=None, main_cf_extra="", keep=False, start=True,
-                 greeting_seconds=1.0):
+                 mailbox_uid=None, main_cf_extra="", master_cf_extra="", keep=False,
+                 start=True, greeting_seconds=1.0):
         if role not in ("relay", "receiver"):
             raise ValueError(f"unknown role {role!r}")
         if role == "relay" and relay_port is None:
@@ -137,7 +137,7 @@ class PostfixInstance:
         if mailbox_uid is None:
             mailbox_uid = self._default_mailbox_uid()
         self.mailbox_uid = mailbox_uid
-        self._write_config(main_cf_extra)
+        self._write_config(main_cf_extra, master_cf_extra)
         if start:
             try:
                 self.start()
@@ -157,7 +157,7 @@ class PostfixInstance:
         return os.getuid(), os.getgid()
 
     # ---- configuration -------------------------------------------------------------------
-    def _write_config(self, extra):
+    def _write_config(self, extra, master_cf_extra=""):
         uid, gid = self.mailbox_uid
         lines = [
             "# main.cf written by tests/harness/postfix_instance.py (throwaway instance)",
@@ -205,6 +205,9 @@ class PostfixInstance:
             f.write("# master.cf written by tests/harness/postfix_instance.py\n")
             f.write(f"127.0.0.1:{self.smtp_port} inet n - n - - smtpd\n")
             f.write(MASTER_CF_SERVICES)
+            # master_cf_extra: more services, e.g. a second smtpd with its own -o options (a
+            # submission port); its own lines, written as given.
+            f.write(master_cf_extra)
 
     # ---- processes -----------------------------------------------------------------------
     def _postfix(self, *args, timeout=60):
