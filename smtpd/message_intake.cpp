@@ -14,13 +14,40 @@ Result<MessageIntake> MessageIntake::begin(const std::string& incoming_dir,
   return MessageIntake(std::move(writer).value(), size_limit);
 }
 
+Result<MessageIntake> MessageIntake::begin_spooled(const std::string& dir, uint64_t size_limit) {
+  Result<milter::MessageSpool> spool = milter::MessageSpool::create(dir);
+  if (!spool) return spool.error();
+  MessageIntake intake(std::nullopt, size_limit);
+  intake.spool_.emplace(std::move(spool).value());
+  return intake;
+}
+
+Status MessageIntake::write_filtered(const std::string& dir, const QueueEnvelope& envelope,
+                                     milter::MilterMessage& message) {
+  Result<QueueFileWriter> writer = QueueFileWriter::create(dir, envelope);
+  if (!writer) return writer.error();
+  if (Status st = message.write([&](std::string_view bytes) { return writer->append_message(bytes); });
+      !st) {
+    return st;
+  }
+  writer_.emplace(std::move(writer).value());
+  return Status::success();
+}
+
 void MessageIntake::append(std::string_view bytes) {
   message_bytes_ += bytes.size();
-  if (too_big_ || write_error_ || !writer_) return;
+  if (too_big_ || write_error_ || (!writer_ && !spool_)) return;
   if (size_limit_ != 0 && message_bytes_ > size_limit_) {
     too_big_ = true;
-    writer_->abort();
-    writer_.reset();
+    abort();
+    return;
+  }
+  if (spool_) {
+    spool_->append(bytes);
+    if (spool_->error()) {
+      write_error_ = *spool_->error();
+      abort();
+    }
     return;
   }
   if (Status st = writer_->append_message(bytes); !st) {
@@ -42,6 +69,7 @@ Status MessageIntake::commit() {
 void MessageIntake::abort() {
   if (writer_) writer_->abort();
   writer_.reset();
+  spool_.reset();
 }
 
 }  // namespace postern::smtpd

@@ -3,6 +3,8 @@
 // rename into incoming/, fsync the folder) before anyone hears 250. Run by postern-smtpd. The
 // bytes are the client's and hostile; message_size_limit bounds them: past it the file is
 // dropped at once and the rest of the message is only counted, never stored.
+// With milters, the bytes go first to an anonymous spool file (begin_spooled) that the milters
+// read; write_filtered() then writes the queue file from the message as they left it.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "lib/milter/message_spool.hpp"
+#include "lib/milter/milter_message.hpp"
 #include "lib/queue/queue_file.hpp"
 #include "lib/base/result.hpp"
 
@@ -20,6 +24,15 @@ class MessageIntake {
   // size_limit: bytes of client message (our header not counted); 0 = no limit.
   static Result<MessageIntake> begin(const std::string& incoming_dir, const QueueEnvelope& envelope,
                                      std::string_view received_header, uint64_t size_limit);
+  // For milters: the bytes go to an anonymous spool file in dir; nothing is queued until
+  // write_filtered().
+  static Result<MessageIntake> begin_spooled(const std::string& dir, uint64_t size_limit);
+  milter::MessageSpool* spool() { return spool_ ? &*spool_ : nullptr; }
+  // Spooled mode: the queue file in dir (incoming/, or hold/ for a quarantined message) with
+  // envelope and message as the milters left it (our Received: on top, given to
+  // MilterMessage::read); then commit() as usual.
+  Status write_filtered(const std::string& dir, const QueueEnvelope& envelope,
+                        milter::MilterMessage& message);
 
   // Appends message bytes (wire form). Never fails: a failure is remembered and reported at
   // the end, when the client expects the reply.
@@ -37,9 +50,10 @@ class MessageIntake {
   void abort();
 
  private:
-  MessageIntake(QueueFileWriter writer, uint64_t size_limit)
+  MessageIntake(std::optional<QueueFileWriter> writer, uint64_t size_limit)
       : writer_(std::move(writer)), size_limit_(size_limit) {}
   std::optional<QueueFileWriter> writer_;
+  std::optional<milter::MessageSpool> spool_;
   uint64_t size_limit_ = 0;
   uint64_t message_bytes_ = 0;
   bool too_big_ = false;

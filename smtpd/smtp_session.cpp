@@ -7,6 +7,7 @@
 #include "smtpd/smtp_session.hpp"
 
 #include <event2/bufferevent_ssl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "lib/base/log.hpp"
@@ -29,6 +30,15 @@ int reply_code(std::string_view line) {
   return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
 }
 
+// MAIL/RCPT parameters as the milters receive them: "KEYWORD=value" or "KEYWORD".
+std::vector<std::string> esmtp_arguments(const SmtpCommand& command) {
+  std::vector<std::string> args;
+  for (const EsmtpParam& param : command.params) {
+    args.push_back(param.value ? param.keyword + "=" + *param.value : param.keyword);
+  }
+  return args;
+}
+
 bool starts_with_bdat(std::string_view line) {
   if (line.size() < 4) return false;
   for (size_t i = 0; i < 4; ++i) {
@@ -39,6 +49,16 @@ bool starts_with_bdat(std::string_view line) {
 
 timeval seconds(int s) {
   return timeval{s, 0};
+}
+
+uint16_t socket_port(const sockaddr_storage& address) {
+  if (address.ss_family == AF_INET) {
+    return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+  }
+  if (address.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
+  }
+  return 0;
 }
 
 }  // namespace
@@ -52,6 +72,23 @@ SmtpSession::SmtpSession(SmtpServer& server, evutil_socket_t fd, const IpBytes& 
       data_reader_(server.settings().forbid_bare_newline) {
   UniqueFd owned(fd);
   client_trusted_ = server.settings().mynetworks.contains(client_ip);
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    client_port_ = socket_port(address);
+  }
+  length = sizeof address;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    daemon_port_ = socket_port(address);
+    if (Result<IpBytes> ip = ip_of_sockaddr(reinterpret_cast<sockaddr*>(&address)); ip) {
+      daemon_address_ = ip_to_string(*ip);
+    }
+  }
+  if (!server.settings().milters.empty()) {
+    milters_ = std::make_unique<milter::MilterChain>(
+        server.base(), server.settings().milters,
+        [this](std::string_view name) { return milter_macro(name); });
+  }
   bev_.reset(
       bufferevent_socket_new(server.base(), fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
   if (bev_) owned.release();  // the bufferevent closes it now
@@ -77,7 +114,7 @@ bool SmtpSession::start() {
     begin_tls(*ssl);
     return true;
   }
-  send_line("220 " + server_.settings().banner);
+  greet();
   return true;
 }
 
@@ -124,7 +161,8 @@ void SmtpSession::on_event(bufferevent* bev, short what, void* arg) {
               self->tls_description_);
     if (self->greet_after_handshake_) {
       self->greet_after_handshake_ = false;
-      self->send_line("220 " + self->server_.settings().banner);
+      self->greet();
+      return;
     }
     self->process_input();
     return;
@@ -346,10 +384,26 @@ void SmtpSession::handle_command(std::string_view line) {
 }
 
 void SmtpSession::handle_helo(const SmtpCommand& command, bool esmtp) {
-  const SmtpdSettings& settings = server_.settings();
   helo_ = command.argument;
-  esmtp_ = esmtp;
   reset_transaction();  // RFC 5321 4.1.4: EHLO/HELO reset the transaction
+  if (milters_) {
+    // A milter's refusal here answers MAIL FROM (as with Postfix); EHLO itself succeeds.
+    run_milter_stage([this](milter::MilterChain::Done done) { milters_->helo(helo_, done); },
+                     [this, esmtp](milter::MilterVerdict verdict) {
+                       if (!verdict.proceed()) {
+                         log_milter("reject", esmtp ? "EHLO" : "HELO", verdict.reply, "");
+                       }
+                       esmtp_ = esmtp;
+                       send_helo_reply(esmtp);
+                     });
+    return;
+  }
+  esmtp_ = esmtp;
+  send_helo_reply(esmtp);
+}
+
+void SmtpSession::send_helo_reply(bool esmtp) {
+  const SmtpdSettings& settings = server_.settings();
   if (!esmtp) {
     reply("250 " + settings.hostname);
     return;
@@ -420,6 +474,23 @@ void SmtpSession::handle_mail(const SmtpCommand& command) {
   transaction_.body = std::move(request.body);
   transaction_.dsn_ret = std::move(request.dsn_ret);
   transaction_.dsn_envid = std::move(request.dsn_envid);
+  if (milters_) {
+    std::vector<std::string> args = esmtp_arguments(command);
+    run_milter_stage(
+        [this, args](milter::MilterChain::Done done) {
+          milters_->mail(transaction_.sender, args, done);
+        },
+        [this, accepted = decision.reply](milter::MilterVerdict verdict) {
+          if (verdict.proceed() || verdict.kind == milter::MilterVerdict::Kind::kDiscard) {
+            reply(accepted);
+            return;
+          }
+          log_milter("reject", "MAIL", verdict.reply, "");
+          reset_transaction();
+          reply(verdict.reply);
+        });
+    return;
+  }
   reply(decision.reply);
 }
 
@@ -441,6 +512,26 @@ void SmtpSession::handle_rcpt(const SmtpCommand& command) {
     reply(decision.reply);
     return;
   }
+  if (milters_) {
+    milter_rcpt_ = decision.accepted->address;
+    std::vector<std::string> args = esmtp_arguments(command);
+    auto recipient = std::make_shared<QueueRecipient>(std::move(*decision.accepted));
+    run_milter_stage(
+        [this, args](milter::MilterChain::Done done) { milters_->rcpt(milter_rcpt_, args, done); },
+        [this, recipient, accepted = decision.reply](milter::MilterVerdict verdict) {
+          if (verdict.proceed() || verdict.kind == milter::MilterVerdict::Kind::kDiscard) {
+            accept_recipient(std::move(*recipient), accepted);
+            return;
+          }
+          log_milter("reject", "RCPT", verdict.reply, recipient->address);
+          reply(verdict.reply);
+        });
+    return;
+  }
+  accept_recipient(std::move(*decision.accepted), decision.reply);
+}
+
+void SmtpSession::accept_recipient(QueueRecipient recipient, std::string_view reply_line) {
   if (transaction_.recipients.empty()) {
     if (login_.empty()) {
       log::info("{}: client={}", transaction_.queue_id, client_label());
@@ -449,8 +540,8 @@ void SmtpSession::handle_rcpt(const SmtpCommand& command) {
                 client_label(), auth_mechanism_, login_);
     }
   }
-  transaction_.recipients.push_back(std::move(*decision.accepted));
-  reply(decision.reply);
+  transaction_.recipients.push_back(std::move(recipient));
+  reply(reply_line);
 }
 
 void SmtpSession::handle_starttls() {
@@ -612,6 +703,7 @@ void SmtpSession::server_stopping() {
     case Phase::kData:
     case Phase::kBdat:
     case Phase::kCommitting:
+    case Phase::kMilter:
     case Phase::kClosing:
     case Phase::kDone:
       return;
@@ -619,6 +711,8 @@ void SmtpSession::server_stopping() {
 }
 
 void SmtpSession::reset_transaction() {
+  if (milters_ && transaction_.active()) milters_->abort_message();
+  transaction_.milter_message.reset();  // it reads the spool inside intake
   if (transaction_.intake) transaction_.intake->abort();
   transaction_ = Transaction{};
 }

@@ -19,6 +19,8 @@
 #include <openssl/ssl.h>
 
 #include <array>
+#include <functional>
+#include <memory>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -26,6 +28,7 @@
 #include <vector>
 
 #include "lib/base/event_handles.hpp"
+#include "lib/milter/milter_chain.hpp"
 #include "lib/net/network_list.hpp"
 #include "lib/mime/message_headers.hpp"
 #include "lib/queue/queue_file.hpp"
@@ -66,6 +69,7 @@ class SmtpSession final : public ServerSession {
     kBdat,        // reading the bytes of a BDAT chunk
     kHandshake,   // STARTTLS handshake running
     kCommitting,  // the message is being made durable in a commit thread; the 250 waits
+    kMilter,      // a milter stage runs (smtpd_milters); the reply to the command waits
     kPaused,      // smtpd_error_sleep_time after an error, or a delayed AUTH failure reply
     kClosing,     // last reply queued; waiting for it to leave, then a lingering close
     kDone,        // retired; no more I/O
@@ -86,6 +90,10 @@ class SmtpSession final : public ServerSession {
     std::optional<HeaderSectionCollector> headers;
     bool headers_written = false;
     std::string header_refusal;  // the reply at the end of the message, "" when fine
+    // milters: the message as they see and edit it (its spool is in intake), and whether it
+    // goes to hold/ instead of the queue
+    std::optional<milter::MilterMessage> milter_message;
+    bool held = false;
     bool active() const { return !queue_id.empty(); }
   };
 
@@ -120,8 +128,24 @@ class SmtpSession final : public ServerSession {
   void read_bdat();
   void finish_bdat_chunk();
   bool open_intake();
+  QueueEnvelope queue_envelope() const;
+  std::string our_received_header() const;
   void finish_message();
+  void commit_message();
   void on_commit_done(Status committed);
+  void send_helo_reply(bool esmtp);
+  void accept_recipient(QueueRecipient recipient, std::string_view reply_line);
+  void start_data();
+  // milters (smtp_session_milter.cpp)
+  void greet();
+  void run_milter_stage(std::function<void(milter::MilterChain::Done)> stage,
+                        std::function<void(milter::MilterVerdict)> then);
+  void filter_message();
+  void on_message_filtered(milter::MilterVerdict verdict);
+  bool apply_envelope_edits(const milter::MessageOutcome& outcome);
+  std::optional<std::string> milter_macro(std::string_view name) const;
+  void log_milter(std::string_view action, std::string_view stage, std::string_view text,
+                  std::string_view recipient) const;
 
   void reply(std::string_view line);
   void line_too_long();
@@ -138,6 +162,11 @@ class SmtpSession final : public ServerSession {
                   std::string_view recipient) const;
 
   SmtpServer& server_;
+  std::unique_ptr<milter::MilterChain> milters_;  // null without smtpd_milters
+  std::string milter_rcpt_;                       // the recipient whose RCPT the milters see
+  uint16_t client_port_ = 0;
+  std::string daemon_address_;  // our end of the connection, for {daemon_addr}
+  uint16_t daemon_port_ = 0;
   BufferEventHandle bev_;
   SingleEventHandle timer_;
   IpBytes client_ip_;

@@ -90,6 +90,24 @@ void SmtpSession::handle_data() {
     reply("554 5.5.1 Error: no valid recipients");
     return;
   }
+  if (milters_) {
+    run_milter_stage([this](milter::MilterChain::Done done) { milters_->data(done); },
+                     [this](milter::MilterVerdict verdict) {
+                       if (verdict.proceed() ||
+                           verdict.kind == milter::MilterVerdict::Kind::kDiscard) {
+                         start_data();
+                         return;
+                       }
+                       log_milter("reject", "DATA", verdict.reply, "");
+                       reset_transaction();
+                       reply(verdict.reply);
+                     });
+    return;
+  }
+  start_data();
+}
+
+void SmtpSession::start_data() {
   if (!open_intake()) {
     reset_transaction();
     reply("451 4.3.0 Error: queue file write error");
@@ -152,19 +170,16 @@ void SmtpSession::finish_bdat_chunk() {
 
 // ---- queueing it ---------------------------------------------------------------------------
 
-bool SmtpSession::open_intake() {
-  const SmtpdSettings& settings = server_.settings();
-  std::time_t now = std::time(nullptr);
+QueueEnvelope SmtpSession::queue_envelope() const {
   QueueEnvelope envelope;
   envelope.queue_id = transaction_.queue_id;
-  envelope.arrival_time = static_cast<int64_t>(now);
+  envelope.arrival_time = static_cast<int64_t>(std::time(nullptr));
   envelope.sender = transaction_.sender;
-  std::string protocol = protocol_name();
   auto& attributes = envelope.attributes;
   attributes.emplace_back("client_address", client_address_);
   attributes.emplace_back("client_name", "unknown");
   attributes.emplace_back("helo", log::printable(helo_, 255));
-  attributes.emplace_back("protocol", protocol);
+  attributes.emplace_back("protocol", protocol_name());
   if (tls_active_) attributes.emplace_back("tls", tls_description_);
   if (!transaction_.body.empty()) attributes.emplace_back("body", transaction_.body);
   if (transaction_.utf8) attributes.emplace_back("smtputf8", "yes");
@@ -176,22 +191,32 @@ bool SmtpSession::open_intake() {
   // smtpd_sasl_authenticated_header = no): the header would show it to every recipient.
   if (!login_.empty()) attributes.emplace_back("auth", login_);
   envelope.recipients = transaction_.recipients;
+  return envelope;
+}
 
+std::string SmtpSession::our_received_header() const {
   ReceivedInfo info;
   info.helo = helo_;
   info.client_name = "unknown";
   info.client_address = client_address_;
-  info.hostname = settings.hostname;
-  info.protocol = protocol;
+  info.hostname = server_.settings().hostname;
+  info.protocol = protocol_name();
   info.queue_id = transaction_.queue_id;
   info.tls_description = tls_active_ ? std::string_view(tls_description_) : std::string_view();
   if (transaction_.recipients.size() == 1)
     info.single_recipient = transaction_.recipients[0].address;
-  info.when = now;
-  std::string header = received_header(info);
+  info.when = std::time(nullptr);
+  return received_header(info);
+}
 
-  Result<MessageIntake> intake = MessageIntake::begin(settings.queue.incoming(), envelope, header,
-                                                      settings.message_size_limit);
+bool SmtpSession::open_intake() {
+  const SmtpdSettings& settings = server_.settings();
+  // With milters the message waits in a spool file; the queue file is written once they are
+  // done (smtp_session_milter.cpp), with their edits.
+  Result<MessageIntake> intake =
+      milters_ ? MessageIntake::begin_spooled(settings.queue.incoming(), settings.message_size_limit)
+               : MessageIntake::begin(settings.queue.incoming(), queue_envelope(),
+                                      our_received_header(), settings.message_size_limit);
   if (!intake) {
     log::error("{}: cannot create the queue file: {}", transaction_.queue_id,
                intake.error().describe());
@@ -226,23 +251,26 @@ void SmtpSession::finish_message() {
     log::error("{}: queue file write error: {}", queue_id, intake.write_error()->describe());
     reset_transaction();
     reply("451 4.3.0 Error: queue file write error");
+  } else if (milters_) {
+    filter_message();  // then commit_message(), or the milters' refusal
+    return;
   } else {
-    // MILTER HOOK (issue 5): the whole message is in the queue file, not yet committed. Here
-    // postern-submission will hand the envelope, the header fields and the body to the
-    // filters named in submission_milters (DKIM signing first of all) and apply their
-    // replies and modifications before the commit. Nothing is filtered yet: main() warns
-    // when submission_milters is set.
-    // Durable in a commit thread; reading pauses until the 250 (or 451) has been sent.
-    phase_ = Phase::kCommitting;
-    bufferevent_disable(bev_.get(), EV_READ);
-    committed_bytes_ = intake.message_bytes();
-    MessageIntake owned = std::move(intake);
-    transaction_.intake.reset();
-    server_.commit_pool().submit(
-        std::move(owned), [this](Status committed) { on_commit_done(std::move(committed)); });
+    commit_message();
     return;
   }
   if (server_.stopping()) close_after("421 4.3.2 Service shutting down");
+}
+
+void SmtpSession::commit_message() {
+  // Durable in a commit thread; reading pauses until the 250 (or 451) has been sent.
+  phase_ = Phase::kCommitting;
+  bufferevent_disable(bev_.get(), EV_READ);
+  MessageIntake& intake = *transaction_.intake;
+  committed_bytes_ = intake.message_bytes();
+  MessageIntake owned = std::move(intake);
+  transaction_.intake.reset();
+  server_.commit_pool().submit(
+      std::move(owned), [this](Status committed) { on_commit_done(std::move(committed)); });
 }
 
 void SmtpSession::on_commit_done(Status committed) {
@@ -250,7 +278,7 @@ void SmtpSession::on_commit_done(Status committed) {
   if (retire_when_committed_) {  // the client went away meanwhile: nobody to answer
     log::info("{}: {} after the client left", queue_id,
               committed ? "queued" : "not queued: " + committed.error().describe());
-    if (committed) server_.qmgr_nudge().nudge(queue_id);
+    if (committed && !transaction_.held) server_.qmgr_nudge().nudge(queue_id);
     server_.retire(this);
     return;
   }
@@ -261,13 +289,18 @@ void SmtpSession::on_commit_done(Status committed) {
     reset_transaction();
     reply("451 4.3.0 Error: queue file write error");
   } else {
-    log::info("{}: queued: from=<{}>, size={}, nrcpt={}, proto={}", queue_id,
-              log::printable(transaction_.sender, kMaxLoggedBytes), committed_bytes_,
-              transaction_.recipients.size(), protocol_name());
+    const bool held = transaction_.held;
+    if (held) {
+      log_milter("hold", "END-OF-MESSAGE", "milter triggers HOLD action", "");
+    } else {
+      log::info("{}: queued: from=<{}>, size={}, nrcpt={}, proto={}", queue_id,
+                log::printable(transaction_.sender, kMaxLoggedBytes), committed_bytes_,
+                transaction_.recipients.size(), protocol_name());
+    }
     reset_transaction();
     errors_ = 0;  // "without delivering mail": a queued message clears the count
     send_line("250 2.0.0 Ok: queued as " + queue_id);
-    server_.qmgr_nudge().nudge(queue_id);
+    if (!held) server_.qmgr_nudge().nudge(queue_id);
   }
   if (server_.stopping()) {
     close_after("421 4.3.2 Service shutting down");

@@ -8,7 +8,8 @@
 #include "lib/net/tls_server.hpp"
 
 namespace postern::smtpd {
-Result<SmtpdSettings> load_smtpd_settings(const MainConfig& config) {
+Result<SmtpdSettings> load_smtpd_settings(const MainConfig& config,
+                                          std::string_view milter_list) {
   SmtpdSettings s;
   s.hostname = config.get("myhostname");
   s.banner = config.get("smtpd_banner");
@@ -48,6 +49,9 @@ Result<SmtpdSettings> load_smtpd_settings(const MainConfig& config) {
   s.header_size_limit = static_cast<size_t>(config.get_size("header_size_limit"));
   s.sender_login_maps = config.get_list("smtpd_sender_login_maps");
   s.auth_throttle = auth_throttle_limits(config);
+  Result<milter::MilterSettings> milters = milter::load_milter_settings(config, milter_list);
+  if (!milters) return milters.error();
+  s.milters = std::move(milters).value();
   return s;
 }
 

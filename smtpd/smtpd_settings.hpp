@@ -11,6 +11,7 @@
 
 #include "lib/auth/auth_throttle.hpp"
 #include "lib/config/main_cf.hpp"
+#include "lib/milter/milter_settings.hpp"
 #include "lib/net/network_list.hpp"
 #include "lib/queue/queue_dir.hpp"
 #include "lib/base/result.hpp"
@@ -41,6 +42,7 @@ struct SmtpdSettings {
   QueueLayout queue;
   std::string accounts_db;  // $data_directory/accounts
   std::string data_directory;
+  milter::MilterSettings milters;  // smtpd_milters (submission: submission_milters)
 
   // Submission only (postern-submission sets `submission`; postern-smtpd leaves it false and
   // ignores the rest, so port 25 never offers AUTH).
@@ -53,7 +55,9 @@ struct SmtpdSettings {
   AuthThrottleLimits auth_throttle;
 };
 
-// Reads and checks what smtpd needs; a bad mynetworks entry or smtpd_tls_cipherlist is an error.
-Result<SmtpdSettings> load_smtpd_settings(const MainConfig& config);
+// Reads and checks what smtpd needs; a bad mynetworks entry, smtpd_tls_cipherlist or milter
+// list is an error. milter_list: the parameter naming this service's milters.
+Result<SmtpdSettings> load_smtpd_settings(const MainConfig& config,
+                                          std::string_view milter_list = "smtpd_milters");
 
 }  // namespace postern::smtpd

@@ -21,7 +21,11 @@ int main(int argc, char** argv) {
   using namespace postern;
   DaemonContext ctx = daemon_init(argc, argv, "submission");
 
-  Result<smtpd::SmtpdSettings> loaded = smtpd::load_smtpd_settings(ctx.config);
+  // Its milters: submission_milters, unless master.cf says `-o smtpd_milters=...` for this
+  // service, as Postfix admins write it.
+  const bool milters_overridden = ctx.config.set_by_override("smtpd_milters");
+  Result<smtpd::SmtpdSettings> loaded = smtpd::load_smtpd_settings(
+      ctx.config, milters_overridden ? "smtpd_milters" : "submission_milters");
   if (!loaded) log::fatal("{}", loaded.error().describe());
   smtpd::SmtpdSettings settings = std::move(loaded).value();
   settings.submission = true;  // AUTH is what this service is for: smtpd_sasl_auth_enable implied
@@ -57,12 +61,6 @@ int main(int argc, char** argv) {
       log::fatal("cannot open smtpd_sender_login_maps ({}): {}", db_dir, opened.error().describe());
     }
     login_maps.emplace(std::move(opened).value());
-  }
-  if (!ctx.config.get_list("submission_milters").empty()) {
-    // Issue 5 brings the milter client; see the MILTER HOOK in smtpd/smtp_session_message.cpp.
-    log::warning(
-        "submission_milters is set, but milters are not supported yet: "
-        "submitted mail is NOT filtered or signed");
   }
   submission::SenderPolicy policy(accounts, login_maps ? &*login_maps : nullptr,
                                   settings.recipient_delimiter, settings.sasl_local_domain);

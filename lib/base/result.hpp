@@ -34,6 +34,9 @@ struct Error {
     return Error{ErrorKind::kNotFound, std::move(what), 0};
   }
   static Error config(std::string what) { return Error{ErrorKind::kConfig, std::move(what), 0}; }
+  static Error temporary(std::string what) {
+    return Error{ErrorKind::kTemporary, std::move(what), 0};
+  }
   // "message: strerror(errno)" for system errors, the message otherwise.
   std::string describe() const;
 };

@@ -468,6 +468,11 @@ Result<std::string> MainConfig::expand_param(std::string_view name) const {
   return out;
 }
 
+bool MainConfig::set_by_override(std::string_view name) const {
+  auto it = origins_.find(name);
+  return it != origins_.end() && it->second.line == 0;
+}
+
 std::string MainConfig::get(std::string_view name) const {
   spec_or_panic(name);
   Result<std::string> value = expand_param(name);

@@ -48,6 +48,8 @@ class MainConfig {
   // Comma and/or white-space separated list, expanded.
   std::vector<std::string> get_list(std::string_view name) const;
 
+  // Whether name was set by a master.cf "-o" override (or on the command line).
+  bool set_by_override(std::string_view name) const;
   // Every parameter that the file or an override set, name -> raw value (for `config show`).
   const std::map<std::string, std::string, std::less<>>& explicit_values() const {
     return values_;
