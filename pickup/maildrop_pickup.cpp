@@ -11,11 +11,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <ctime>
+#include <functional>
 #include <vector>
 
 #include "lib/base/log.hpp"
+#include "lib/milter/message_spool.hpp"
 #include "lib/mime/message_headers.hpp"
+#include "lib/queue/bounce_writer.hpp"
 #include "lib/queue/queue_file.hpp"
+#include "pickup/maildrop_milters.hpp"
 
 namespace postern::pickup {
 namespace {
@@ -47,7 +51,8 @@ void move_to_corrupt(const PickupSettings& settings, const std::string& name,
 // Streaming "make every line end CRLF": a LF without CR before it gets one.
 class CrlfWriter {
  public:
-  explicit CrlfWriter(QueueFileWriter& writer) : writer_(writer) {}
+  using Sink = std::function<Status(std::string_view)>;
+  explicit CrlfWriter(Sink sink) : sink_(std::move(sink)) {}
   Status feed(std::string_view chunk) {
     out_.clear();
     for (char c : chunk) {
@@ -55,18 +60,143 @@ class CrlfWriter {
       out_.push_back(c);
       last_ = c;
     }
-    return writer_.append_message(out_);
+    return sink_(out_);
   }
   Status finish() {
     if (last_ == '\n') return Status::success();
-    return writer_.append_message(last_ == '\r' ? "\n" : "\r\n");
+    return sink_(last_ == '\r' ? "\n" : "\r\n");
   }
 
  private:
-  QueueFileWriter& writer_;
+  Sink sink_;
   std::string out_;
   char last_ = '\n';
 };
+
+// Commits writer as <dir>/<name>. kAlreadyQueued: an earlier pickup committed it, then died.
+PickupOutcome commit_queue_file(QueueFileWriter& writer, const std::string& dir,
+                                const std::string& name) {
+  if (Status committed = writer.commit(); !committed) {
+    struct stat existing {};
+    if (committed.error().sys_errno != EEXIST ||
+        ::stat((dir + "/" + name).c_str(), &existing) != 0) {
+      log::error("{}: {}", name, committed.error().describe());
+      return PickupOutcome::kFailed;
+    }
+    return PickupOutcome::kAlreadyQueued;
+  }
+  return PickupOutcome::kQueued;
+}
+
+// The sender hears that a milter refused what sendmail had accepted.
+void bounce_refusal(const PickupSettings& settings, const QueueFile& file,
+                    const QueueEnvelope& envelope, std::string_view reply, int64_t now) {
+  if (envelope.sender.empty()) {
+    log::info("{}: milter refusal of a message from <>: dropped", envelope.queue_id);
+    return;
+  }
+  BounceRequest request;
+  request.notify_to.push_back(envelope.sender);
+  request.reporting_mta = settings.hostname;
+  request.now = now;
+  std::string status = reply.size() > 4 ? std::string(reply.substr(4, reply.find(' ', 4) - 4))
+                                        : std::string("5.7.1");
+  for (const QueueRecipient& recipient : envelope.recipients) {
+    DsnRecipient failed;
+    failed.final_recipient = recipient.address;
+    failed.orcpt = recipient.orcpt;
+    failed.status = status;
+    failed.diagnostic = "refused by a milter: " + std::string(reply);
+    request.recipients.push_back(std::move(failed));
+  }
+  Result<std::string> bounce = write_bounce(settings.queue, file, request);
+  if (!bounce) {
+    log::error("{}: cannot write the bounce: {}", envelope.queue_id, bounce.error().describe());
+  } else {
+    log::info("{}: sender non-delivery notification: {}", envelope.queue_id, *bounce);
+  }
+}
+
+// The milter path of pick_up_file: the message into a spool, through non_smtpd_milters, then
+// queued (or held, dropped, bounced) as they decided.
+PickupOutcome pick_up_filtered(const PickupSettings& settings, const std::string& name,
+                               const QueueFile& file, QueueEnvelope envelope,
+                               std::string_view received, int64_t now) {
+  const std::string incoming = settings.queue.incoming();
+  Result<milter::MessageSpool> spool = milter::MessageSpool::create(incoming);
+  if (!spool) {
+    log::error("{}: {}", name, spool.error().describe());
+    return PickupOutcome::kFailed;
+  }
+  CrlfWriter crlf([&](std::string_view bytes) {
+    spool->append(bytes);
+    return spool->error() ? Status(*spool->error()) : Status::success();
+  });
+  Status copied = file.for_each_message_chunk([&](std::string_view chunk) { return crlf.feed(chunk); });
+  if (copied) copied = crlf.finish();
+  Result<milter::MilterMessage> message =
+      copied ? milter::MilterMessage::read(*spool, incoming, received)
+             : Result<milter::MilterMessage>(copied.error());
+  if (!message) {
+    log::error("{}: {}", name, message.error().describe());
+    return PickupOutcome::kFailed;
+  }
+  MilterFiltering filtered = filter_with_milters(settings.milters, envelope, *message,
+                                                 settings.policy.message_size_limit);
+  const std::string path = settings.queue.maildrop() + "/" + name;
+  const std::string printable_sender = log::printable(envelope.sender, 300);
+  const std::string last_recipient =
+      envelope.recipients.empty() ? "" : log::printable(envelope.recipients.back().address, 300);
+  using Action = MilterFiltering::Action;
+  switch (filtered.action) {
+    case Action::kTempfail:
+      log::info("{}: milter-reject: END-OF-MESSAGE from localhost[127.0.0.1]: {}; from=<{}> "
+                "to=<{}> proto=ESMTP helo=<localhost>; left in maildrop/ for the next scan",
+                name, log::printable(filtered.reply.substr(std::min<size_t>(4, filtered.reply.size())), 300),
+                printable_sender, last_recipient);
+      return PickupOutcome::kFailed;
+    case Action::kReject:
+      log::info("{}: milter-reject: END-OF-MESSAGE from localhost[127.0.0.1]: {}; from=<{}> "
+                "to=<{}> proto=ESMTP helo=<localhost>",
+                name, log::printable(filtered.reply.substr(std::min<size_t>(4, filtered.reply.size())), 300),
+                printable_sender, last_recipient);
+      bounce_refusal(settings, file, envelope, filtered.reply, now);
+      ::unlink(path.c_str());
+      return PickupOutcome::kDiscarded;
+    case Action::kDiscard:
+      log::info("{}: milter-discard: END-OF-MESSAGE from localhost[127.0.0.1]: milter triggers "
+                "DISCARD action; from=<{}> to=<{}> proto=ESMTP helo=<localhost>",
+                name, printable_sender, last_recipient);
+      ::unlink(path.c_str());
+      return PickupOutcome::kDiscarded;
+    case Action::kQueue:
+    case Action::kHold:
+      break;
+  }
+  const bool held = filtered.action == Action::kHold;
+  const std::string dir = held ? settings.queue.hold() : incoming;
+  ::unlink((dir + "/." + name + ".tmp").c_str());  // left by a pickup killed mid-copy
+  Result<QueueFileWriter> writer = QueueFileWriter::create(dir, envelope);
+  if (!writer) {
+    log::error("{}: {}", name, writer.error().describe());
+    return PickupOutcome::kFailed;
+  }
+  if (Status written = message->write([&](std::string_view b) { return writer->append_message(b); });
+      !written) {
+    log::error("{}: {}", name, written.error().describe());
+    return PickupOutcome::kFailed;
+  }
+  PickupOutcome outcome = commit_queue_file(*writer, dir, name);
+  if (outcome == PickupOutcome::kFailed) return outcome;
+  ::unlink(path.c_str());
+  if (held) {
+    log::info("{}: milter-hold: END-OF-MESSAGE from localhost[127.0.0.1]: milter triggers HOLD "
+              "action; from=<{}> to=<{}> proto=ESMTP helo=<localhost>",
+              name, printable_sender, last_recipient);
+    return PickupOutcome::kDiscarded;  // nothing for qmgr
+  }
+  return outcome;
+}
 
 std::string received_header(const PickupSettings& settings, uid_t uid, std::string_view id,
                             int64_t now) {
@@ -118,6 +248,14 @@ PickupOutcome pick_up_file(const PickupSettings& settings, const std::string& na
     return PickupOutcome::kCorrupt;
   }
 
+  const std::string received = received_header(settings, owner.uid, name, now);
+  if (!settings.milters.empty()) {
+    PickupOutcome outcome = pick_up_filtered(settings, name, *file, *envelope, received, now);
+    if (outcome == PickupOutcome::kQueued) {
+      log::info("{}: uid={} from=<{}>", name, owner.uid, log::printable(envelope->sender, 300));
+    }
+    return outcome;
+  }
   const std::string incoming = settings.queue.incoming();
   ::unlink((incoming + "/." + name + ".tmp").c_str());  // left by a pickup killed mid-copy
   Result<QueueFileWriter> writer = QueueFileWriter::create(incoming, *envelope);
@@ -125,8 +263,8 @@ PickupOutcome pick_up_file(const PickupSettings& settings, const std::string& na
     log::error("{}: {}", name, writer.error().describe());
     return PickupOutcome::kFailed;
   }
-  Status copied = writer->append_message(received_header(settings, owner.uid, name, now));
-  CrlfWriter crlf(*writer);
+  Status copied = writer->append_message(received);
+  CrlfWriter crlf([&](std::string_view bytes) { return writer->append_message(bytes); });
   if (copied) {
     copied = file->for_each_message_chunk([&](std::string_view chunk) { return crlf.feed(chunk); });
   }
@@ -135,16 +273,8 @@ PickupOutcome pick_up_file(const PickupSettings& settings, const std::string& na
     log::error("{}: {}", name, copied.error().describe());
     return PickupOutcome::kFailed;
   }
-  PickupOutcome outcome = PickupOutcome::kQueued;
-  if (Status committed = writer->commit(); !committed) {
-    struct stat existing {};
-    if (committed.error().sys_errno != EEXIST ||
-        ::stat((incoming + "/" + name).c_str(), &existing) != 0) {
-      log::error("{}: {}", name, committed.error().describe());
-      return PickupOutcome::kFailed;
-    }
-    outcome = PickupOutcome::kAlreadyQueued;  // an earlier pickup committed it, then died
-  }
+  PickupOutcome outcome = commit_queue_file(*writer, incoming, name);
+  if (outcome == PickupOutcome::kFailed) return outcome;
   ::unlink(path.c_str());
   if (outcome == PickupOutcome::kQueued) {
     log::info("{}: uid={} from=<{}>", name, owner.uid, log::printable(envelope->sender, 300));
@@ -174,7 +304,9 @@ size_t pick_up_maildrop(const PickupSettings& settings, size_t max_files, bool* 
       break;
     }
     ++handled;
-    if (pick_up_file(settings, name) == PickupOutcome::kQueued) ++queued;
+    PickupOutcome outcome = pick_up_file(settings, name);
+    // A milter's refusal queues a bounce: qmgr is nudged for it too.
+    if (outcome == PickupOutcome::kQueued || outcome == PickupOutcome::kDiscarded) ++queued;
   }
   return queued;
 }

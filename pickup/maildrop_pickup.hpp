@@ -9,7 +9,10 @@
 // killed postdrop is removed after kStaleMaildropTempSeconds. Crash windows: killed after the
 // commit and before the unlink, the next run finds incoming/<ID> already there and only
 // unlinks; once qmgr has taken it from incoming/, the message would be queued twice (the only
-// duplicate window, as in Postfix). Runs in postern-pickup as mail_owner.
+// duplicate window, as in Postfix). With non_smtpd_milters the message first goes through
+// them (maildrop_milters): queued as they left it, held (quarantine: hold/), dropped (discard),
+// bounced to the sender (reject: sendmail already exited 0), or left in maildrop/ for the next
+// scan (tempfail). Runs in postern-pickup as mail_owner.
 #pragma once
 
 #include <sys/types.h>
@@ -17,6 +20,7 @@
 #include <cstdint>
 #include <string>
 
+#include "lib/milter/milter_settings.hpp"
 #include "lib/queue/queue_dir.hpp"
 #include "pickup/maildrop_check.hpp"
 
@@ -28,16 +32,19 @@ struct PickupSettings {
   QueueLayout queue;
   std::string hostname;  // myhostname, for the Received: header
   MaildropPolicy policy;
+  milter::MilterSettings milters;  // non_smtpd_milters
 };
 
-enum class PickupOutcome { kQueued, kAlreadyQueued, kCorrupt, kSkipped, kFailed };
+// kDiscarded: a milter discarded or refused the message (a refusal is bounced to the sender).
+enum class PickupOutcome { kQueued, kAlreadyQueued, kCorrupt, kSkipped, kFailed, kDiscarded };
 
 // Handles maildrop/<name>. kFailed (a system error such as a full disk) leaves the file where
 // it is, for the next scan.
 PickupOutcome pick_up_file(const PickupSettings& settings, const std::string& name);
 
 // Handles at most max_files files of maildrop/ (oldest names first); returns how many it
-// queued. more_left is set when files were left for the next call.
+// queued (bounces of mail a milter refused included). more_left is set when files were left
+// for the next call.
 size_t pick_up_maildrop(const PickupSettings& settings, size_t max_files, bool* more_left);
 
 }  // namespace postern::pickup

@@ -76,6 +76,10 @@ int main(int argc, char** argv) {
   pickup.settings.policy.origin = mail_origin(ctx.config);
   pickup.settings.policy.message_size_limit =
       static_cast<uint64_t>(ctx.config.get_size("message_size_limit"));
+  Result<milter::MilterSettings> milters =
+      milter::load_milter_settings(ctx.config, "non_smtpd_milters");
+  if (!milters) log::fatal("{}", milters.error().describe());
+  pickup.settings.milters = std::move(milters).value();
 
   drop_privileges(ctx.config);
 

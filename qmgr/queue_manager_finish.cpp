@@ -14,7 +14,7 @@
 #include <cstring>
 
 #include "lib/base/log.hpp"
-#include "qmgr/bounce_writer.hpp"
+#include "lib/queue/bounce_writer.hpp"
 #include "qmgr/queue_manager.hpp"
 #include "qmgr/retry_schedule.hpp"
 

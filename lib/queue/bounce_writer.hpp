@@ -1,6 +1,7 @@
 // Writes a bounce (RFC 3464 DSN, lib/queue/dsn.hpp) as a new queue file in incoming/: null sender,
 // the notified addresses as recipients, committed (fsync, rename, directory fsync) before the
-// caller marks the failed recipients done. Runs in postern-qmgr. Reads the original message's
+// caller marks the failed recipients done. Used by postern-qmgr, and by postern-pickup for mail
+// a milter refused after sendmail had said yes. Reads the original message's
 // header section from its queue file, at most kMaxDsnHeaderBytes of it.
 #pragma once
 

@@ -1,7 +1,7 @@
 // Bounce queue files for qmgr: the DSN text from lib/queue/dsn.cpp, wrapped in a queue envelope from
 // the null sender, committed durably in incoming/ (QueueFileWriter). Reads only the header
 // section of the original message, stopping after kMaxDsnHeaderBytes.
-#include "bounce_writer.hpp"
+#include "lib/queue/bounce_writer.hpp"
 
 namespace postern {
 namespace {
