@@ -29,6 +29,7 @@ int usage() {
       "usage: postern [-c config_dir] queue list\n"
       "       postern [-c config_dir] queue flush\n"
       "       postern [-c config_dir] queue show QUEUE_ID\n"
+      "       postern [-c config_dir] queue release QUEUE_ID\n"
       "       postern [-c config_dir] log reopen\n"
       "       postern [-c config_dir] aliases build\n",
       stderr);
@@ -83,8 +84,9 @@ int main(int argc, char** argv) {
   } else if (words[0] == "aliases") {
     if (command != "build" || words.size() != 2) return usage();
   } else {
-    if ((command == "show") != (words.size() == 3) || words.size() > 3) return usage();
-    if (command != "list" && command != "flush" && command != "show") return usage();
+    const bool takes_id = command == "show" || command == "release";
+    if (takes_id != (words.size() == 3) || words.size() > 3) return usage();
+    if (command != "list" && command != "flush" && !takes_id) return usage();
   }
 
   std::vector<ConfigWarning> warnings;
@@ -129,11 +131,20 @@ int main(int argc, char** argv) {
     }
     return kExitOk;
   }
-  // flush
+  // flush, release
   if (!may_flush(config->get("mail_owner"))) {
-    std::fprintf(stderr, "postern: queue flush: only root or %s may do that\n",
+    std::fprintf(stderr, "postern: queue %s: only root or %s may do that\n", command.c_str(),
                  config->get("mail_owner").c_str());
     return kExitFailed;
+  }
+  if (command == "release") {
+    Status released = release_held_message(layout, words[2]);
+    if (!released) {
+      std::fprintf(stderr, "postern: queue release: %s\n", released.error().describe().c_str());
+      return kExitFailed;
+    }
+    std::printf("postern: queue release: %s back in the queue\n", words[2].c_str());
+    return kExitOk;
   }
   Result<int64_t> count = flush_queue(layout);
   if (!count) {

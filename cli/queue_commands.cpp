@@ -4,10 +4,12 @@
 #include "queue_commands.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <time.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cerrno>
 #include <map>
 #include <vector>
@@ -226,6 +228,21 @@ Status show_queue_message(const QueueLayout& layout, std::string_view queue_id, 
     return Status::success();
   }
   return Error::not_found(std::string(queue_id) + ": no such message in the queue");
+}
+
+Status release_held_message(const QueueLayout& layout, std::string_view queue_id) {
+  if (!is_queue_id(queue_id)) return Error::parse("not a queue ID: " + shown(queue_id, 40));
+  const std::string from = layout.hold() + "/" + std::string(queue_id);
+  const std::string to = layout.incoming() + "/" + std::string(queue_id);
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
+    if (errno == ENOENT) return Error::not_found(std::string(queue_id) + ": not on hold");
+    return Error::system("rename " + from + " to incoming/");
+  }
+  if (Status synced = fsync_directory(layout.incoming()); !synced) return synced;
+  AttrRecord request;
+  request.add("request", "nudge");
+  (void)ipc_call(layout.private_dir() + "/qmgr", request, kFlushTimeoutMs);
+  return Status::success();
 }
 
 Result<int64_t> flush_queue(const QueueLayout& layout, int timeout_ms) {

@@ -42,6 +42,10 @@ Status show_queue_message(const QueueLayout& layout, std::string_view queue_id, 
 // request=flush to qmgr; the number of deferred messages it made due.
 Result<int64_t> flush_queue(const QueueLayout& layout, int timeout_ms = kFlushTimeoutMs);
 
+// Postfix's `postsuper -H`: a message a milter quarantined (hold/ID) back into incoming/
+// (rename, then the folder fsync'd), and qmgr nudged (best effort: it also scans by itself).
+Status release_held_message(const QueueLayout& layout, std::string_view queue_id);
+
 // "Mon Nov 23 06:44:28" in local time (mailq's arrival column).
 std::string queue_time_text(int64_t unix_seconds);
 

@@ -5,9 +5,9 @@
 
 #include <memory>
 
-#include "lib/base/ascii.hpp"
 #include "lib/base/event_handles.hpp"
 #include "lib/base/log.hpp"
+#include "lib/milter/envelope_edits.hpp"
 
 namespace postern::pickup {
 namespace {
@@ -20,20 +20,7 @@ std::string_view domain_of(std::string_view address) {
   return at == std::string_view::npos ? std::string_view() : address.substr(at + 1);
 }
 
-std::string strip_brackets(std::string_view address) {
-  if (address.size() >= 2 && address.front() == '<' && address.back() == '>') {
-    address = address.substr(1, address.size() - 2);
-  }
-  return std::string(address);
-}
 
-bool acceptable_address(std::string_view address) {
-  if (address.empty() || address.size() > 512) return false;
-  for (char c : address) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return false;
-  }
-  return true;
-}
 
 // The stages in order, each started when the one before said continue.
 class Conversation {
@@ -170,27 +157,8 @@ MilterFiltering filter_with_milters(const milter::MilterSettings& milters,
     result.action = MilterFiltering::Action::kDiscard;
     return result;
   }
-  const std::string& id = envelope.queue_id;
-  if (outcome.sender && acceptable_address(strip_brackets(*outcome.sender))) {
-    envelope.sender = strip_brackets(*outcome.sender);
-    log::info("{}: milter change: from=<{}>", id, log::printable(envelope.sender, 300));
-  }
-  for (const std::string& deleted : outcome.deleted_recipients) {
-    std::string bare = strip_brackets(deleted);
-    std::erase_if(envelope.recipients, [&](const QueueRecipient& r) {
-      return ascii_iequals(r.address, bare);
-    });
-    log::info("{}: milter delete: to=<{}>", id, log::printable(bare, 300));
-  }
-  for (const auto& [address, args] : outcome.added_recipients) {
-    std::string bare = strip_brackets(address);
-    if (!acceptable_address(bare) || envelope.recipients.size() >= kMaxQueueRecipients) continue;
-    QueueRecipient recipient;
-    recipient.address = bare;
-    envelope.recipients.push_back(std::move(recipient));
-    log::info("{}: milter add: to=<{}>", id, log::printable(bare, 300));
-  }
-  if (envelope.recipients.empty()) {
+  if (!milter::apply_envelope_edits(outcome, envelope.queue_id, envelope.sender,
+                                    envelope.recipients)) {
     result.action = MilterFiltering::Action::kDiscard;
     return result;
   }

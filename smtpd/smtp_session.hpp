@@ -142,7 +142,6 @@ class SmtpSession final : public ServerSession {
                         std::function<void(milter::MilterVerdict)> then);
   void filter_message();
   void on_message_filtered(milter::MilterVerdict verdict);
-  bool apply_envelope_edits(const milter::MessageOutcome& outcome);
   std::optional<std::string> milter_macro(std::string_view name) const;
   void log_milter(std::string_view action, std::string_view stage, std::string_view text,
                   std::string_view recipient) const;

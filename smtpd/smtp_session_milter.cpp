@@ -7,8 +7,8 @@
 // lib/milter; their texts are made printable before they are logged.
 #include <ctime>
 
-#include "lib/base/ascii.hpp"
 #include "lib/base/log.hpp"
+#include "lib/milter/envelope_edits.hpp"
 #include "smtpd/smtp_server.hpp"
 #include "smtpd/smtp_session.hpp"
 
@@ -20,30 +20,8 @@ std::string_view domain_of(std::string_view address) {
   return at == std::string_view::npos ? std::string_view() : address.substr(at + 1);
 }
 
-bool same_address(std::string_view a, std::string_view b) {
-  if (a.size() >= 2 && a.front() == '<' && a.back() == '>') a = a.substr(1, a.size() - 2);
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  }
-  return true;
-}
 
-std::string strip_brackets(std::string_view address) {
-  if (address.size() >= 2 && address.front() == '<' && address.back() == '>') {
-    address = address.substr(1, address.size() - 2);
-  }
-  return std::string(address);
-}
 
-// An address a milter added or set: printable, without controls or spaces, bounded.
-bool acceptable_address(std::string_view address) {
-  if (address.size() > 512) return false;
-  for (char c : address) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return false;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -149,7 +127,8 @@ void SmtpSession::on_message_filtered(milter::MilterVerdict verdict) {
     reset_transaction();
     reply(verdict.reply);
   } else if (verdict.kind == Kind::kDiscard ||
-             !apply_envelope_edits(milters_->outcome())) {
+             !milter::apply_envelope_edits(milters_->outcome(), queue_id, transaction_.sender,
+                                           transaction_.recipients)) {
     log_milter("discard", "END-OF-MESSAGE",
                verdict.kind == Kind::kDiscard ? "milter triggers DISCARD action"
                                               : "milters removed every recipient",
@@ -189,43 +168,6 @@ void SmtpSession::on_message_filtered(milter::MilterVerdict verdict) {
   } else {
     process_input();
   }
-}
-
-// Sender and recipients as the milters changed them. false: no recipient is left.
-bool SmtpSession::apply_envelope_edits(const milter::MessageOutcome& outcome) {
-  const std::string& queue_id = transaction_.queue_id;
-  if (outcome.sender && acceptable_address(strip_brackets(*outcome.sender))) {
-    std::string sender = strip_brackets(*outcome.sender);
-    log::info("{}: milter change: from=<{}> to=<{}>", queue_id,
-              log::printable(transaction_.sender, kMaxLoggedBytes),
-              log::printable(sender, kMaxLoggedBytes));
-    transaction_.sender = std::move(sender);
-  }
-  for (const std::string& deleted : outcome.deleted_recipients) {
-    auto& recipients = transaction_.recipients;
-    for (auto it = recipients.begin(); it != recipients.end();) {
-      if (same_address(deleted, it->address)) {
-        log::info("{}: milter delete: to=<{}>", queue_id, log::printable(it->address, kMaxLoggedBytes));
-        it = recipients.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-  for (const auto& [address, args] : outcome.added_recipients) {
-    std::string bare = strip_brackets(address);
-    if (bare.empty() || !acceptable_address(bare)) {
-      log::warning("{}: milter added an unusable recipient <{}>: ignored", queue_id,
-                   log::printable(bare, kMaxLoggedBytes));
-      continue;
-    }
-    if (transaction_.recipients.size() >= kMaxQueueRecipients) break;
-    log::info("{}: milter add: to=<{}>", queue_id, log::printable(bare, kMaxLoggedBytes));
-    QueueRecipient recipient;
-    recipient.address = std::move(bare);
-    transaction_.recipients.push_back(std::move(recipient));
-  }
-  return !transaction_.recipients.empty();
 }
 
 // ---- macros and logs -----------------------------------------------------------------------

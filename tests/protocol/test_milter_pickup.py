@@ -73,6 +73,15 @@ def test_quarantine_goes_to_hold():
                                   "list"], capture_output=True, text=True, timeout=30)
         assert "!" in listing.stdout, listing.stdout  # mailq's mark for a held message
         assert not suite.messages(RECIPIENT)
+        # The admin releases it (postsuper -H): delivered.
+        queue_id = os.listdir(hold)[0]
+        released = subprocess.run([os.path.join(BIN_DIR, "postern"), "-c", suite.etc, "queue",
+                                   "release", queue_id], capture_output=True, text=True, timeout=30)
+        assert released.returncode == 0, released
+        suite.wait_for_mail(RECIPIENT, 1)
+        again = subprocess.run([os.path.join(BIN_DIR, "postern"), "-c", suite.etc, "queue",
+                                "release", queue_id], capture_output=True, text=True, timeout=30)
+        assert again.returncode == 1 and "not on hold" in again.stderr, again
 
 
 if __name__ == "__main__":
