@@ -20,14 +20,15 @@ std::string_view domain_of(std::string_view address) {
   return at == std::string_view::npos ? std::string_view() : address.substr(at + 1);
 }
 
-
-
 // The stages in order, each started when the one before said continue.
 class Conversation {
  public:
   Conversation(event_base* base, const milter::MilterSettings& milters, QueueEnvelope& envelope,
                milter::MilterMessage& message, uint64_t size_limit)
-      : base_(base), envelope_(envelope), message_(message), size_limit_(size_limit),
+      : base_(base),
+        envelope_(envelope),
+        message_(message),
+        size_limit_(size_limit),
         chain_(base, milters, [this](std::string_view name) { return macro(name); }) {}
 
   MilterVerdict run() {
@@ -37,10 +38,11 @@ class Conversation {
     info.port = 0;
     info.address = "127.0.0.1";
     chain_.connect(info, next([this] {
-      chain_.helo("localhost", next([this] {
-        chain_.mail(envelope_.sender, {}, next([this] { recipient(0); }));
-      }));
-    }));
+                     chain_.helo("localhost", next([this] {
+                                   chain_.mail(envelope_.sender, {},
+                                               next([this] { recipient(0); }));
+                                 }));
+                   }));
     event_base_dispatch(base_);
     return verdict_;
   }
@@ -126,9 +128,8 @@ class Conversation {
 
 }  // namespace
 
-MilterFiltering filter_with_milters(const milter::MilterSettings& milters,
-                                    QueueEnvelope& envelope, milter::MilterMessage& message,
-                                    uint64_t size_limit) {
+MilterFiltering filter_with_milters(const milter::MilterSettings& milters, QueueEnvelope& envelope,
+                                    milter::MilterMessage& message, uint64_t size_limit) {
   MilterFiltering result;
   EventBaseHandle base(event_base_new());
   if (!base) {

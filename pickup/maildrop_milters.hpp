@@ -24,8 +24,7 @@ struct MilterFiltering {
 
 // Runs message (envelope) through milters; with kQueue/kHold the envelope's sender and
 // recipients are as the milters left them (and message has their header and body edits).
-MilterFiltering filter_with_milters(const milter::MilterSettings& milters,
-                                    QueueEnvelope& envelope, milter::MilterMessage& message,
-                                    uint64_t size_limit);
+MilterFiltering filter_with_milters(const milter::MilterSettings& milters, QueueEnvelope& envelope,
+                                    milter::MilterMessage& message, uint64_t size_limit);
 
 }  // namespace postern::pickup

@@ -73,6 +73,11 @@ class CrlfWriter {
   char last_ = '\n';
 };
 
+// Postfix's cleanup writes the milter end-of-message lines; pflogsumm counts them only there.
+void log_as_cleanup(const std::string& line) {
+  log::write_as("cleanup", log::Level::kInfo, line);
+}
+
 // Commits writer as <dir>/<name>. kAlreadyQueued: an earlier pickup committed it, then died.
 PickupOutcome commit_queue_file(QueueFileWriter& writer, const std::string& dir,
                                 const std::string& name) {
@@ -132,7 +137,8 @@ PickupOutcome pick_up_filtered(const PickupSettings& settings, const std::string
     spool->append(bytes);
     return spool->error() ? Status(*spool->error()) : Status::success();
   });
-  Status copied = file.for_each_message_chunk([&](std::string_view chunk) { return crlf.feed(chunk); });
+  Status copied =
+      file.for_each_message_chunk([&](std::string_view chunk) { return crlf.feed(chunk); });
   if (copied) copied = crlf.finish();
   Result<milter::MilterMessage> message =
       copied ? milter::MilterMessage::read(*spool, incoming, received)
@@ -141,8 +147,8 @@ PickupOutcome pick_up_filtered(const PickupSettings& settings, const std::string
     log::error("{}: {}", name, message.error().describe());
     return PickupOutcome::kFailed;
   }
-  MilterFiltering filtered = filter_with_milters(settings.milters, envelope, *message,
-                                                 settings.policy.message_size_limit);
+  MilterFiltering filtered =
+      filter_with_milters(settings.milters, envelope, *message, settings.policy.message_size_limit);
   const std::string path = settings.queue.maildrop() + "/" + name;
   const std::string printable_sender = log::printable(envelope.sender, 300);
   const std::string last_recipient =
@@ -150,23 +156,28 @@ PickupOutcome pick_up_filtered(const PickupSettings& settings, const std::string
   using Action = MilterFiltering::Action;
   switch (filtered.action) {
     case Action::kTempfail:
-      log::info("{}: milter-reject: END-OF-MESSAGE from localhost[127.0.0.1]: {}; from=<{}> "
-                "to=<{}> proto=ESMTP helo=<localhost>; left in maildrop/ for the next scan",
-                name, log::printable(filtered.reply.substr(std::min<size_t>(4, filtered.reply.size())), 300),
-                printable_sender, last_recipient);
+      log::info(
+          "{}: milter-reject: END-OF-MESSAGE from localhost[127.0.0.1]: {}; from=<{}> "
+          "to=<{}> proto=ESMTP helo=<localhost>; left in maildrop/ for the next scan",
+          name,
+          log::printable(filtered.reply.substr(std::min<size_t>(4, filtered.reply.size())), 300),
+          printable_sender, last_recipient);
       return PickupOutcome::kFailed;
     case Action::kReject:
-      log::info("{}: milter-reject: END-OF-MESSAGE from localhost[127.0.0.1]: {}; from=<{}> "
-                "to=<{}> proto=ESMTP helo=<localhost>",
-                name, log::printable(filtered.reply.substr(std::min<size_t>(4, filtered.reply.size())), 300),
-                printable_sender, last_recipient);
+      log_as_cleanup(fmt::format(
+          "{}: milter-reject: END-OF-MESSAGE from localhost[127.0.0.1]: {}; from=<{}> "
+          "to=<{}> proto=ESMTP helo=<localhost>",
+          name,
+          log::printable(filtered.reply.substr(std::min<size_t>(4, filtered.reply.size())), 300),
+          printable_sender, last_recipient));
       bounce_refusal(settings, file, envelope, filtered.reply, now);
       ::unlink(path.c_str());
       return PickupOutcome::kDiscarded;
     case Action::kDiscard:
-      log::info("{}: milter-discard: END-OF-MESSAGE from localhost[127.0.0.1]: milter triggers "
-                "DISCARD action; from=<{}> to=<{}> proto=ESMTP helo=<localhost>",
-                name, printable_sender, last_recipient);
+      log_as_cleanup(fmt::format(
+          "{}: milter-discard: END-OF-MESSAGE from localhost[127.0.0.1]: milter triggers "
+          "DISCARD action; from=<{}> to=<{}> proto=ESMTP helo=<localhost>",
+          name, printable_sender, last_recipient));
       ::unlink(path.c_str());
       return PickupOutcome::kDiscarded;
     case Action::kQueue:
@@ -181,7 +192,8 @@ PickupOutcome pick_up_filtered(const PickupSettings& settings, const std::string
     log::error("{}: {}", name, writer.error().describe());
     return PickupOutcome::kFailed;
   }
-  if (Status written = message->write([&](std::string_view b) { return writer->append_message(b); });
+  if (Status written =
+          message->write([&](std::string_view b) { return writer->append_message(b); });
       !written) {
     log::error("{}: {}", name, written.error().describe());
     return PickupOutcome::kFailed;
@@ -190,9 +202,10 @@ PickupOutcome pick_up_filtered(const PickupSettings& settings, const std::string
   if (outcome == PickupOutcome::kFailed) return outcome;
   ::unlink(path.c_str());
   if (held) {
-    log::info("{}: milter-hold: END-OF-MESSAGE from localhost[127.0.0.1]: milter triggers HOLD "
-              "action; from=<{}> to=<{}> proto=ESMTP helo=<localhost>",
-              name, printable_sender, last_recipient);
+    log_as_cleanup(fmt::format(
+        "{}: milter-hold: END-OF-MESSAGE from localhost[127.0.0.1]: milter triggers HOLD "
+        "action; from=<{}> to=<{}> proto=ESMTP helo=<localhost>",
+        name, printable_sender, last_recipient));
     return PickupOutcome::kDiscarded;  // nothing for qmgr
   }
   return outcome;

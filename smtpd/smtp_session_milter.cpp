@@ -20,9 +20,6 @@ std::string_view domain_of(std::string_view address) {
   return at == std::string_view::npos ? std::string_view() : address.substr(at + 1);
 }
 
-
-
-
 }  // namespace
 
 void SmtpSession::greet() {
@@ -81,8 +78,7 @@ void SmtpSession::filter_message() {
   bufferevent_disable(bev_.get(), EV_READ);
   auto give_content = [this] {
     Result<milter::MilterMessage> message = milter::MilterMessage::read(
-        *transaction_.intake->spool(), server_.settings().queue.incoming(),
-        our_received_header());
+        *transaction_.intake->spool(), server_.settings().queue.incoming(), our_received_header());
     if (!message) {
       log::error("{}: cannot read the message spool: {}", transaction_.queue_id,
                  message.error().describe());
@@ -142,13 +138,13 @@ void SmtpSession::on_message_filtered(milter::MilterVerdict verdict) {
     const QueueLayout& queue = server_.settings().queue;
     transaction_.held = !outcome.quarantine.empty();
     if (transaction_.held) {
-      log::info("{}: hold: {} by milter {}", queue_id,
-                log::printable(outcome.quarantine, kMaxLoggedBytes),
-                outcome.quarantined_by.empty() ? "(default action)" : outcome.quarantined_by);
+      log::info("{}: quarantine by milter {}: {}", queue_id,
+                outcome.quarantined_by.empty() ? "(default action)" : outcome.quarantined_by,
+                log::printable(outcome.quarantine, kMaxLoggedBytes));
     }
-    Status written = transaction_.intake->write_filtered(
-        transaction_.held ? queue.hold() : queue.incoming(), queue_envelope(),
-        *transaction_.milter_message);
+    Status written =
+        transaction_.intake->write_filtered(transaction_.held ? queue.hold() : queue.incoming(),
+                                            queue_envelope(), *transaction_.milter_message);
     milters_->end_message();
     transaction_.milter_message.reset();
     if (!written) {
@@ -215,8 +211,8 @@ std::optional<std::string> SmtpSession::milter_macro(std::string_view name) cons
   return std::nullopt;
 }
 
-void SmtpSession::log_milter(std::string_view action, std::string_view stage,
-                             std::string_view text, std::string_view recipient) const {
+void SmtpSession::log_milter(std::string_view action, std::string_view stage, std::string_view text,
+                             std::string_view recipient) const {
   // Postfix's fields: from= once MAIL FROM was given, to= the recipient in question (the last
   // one at end of message), helo= once HELO was given.
   std::string fields;
@@ -226,13 +222,20 @@ void SmtpSession::log_milter(std::string_view action, std::string_view stage,
   if (recipient.empty() && !transaction_.recipients.empty()) {
     recipient = transaction_.recipients.back().address;
   }
-  if (!recipient.empty()) fields += fmt::format(" to=<{}>", log::printable(recipient, kMaxLoggedBytes));
+  if (!recipient.empty())
+    fields += fmt::format(" to=<{}>", log::printable(recipient, kMaxLoggedBytes));
   fields += " proto=" + protocol_name();
   if (!helo_.empty()) fields += fmt::format(" helo=<{}>", log::printable(helo_, kMaxLoggedBytes));
   const bool queued = transaction_.active() && !transaction_.recipients.empty() && stage != "MAIL";
-  log::info("{}: milter-{}: {} from {}: {};{}",
-            queued ? transaction_.queue_id : std::string("NOQUEUE"), action, stage,
-            client_label(), log::printable(text, 300), fields);
+  std::string line = fmt::format("{}: milter-{}: {} from {}: {};{}",
+                                 queued ? transaction_.queue_id : std::string("NOQUEUE"), action,
+                                 stage, client_label(), log::printable(text, 300), fields);
+  // Postfix's cleanup writes the end-of-message lines, and pflogsumm counts them only there.
+  if (stage == "END-OF-MESSAGE") {
+    log::write_as("cleanup", log::Level::kInfo, line);
+  } else {
+    log::write(log::Level::kInfo, line);
+  }
 }
 
 }  // namespace postern::smtpd

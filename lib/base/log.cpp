@@ -94,6 +94,15 @@ std::string format_line(const std::tm& local_time, std::string_view host, std::s
   return line;
 }
 
+void write_as(std::string_view role, Level level, std::string_view text) {
+  const std::string saved = g_program;
+  g_program = "postern/" + std::string(role);
+  if (!g_to_stderr) openlog(g_program.c_str(), LOG_PID | LOG_NDELAY, LOG_MAIL);
+  write(level, text);
+  g_program = saved;
+  if (!g_to_stderr) openlog(g_program.c_str(), LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
 void write(Level level, std::string_view text) {
   if (level == Level::kDebug && !g_debug) return;
   if (!g_to_stderr) {

@@ -34,6 +34,10 @@ void set_host_name(std::string_view host_name);
 void set_debug(bool enabled);
 
 void write(Level level, std::string_view text);
+// The same under another program's tag, "postern/<role>" (the process ID stays ours): the lines
+// Postfix writes from a process we do not have, such as cleanup's milter-reject, which pflogsumm
+// only counts under that name.
+void write_as(std::string_view role, Level level, std::string_view text);
 
 // The stderr form of one line, newline included: "Mmm dd hh:mm:ss HOST PROGRAM[PID]: LEVEL: TEXT"
 // (no "LEVEL: " for info), local time, the day space-padded as syslog writes it, cut to

@@ -5,13 +5,15 @@ instead of running unfiltered.
 """
 import os
 import smtplib
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from postern_harness import Suite, run_tests, skip_test, wait_until  # noqa: E402
+from postern_harness import Suite, free_port, run_tests, skip_test, wait_until  # noqa: E402
 from submission_support import starttls_client, submission_suite, wait_for_subject  # noqa: E402
 from test_milter import TestMilter, test_milter_unavailable_reason  # noqa: E402
+from test_log_pflogsumm import PFLOGSUMM, grand_totals  # noqa: E402
 
 DEMO = "demo@example.test"
 
@@ -46,6 +48,35 @@ def test_submission_milters_from_master_cf_override():
                 envfrom
 
 
+def test_pflogsumm_counts_milter_outcomes():
+    """A rejected, a discarded and a held message, each by its own milter on its own smtpd
+    line, counted by pflogsumm as Postfix's (the end-of-message lines carry cleanup's tag)."""
+    reject, discard, hold = (TestMilter("reject-eom"), TestMilter("discard-eom"),
+                             TestMilter("quarantine:pflogsumm"))
+    with reject, discard, hold:
+        suite = Suite(start=False)
+        with suite:
+            ports = [suite.smtp_port, free_port(), free_port()]
+            services = suite.default_services()
+            services[0:1] = [f"127.0.0.1:{port} inet n - n - - smtpd -o smtpd_milters={m.spec}"
+                             for port, m in zip(ports, (reject, discard, hold))]
+            suite.write_master_cf(services)
+            suite.start()
+            for port in ports:
+                suite.wait_for_port(port)
+                with smtplib.SMTP("127.0.0.1", port, timeout=20) as client:
+                    client.ehlo("client.example")
+                    client.mail("someone@client.example")
+                    client.rcpt(DEMO)
+                    client.data(message(f"via-{port}"))
+            wait_until(lambda: "milter-hold: END-OF-MESSAGE" in suite.log(), 20,
+                       what="the milter-hold line")
+            report = subprocess.run([PFLOGSUMM, "--syslog-name=postern", suite.log_path],
+                                    capture_output=True, text=True, timeout=60).stdout
+            totals, section = grand_totals(report)
+            assert (totals["rejected"], totals["discarded"], totals["held"]) == (1, 1, 1), section
+
+
 def test_a_bad_milter_list_stops_smtpd_with_its_reason():
     with Suite(main_cf_extra="smtpd_milters = { inet:127.0.0.1:11332, bogus_setting=1 }\n",
                start=False) as suite:
@@ -59,4 +90,5 @@ if __name__ == "__main__":
     if reason:
         skip_test(reason)
     run_tests([test_submission_milters_from_master_cf_override,
+               test_pflogsumm_counts_milter_outcomes,
                test_a_bad_milter_list_stops_smtpd_with_its_reason])
