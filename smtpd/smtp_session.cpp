@@ -311,11 +311,15 @@ void SmtpSession::handle_command(std::string_view line) {
   if (!parsed.command) {
     const SmtpSyntaxError& error = *parsed.error;
     std::string reply_line = fmt::format("{} {} {}", error.code, error.enhanced, error.text);
-    if (error.code == 500) ++counters_[kUnknownCount];
     if (starts_with_bdat(line)) {
       // Without a chunk size we cannot tell its bytes from commands: stop here.
       ++counters_[kBdatCount];
       close_after(reply_line);
+      return;
+    }
+    if (error.code == 500) {
+      ++counters_[kUnknownCount];
+      handle_unknown(line, std::move(reply_line));
       return;
     }
     reply(reply_line);
@@ -380,7 +384,28 @@ void SmtpSession::handle_command(std::string_view line) {
       break;
   }
   ++counters_[kUnknownCount];
-  reply("500 5.5.2 Error: command not recognized");
+  handle_unknown(line, "500 5.5.2 Error: command not recognized");
+}
+
+void SmtpSession::handle_unknown(std::string_view line, std::string reply_line) {
+  if (!milters_) {
+    reply(reply_line);
+    return;
+  }
+  // The milters see it first (SMFIC_UNKNOWN); one may answer it with its own refusal.
+  run_milter_stage(
+      [this, command = std::string(line)](milter::MilterChain::Done done) {
+        milters_->unknown(command, done);
+      },
+      [this, reply_line = std::move(reply_line)](milter::MilterVerdict verdict) {
+        if (verdict.kind == milter::MilterVerdict::Kind::kReject ||
+            verdict.kind == milter::MilterVerdict::Kind::kTempfail) {
+          log_milter("reject", "UNKNOWN", verdict.reply, "");
+          reply(verdict.reply);
+          return;
+        }
+        reply(reply_line);
+      });
 }
 
 void SmtpSession::handle_helo(const SmtpCommand& command, bool esmtp) {

@@ -113,6 +113,7 @@ class SmtpSession final : public ServerSession {
   void handle_data();
   void handle_bdat(const SmtpCommand& command);
   void handle_starttls();
+  void handle_unknown(std::string_view line, std::string reply_line);
   void begin_tls(SSL* ssl);  // wraps the connection in a server-side TLS filter (owns ssl)
   // AUTH (smtp_session_auth.cpp)
   void handle_auth(const SmtpCommand& command);

@@ -211,12 +211,26 @@ void MilterChain::data(Done done) {
   run_step(std::move(step), 0, std::move(done));
 }
 
+void MilterChain::unknown(std::string_view command, Done done) {
+  if (session_verdict_) {
+    finish(std::move(done), MilterVerdict{});  // the command gets smtpd's own 500
+    return;
+  }
+  std::string data(command.substr(0, 4096));
+  data.push_back('\0');
+  auto step = std::make_shared<Step>(Step{MacroStage::kUnknown, MilterCommand::kUnknown,
+                                          encode_packet(MilterCommand::kUnknown, data), kNoUnknown,
+                                          kNoReplyUnknown, false});
+  run_step(std::move(step), 0, std::move(done));
+}
+
 void MilterChain::run_step(std::shared_ptr<Step> step, size_t index, Done done) {
+  const bool any_time = step->command == MilterCommand::kUnknown;  // inside a transaction or not
   for (; index < entries_.size(); ++index) {
     Entry& entry = entries_[index];
     if (!entry.client || entry.client->failed() || entry.session_done) continue;
-    if (!step->session_stage && (entry.message_done || !entry.in_message)) continue;
-    if (!step->session_stage && discard_message_) break;
+    if (!step->session_stage && !any_time && (entry.message_done || !entry.in_message)) continue;
+    if (!step->session_stage && !any_time && discard_message_) break;
     const uint32_t protocol = entry.client->negotiation().protocol;
     if (protocol & step->no_step_flag) continue;
     send_macros(entry, step->macro_stage, step->command);
@@ -250,6 +264,7 @@ std::optional<MilterVerdict> MilterChain::interpret(Entry& entry, const Step& st
     case Kind::kSkip:
       return std::nullopt;
     case Kind::kAccept:
+      if (step.command == MilterCommand::kUnknown) return std::nullopt;
       (step.session_stage ? entry.session_done : entry.message_done) = true;
       return std::nullopt;
     case Kind::kReject:
@@ -261,6 +276,7 @@ std::optional<MilterVerdict> MilterChain::interpret(Entry& entry, const Step& st
                                            : MilterVerdict::Kind::kReject,
                      smtp_reply_from_milter(reply->code, reply->text), name);
     case Kind::kDiscard:
+      if (step.command == MilterCommand::kUnknown) return std::nullopt;
       if (step.session_stage) return milter_failed(entry, "DISCARD before MAIL FROM");
       discard_message_ = true;
       return verdict(MilterVerdict::Kind::kDiscard, "", name);

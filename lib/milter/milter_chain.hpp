@@ -76,6 +76,8 @@ class MilterChain {
   void mail(std::string_view sender, const std::vector<std::string>& esmtp_args, Done done);
   void rcpt(std::string_view recipient, const std::vector<std::string>& esmtp_args, Done done);
   void data(Done done);
+  // A command smtpd does not know (SMFIC_UNKNOWN): a milter may refuse it with its own reply.
+  void unknown(std::string_view command, Done done);
   // Header fields, end of headers, body chunks and end of message, milter after milter, each
   // milter's edits applied to message before the next one sees it. message and the spool
   // under it must stay alive until done. size_limit bounds a replaced body (0 = none).

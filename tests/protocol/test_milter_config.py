@@ -77,6 +77,17 @@ def test_pflogsumm_counts_milter_outcomes():
             assert (totals["rejected"], totals["discarded"], totals["held"]) == (1, 1, 1), section
 
 
+def test_unknown_command_reaches_the_milter():
+    """SMFIC_UNKNOWN: a command smtpd does not know is shown to the milter, then answered 500."""
+    with TestMilter() as milter, Suite(main_cf_extra=f"smtpd_milters = {milter.spec}\n") as suite:
+        with smtplib.SMTP("127.0.0.1", suite.smtp_port, timeout=20) as client:
+            client.ehlo("client.example")
+            code, _ = client.docmd("XFROBNICATE now")
+            assert code == 500, code
+        seen = milter.wait_for_event("unknown")
+        assert seen[0].get("command", "").startswith("XFROBNICATE"), seen
+
+
 def test_a_bad_milter_list_stops_smtpd_with_its_reason():
     with Suite(main_cf_extra="smtpd_milters = { inet:127.0.0.1:11332, bogus_setting=1 }\n",
                start=False) as suite:
@@ -91,4 +102,5 @@ if __name__ == "__main__":
         skip_test(reason)
     run_tests([test_submission_milters_from_master_cf_override,
                test_pflogsumm_counts_milter_outcomes,
+               test_unknown_command_reaches_the_milter,
                test_a_bad_milter_list_stops_smtpd_with_its_reason])
