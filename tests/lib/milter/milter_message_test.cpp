@@ -62,7 +62,9 @@ class Spooled {
   // "Name:value" of every field, ours included.
   std::vector<std::string> fields() const {
     std::vector<std::string> out;
-    for (const HeaderField& field : message_->headers()) out.push_back(field.name + ":" + field.value);
+    for (const HeaderField& field : message_->headers()) {
+      out.push_back(field.name + ":" + field.value);
+    }
     return out;
   }
   // The fields a milter is shown, as value_for_milter gives them (no leading space).
@@ -70,7 +72,7 @@ class Spooled {
     std::vector<std::string> out;
     const std::vector<HeaderField>& headers = message_->headers();
     for (size_t i = 0; i < headers.size(); ++i) {
-      if ((i < message_->hidden_fields())) continue;
+      if (headers[i].hidden) continue;
       out.push_back(headers[i].name + ":" +
                     MilterMessage::value_for_milter(headers[i].value, false));
     }
@@ -163,7 +165,9 @@ TEST(MilterMessageRead, OwnHeaderIsHiddenOnTop) {
             (Fields{"Received: from client.example (client.example [192.0.2.7])\r\n"
                     "\tby mx.example.org (Postern) with ESMTP id 4ABCDEF",
                     "Subject: hi", "Received: from elsewhere"}));
-  EXPECT_EQ(message->hidden_fields(), 1u);
+  EXPECT_TRUE(message->headers()[0].hidden);
+  EXPECT_FALSE(message->headers()[1].hidden);
+  EXPECT_FALSE(message->headers()[2].hidden);
   EXPECT_EQ(message.visible(), (Fields{"Subject:hi", "Received:from elsewhere"}));
   EXPECT_EQ(message.written(),
             std::string(kOwnHeader) + "Subject: hi\r\nReceived: from elsewhere\r\n\r\nbody\r\n");
@@ -215,6 +219,17 @@ TEST(MilterMessageEdit, AddHeaderGoesLast) {
                                    "Subject: hi\r\nX-Spam: yes\r\n\tBcc: x@y\r\n\r\nbody\r\n");
 }
 
+TEST(MilterMessageEdit, InsertAtZeroGoesAboveOurOwnHeader) {
+  Spooled message("Subject: hi\r\n\r\nbody\r\n", kOwnHeader);
+  message->insert_header(0, "X-Top", "1", false);
+  EXPECT_EQ(message.written(),
+            "X-Top: 1\r\n" + std::string(kOwnHeader) + "Subject: hi\r\n\r\nbody\r\n");
+  // The inserted field is the milters'; ours stays hidden.
+  EXPECT_EQ(message.visible(), (Fields{"X-Top:1", "Subject:hi"}));
+  EXPECT_FALSE(message->headers()[0].hidden);
+  EXPECT_TRUE(message->headers()[1].hidden);
+}
+
 TEST(MilterMessageEdit, InsertAtIndexCountsOurOwnHeader) {
   Spooled message("A: 1\r\nB: 2\r\n\r\nbody\r\n", kOwnHeader);
   message->insert_header(1, "X-One", "1", false);  // below ours, above A
@@ -262,6 +277,18 @@ TEST(MilterMessageEdit, ChangeNeverTouchesOurOwnHeader) {
   EXPECT_EQ(message.written(), std::string(kOwnHeader) + "\r\nbody\r\n");
   message->change_header("Received", 1, "again", false);  // none left of theirs: added
   EXPECT_EQ(message.written(), std::string(kOwnHeader) + "Received: again\r\n\r\nbody\r\n");
+}
+
+TEST(MilterMessageEdit, ChangeAfterInsertAtZeroStillSparesOurOwnHeader) {
+  Spooled message("Received: from theirs\r\n\r\nbody\r\n", kOwnHeader);
+  message->insert_header(0, "Received", "from a milter", false);
+  message->change_header("Received", 2, "", false);  // the second the milters see: theirs
+  EXPECT_EQ(message.written(),
+            "Received: from a milter\r\n" + std::string(kOwnHeader) + "\r\nbody\r\n");
+  message->change_header("Received", 1, "changed", false);  // the inserted one
+  EXPECT_EQ(message.written(), "Received: changed\r\n" + std::string(kOwnHeader) + "\r\nbody\r\n");
+  message->change_header("Received", 1, "", false);
+  EXPECT_EQ(message.written(), std::string(kOwnHeader) + "\r\nbody\r\n");
 }
 
 TEST(MilterMessageEdit, HeaderFieldCountIsBounded) {
@@ -381,7 +408,8 @@ TEST(SmtpReplyFromMilter, AtMostMaxReplyLines) {
   std::vector<std::string> lines;
   for (size_t start = 0;;) {
     size_t crlf = reply.find("\r\n", start);
-    lines.push_back(reply.substr(start, crlf == std::string::npos ? std::string::npos : crlf - start));
+    const size_t length = crlf == std::string::npos ? std::string::npos : crlf - start;
+    lines.push_back(reply.substr(start, length));
     if (crlf == std::string::npos) break;
     start = crlf + 2;
   }
