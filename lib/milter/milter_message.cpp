@@ -82,6 +82,7 @@ Result<MilterMessage> MilterMessage::read(MessageSpool& spool, std::string spool
     pos = lf + 1;
   }
   message.body_offset_ = pos;
+  message.body_starts_with_wsp_ = pos == 0 && !section.empty() && is_wsp(section[0]);
   return message;
 }
 
@@ -197,8 +198,9 @@ Status MilterMessage::write(const std::function<Status(std::string_view)>& sink)
     if (Status st = sink(text); !st) return st;
   }
   // A body that no empty line preceded (a line that is no field ended the header section)
-  // stays that way, unless a milter replaced it.
-  if (has_separator_ || replaced_body_) {
+  // stays that way, unless a milter replaced it, or its first line would read as the fold of
+  // a field a milter added to a message that had none.
+  if (has_separator_ || replaced_body_ || (body_starts_with_wsp_ && !headers_.empty())) {
     if (Status st = sink("\r\n"); !st) return st;
   }
   const uint64_t size = body_size();

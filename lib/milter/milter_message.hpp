@@ -82,6 +82,10 @@ class MilterMessage {
   std::string spool_dir_;
   std::vector<HeaderField> headers_;
   bool has_separator_ = false;  // an empty line ended the header section
+  // The message has no header field and its first line starts with white space: after a field
+  // a milter adds, that line would read as the field's fold, so write() puts the empty line
+  // before it.
+  bool body_starts_with_wsp_ = false;
   uint64_t body_offset_ = 0;    // where the body starts in spool_
   std::optional<MessageSpool> replaced_body_;
   bool edited_ = false;

@@ -291,6 +291,23 @@ TEST(MilterMessageEdit, ChangeAfterInsertAtZeroStillSparesOurOwnHeader) {
   EXPECT_EQ(message.written(), std::string(kOwnHeader) + "\r\nbody\r\n");
 }
 
+TEST(MilterMessageEdit, AddedFieldNeverSwallowsABodyThatStartsWithWhiteSpace) {
+  // No field and no empty line: the whole message is body (no own header to fold into).
+  const std::string text = " indented first line\r\nSubject: not a field here\r\n";
+  Spooled message(text, "");
+  EXPECT_TRUE(message.fields().empty());
+  EXPECT_EQ(message.written(), text);
+  message->add_header("X-Added", "1", false);
+  EXPECT_EQ(message.written(), "X-Added: 1\r\n\r\n" + text);
+  message->change_header("X-Added", 1, "", false);
+  EXPECT_EQ(message.written(), text);
+  // With our own header on top, the line is that field's fold (as it is in the message as
+  // written), and Subject: a field.
+  Spooled with_own(text, kOwnHeader);
+  with_own->add_header("X-Added", "1", false);
+  EXPECT_EQ(with_own.written(), std::string(kOwnHeader) + text + "X-Added: 1\r\n");
+}
+
 TEST(MilterMessageEdit, HeaderFieldCountIsBounded) {
   std::string text;
   for (size_t i = 0; i < kMaxHeaderFields + 5; ++i) text += "X-N: " + std::to_string(i) + "\r\n";
