@@ -57,9 +57,9 @@ void MilterChain::content_next() {
           run.phase = Phase::kEndOfHeaders;
           break;
         }
-        if (run.header < message.hidden_fields()) run.header = message.hidden_fields();
         while (run.header < message.headers().size()) {
           const HeaderField& field = message.headers()[run.header++];
+          if (field.hidden) continue;  // ours, wherever a milter's inserts have moved it
           entry.client->write(encode_header(
               field.name, MilterMessage::value_for_milter(field.value, leading_space)));
           if (!(protocol & kNoReplyHeader)) {

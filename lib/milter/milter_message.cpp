@@ -47,10 +47,9 @@ Result<MilterMessage> MilterMessage::read(MessageSpool& spool, std::string spool
       message.headers_.back().value += line;
     } else if (size_t name_length = field_name_length(line); name_length > 0) {
       message.headers_.push_back(HeaderField{std::string(line.substr(0, name_length)),
-                                             std::string(line.substr(name_length + 1))});
+                                             std::string(line.substr(name_length + 1)), true});
     }
   }
-  message.hidden_ = message.headers_.size();
   std::string section;
   if (Status st = spool.read(0, kMaxHeaderSectionBytes, section); !st) return st.error();
   size_t pos = 0;
@@ -79,10 +78,11 @@ Result<MilterMessage> MilterMessage::read(MessageSpool& spool, std::string spool
     size_t name_length = field_name_length(content);
     if (name_length == 0 || message.headers_.size() >= kMaxHeaderFields) break;  // body begins
     message.headers_.push_back(HeaderField{std::string(content.substr(0, name_length)),
-                                           std::string(content.substr(name_length + 1))});
+                                           std::string(content.substr(name_length + 1)), false});
     pos = lf + 1;
   }
   message.body_offset_ = pos;
+  message.body_starts_with_wsp_ = pos == 0 && !section.empty() && is_wsp(section[0]);
   return message;
 }
 
@@ -135,7 +135,8 @@ Status MilterMessage::read_body(uint64_t offset, size_t max, std::string& out) {
 void MilterMessage::add_header(std::string_view name, std::string_view value,
                                bool leading_space) {
   if (headers_.size() >= kMaxHeaderFields) return;
-  headers_.push_back(HeaderField{std::string(name), value_from_milter(value, leading_space)});
+  headers_.push_back(
+      HeaderField{std::string(name), value_from_milter(value, leading_space), false});
   edited_ = true;
 }
 
@@ -144,7 +145,7 @@ void MilterMessage::insert_header(uint32_t index, std::string_view name, std::st
   if (headers_.size() >= kMaxHeaderFields) return;
   size_t at = std::min<size_t>(index, headers_.size());
   headers_.insert(headers_.begin() + static_cast<std::ptrdiff_t>(at),
-                  HeaderField{std::string(name), value_from_milter(value, leading_space)});
+                  HeaderField{std::string(name), value_from_milter(value, leading_space), false});
   edited_ = true;
 }
 
@@ -152,8 +153,8 @@ void MilterMessage::change_header(std::string_view name, uint32_t index, std::st
                                   bool leading_space) {
   if (index == 0) index = 1;  // Sendmail treats 0 as the first occurrence too
   uint32_t seen = 0;
-  for (size_t i = hidden_; i < headers_.size(); ++i) {
-    if (!ascii_iequals(headers_[i].name, name)) continue;
+  for (size_t i = 0; i < headers_.size(); ++i) {
+    if (headers_[i].hidden || !ascii_iequals(headers_[i].name, name)) continue;
     if (++seen != index) continue;
     if (value.empty()) {
       headers_.erase(headers_.begin() + static_cast<std::ptrdiff_t>(i));
@@ -197,8 +198,9 @@ Status MilterMessage::write(const std::function<Status(std::string_view)>& sink)
     if (Status st = sink(text); !st) return st;
   }
   // A body that no empty line preceded (a line that is no field ended the header section)
-  // stays that way, unless a milter replaced it.
-  if (has_separator_ || replaced_body_) {
+  // stays that way, unless a milter replaced it, or its first line would read as the fold of
+  // a field a milter added to a message that had none.
+  if (has_separator_ || replaced_body_ || (body_starts_with_wsp_ && !headers_.empty())) {
     if (Status st = sink("\r\n"); !st) return st;
   }
   const uint64_t size = body_size();

@@ -31,6 +31,9 @@ struct HeaderField {
   // Everything after the colon up to the end of the field, folds (CRLF + white space) kept,
   // the final CRLF not: " value" as in the message.
   std::string value;
+  // One of the MTA's own fields (own_header): never shown to a milter, never changed by one.
+  // A flag, not a position: a milter may insert fields above ours (insert at index 0).
+  bool hidden = false;
 };
 
 class MilterMessage {
@@ -41,9 +44,8 @@ class MilterMessage {
   static Result<MilterMessage> read(MessageSpool& spool, std::string spool_dir,
                                     std::string_view own_header);
 
+  // Every field in order, ours included: the milters see those that are not hidden.
   const std::vector<HeaderField>& headers() const { return headers_; }
-  // headers()[hidden_fields()...] are the fields milters see.
-  size_t hidden_fields() const { return hidden_; }
   // A value as a milter receives it: folds as bare LF (as Postfix and Sendmail send them);
   // without the leading-space option, the white space after the colon removed.
   static std::string value_for_milter(std::string_view value, bool leading_space);
@@ -56,8 +58,9 @@ class MilterMessage {
   Status read_body(uint64_t offset, size_t max, std::string& out);
 
   // End-of-message edits. Indexes as libmilter documents them: insert at position index of the
-  // header list (0 = first); change the index-th (1-based) field of that name, deleting it when
-  // value is empty, adding one when there are fewer.
+  // header list (0 = first, above our own fields; our fields count); change the index-th
+  // (1-based) field of that name among the fields milters see, deleting it when value is
+  // empty, adding one when there are fewer.
   void add_header(std::string_view name, std::string_view value, bool leading_space);
   void insert_header(uint32_t index, std::string_view name, std::string_view value,
                      bool leading_space);
@@ -78,8 +81,11 @@ class MilterMessage {
   MessageSpool* spool_;
   std::string spool_dir_;
   std::vector<HeaderField> headers_;
-  size_t hidden_ = 0;           // own fields at the top of headers_
   bool has_separator_ = false;  // an empty line ended the header section
+  // The message has no header field and its first line starts with white space: after a field
+  // a milter adds, that line would read as the field's fold, so write() puts the empty line
+  // before it.
+  bool body_starts_with_wsp_ = false;
   uint64_t body_offset_ = 0;    // where the body starts in spool_
   std::optional<MessageSpool> replaced_body_;
   bool edited_ = false;
