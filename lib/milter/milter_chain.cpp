@@ -54,7 +54,9 @@ std::string smtp_reply_from_milter(std::string_view code, std::string_view text)
     size_t crlf = text.find("\r\n");
     std::string_view line = text.substr(0, crlf);
     // Lines after the first carry their own "550-" or "550 ": the code is ours.
-    if (!lines.empty() && line.size() >= 4 && line[0] >= '0' && line[0] <= '9') {
+    auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    if (!lines.empty() && line.size() >= 4 && digit(line[0]) && digit(line[1]) &&
+        digit(line[2]) && (line[3] == '-' || line[3] == ' ')) {
       line.remove_prefix(4);
     }
     if (line.size() > kMaxReplyLineBytes) line = line.substr(0, kMaxReplyLineBytes);

@@ -94,23 +94,42 @@ Status apply_setting(MilterSpec& spec, std::string_view setting) {
   return Status::success();
 }
 
-Result<MilterSpec> parse_entry(std::string_view address, std::string_view settings,
-                               const MilterSpec& base) {
+Result<MilterSpec> parse_entry(std::string_view address,
+                               const std::vector<std::string>& settings, const MilterSpec& base) {
   MilterSpec spec = base;
   spec.name = std::string(address);
   Result<MilterAddress> resolved = resolve_milter_address(address);
   if (!resolved) return resolved.error();
   spec.address = *resolved;
-  while (!settings.empty()) {
-    size_t comma = settings.find(',');
-    std::string_view one = trim(settings.substr(0, comma));
-    settings = comma == std::string_view::npos ? std::string_view() : settings.substr(comma + 1);
-    if (one.empty()) continue;
+  for (const std::string& one : settings) {
     if (Status st = apply_setting(spec, one); !st) {
       return Error::config(spec.name + ": " + st.error().message);
     }
   }
   return spec;
+}
+
+std::vector<std::string> group_tokens(std::string_view group) {
+  std::vector<std::string> tokens;
+  std::string current;
+  bool after_equals = false;  // white space after '=' joins the value to it
+  for (size_t i = 0; i < group.size(); ++i) {
+    char c = group[i];
+    if (is_separator(c)) {
+      size_t next = i;
+      while (next < group.size() && is_separator(group[next]) && group[next] != ',') ++next;
+      const bool joins = c != ',' && (after_equals || (next < group.size() && group[next] == '='));
+      if (joins && !current.empty()) continue;
+      if (!current.empty()) tokens.push_back(std::move(current));
+      current.clear();
+      after_equals = false;
+      continue;
+    }
+    current += c;
+    after_equals = c == '=';
+  }
+  if (!current.empty()) tokens.push_back(std::move(current));
+  return tokens;
 }
 
 Result<uint16_t> parse_port(std::string_view text) {
@@ -213,13 +232,12 @@ Result<std::vector<MilterSpec>> parse_milter_list(std::string_view text, const M
     if (text[i] == '{') {
       size_t close = text.find('}', i);
       if (close == std::string_view::npos) return Error::config("milter list: '{' without '}'");
-      std::string_view group = trim(text.substr(i + 1, close - i - 1));
-      size_t comma = group.find(',');
-      std::string_view address = trim(group.substr(0, comma));
-      std::string_view settings =
-          comma == std::string_view::npos ? std::string_view() : group.substr(comma + 1);
-      if (address.empty()) return Error::config("milter list: '{ }' without an address");
-      Result<MilterSpec> spec = parse_entry(address, settings, base);
+      // Inside the braces: the address, then name=value settings, separated by commas and/or
+      // white space (white space around '=' is allowed).
+      std::vector<std::string> tokens = group_tokens(text.substr(i + 1, close - i - 1));
+      if (tokens.empty()) return Error::config("milter list: '{ }' without an address");
+      std::vector<std::string> settings(tokens.begin() + 1, tokens.end());
+      Result<MilterSpec> spec = parse_entry(tokens.front(), settings, base);
       if (!spec) return spec.error();
       milters.push_back(std::move(spec).value());
       i = close + 1;
@@ -227,7 +245,7 @@ Result<std::vector<MilterSpec>> parse_milter_list(std::string_view text, const M
     }
     size_t end = i;
     while (end < text.size() && !is_separator(text[end])) ++end;
-    Result<MilterSpec> spec = parse_entry(text.substr(i, end - i), {}, base);
+    Result<MilterSpec> spec = parse_entry(text.substr(i, end - i), std::vector<std::string>(), base);
     if (!spec) return spec.error();
     milters.push_back(std::move(spec).value());
     i = end;

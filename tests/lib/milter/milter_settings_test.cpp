@@ -131,6 +131,15 @@ TEST(MilterList, GroupWithEverySetting) {
   EXPECT_EQ(milters[1].command_timeout, milliseconds(30000));
 }
 
+TEST(MilterList, GroupSettingsSeparatedByWhiteSpaceOnly) {
+  std::vector<MilterSpec> milters =
+      parse_ok("{ inet:127.0.0.1:11332 default_action=accept command_timeout= 5s }");
+  ASSERT_EQ(milters.size(), 1u);
+  EXPECT_EQ(milters[0].name, "inet:127.0.0.1:11332");
+  EXPECT_EQ(milters[0].default_action, DefaultAction::kAccept);
+  EXPECT_EQ(milters[0].command_timeout, milliseconds(5000));
+}
+
 TEST(MilterList, GroupWithAddressOnlyAndGroupsSideBySide) {
   std::vector<MilterSpec> milters =
       parse_ok("{inet:127.0.0.1:1}{ unix:/a , default_action=reject }{unix:/b,}");
