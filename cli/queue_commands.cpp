@@ -9,8 +9,8 @@
 #include <time.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cerrno>
+#include <cstdio>
 #include <map>
 #include <vector>
 

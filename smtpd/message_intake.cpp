@@ -26,7 +26,8 @@ Status MessageIntake::write_filtered(const std::string& dir, const QueueEnvelope
                                      milter::MilterMessage& message) {
   Result<QueueFileWriter> writer = QueueFileWriter::create(dir, envelope);
   if (!writer) return writer.error();
-  if (Status st = message.write([&](std::string_view bytes) { return writer->append_message(bytes); });
+  if (Status st =
+          message.write([&](std::string_view bytes) { return writer->append_message(bytes); });
       !st) {
     return st;
   }

@@ -12,10 +12,10 @@
 #include <string>
 #include <string_view>
 
+#include "lib/base/result.hpp"
 #include "lib/milter/message_spool.hpp"
 #include "lib/milter/milter_message.hpp"
 #include "lib/queue/queue_file.hpp"
-#include "lib/base/result.hpp"
 
 namespace postern::smtpd {
 

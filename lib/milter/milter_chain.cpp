@@ -14,14 +14,22 @@ constexpr size_t kMaxReplyLineBytes = 512;
 // SMFIM_* indexes of a version 6 macro list.
 int symlist_index(MacroStage stage) {
   switch (stage) {
-    case MacroStage::kConnect: return 0;
-    case MacroStage::kHelo: return 1;
-    case MacroStage::kMail: return 2;
-    case MacroStage::kRcpt: return 3;
-    case MacroStage::kData: return 4;
-    case MacroStage::kEndOfMessage: return 5;
-    case MacroStage::kEndOfHeaders: return 6;
-    default: return -1;
+    case MacroStage::kConnect:
+      return 0;
+    case MacroStage::kHelo:
+      return 1;
+    case MacroStage::kMail:
+      return 2;
+    case MacroStage::kRcpt:
+      return 3;
+    case MacroStage::kData:
+      return 4;
+    case MacroStage::kEndOfMessage:
+      return 5;
+    case MacroStage::kEndOfHeaders:
+      return 6;
+    default:
+      return -1;
   }
 }
 
@@ -55,8 +63,8 @@ std::string smtp_reply_from_milter(std::string_view code, std::string_view text)
     std::string_view line = text.substr(0, crlf);
     // Lines after the first carry their own "550-" or "550 ": the code is ours.
     auto digit = [](char c) { return c >= '0' && c <= '9'; };
-    if (!lines.empty() && line.size() >= 4 && digit(line[0]) && digit(line[1]) &&
-        digit(line[2]) && (line[3] == '-' || line[3] == ' ')) {
+    if (!lines.empty() && line.size() >= 4 && digit(line[0]) && digit(line[1]) && digit(line[2]) &&
+        (line[3] == '-' || line[3] == ' ')) {
       line.remove_prefix(4);
     }
     if (line.size() > kMaxReplyLineBytes) line = line.substr(0, kMaxReplyLineBytes);
@@ -107,10 +115,10 @@ bool MilterChain::wants_message_steps(const Entry& entry) const {
 // ---- stages --------------------------------------------------------------------------------
 
 void MilterChain::connect(const MilterConnectInfo& info, Done done) {
-  auto step = std::make_shared<Step>(Step{
-      MacroStage::kConnect, MilterCommand::kConnect,
-      encode_connect(info.hostname, info.family, info.port, info.address), kNoConnect,
-      kNoReplyConnect, true});
+  auto step = std::make_shared<Step>(
+      Step{MacroStage::kConnect, MilterCommand::kConnect,
+           encode_connect(info.hostname, info.family, info.port, info.address), kNoConnect,
+           kNoReplyConnect, true});
   open_and_run(std::move(step), 0, std::move(done));
 }
 
@@ -146,18 +154,17 @@ void MilterChain::open_and_run(std::shared_ptr<Step> step, size_t index, Done do
       open_and_run(step, index + 1, std::move(done));
       return;
     }
-    e.client->await(e.client->spec().command_timeout,
-                    [this, alive, step, index, done](Result<MilterReply> reply) mutable {
-                      if (!*alive) return;
-                      std::optional<MilterVerdict> stop =
-                          interpret(entries_[index], *step, std::move(reply));
-                      if (stop) {
-                        if (!session_verdict_) session_verdict_ = *stop;
-                        finish(std::move(done), *stop);
-                        return;
-                      }
-                      open_and_run(step, index + 1, std::move(done));
-                    });
+    e.client->await(e.client->spec().command_timeout, [this, alive, step, index,
+                                                       done](Result<MilterReply> reply) mutable {
+      if (!*alive) return;
+      std::optional<MilterVerdict> stop = interpret(entries_[index], *step, std::move(reply));
+      if (stop) {
+        if (!session_verdict_) session_verdict_ = *stop;
+        finish(std::move(done), *stop);
+        return;
+      }
+      open_and_run(step, index + 1, std::move(done));
+    });
   });
 }
 
@@ -195,10 +202,9 @@ void MilterChain::rcpt(std::string_view recipient, const std::vector<std::string
     finish(std::move(done), *session_verdict_);
     return;
   }
-  auto step = std::make_shared<Step>(
-      Step{MacroStage::kRcpt, MilterCommand::kRcpt,
-           encode_envelope(MilterCommand::kRcpt, recipient, esmtp_args), kNoRcpt, kNoReplyRcpt,
-           false});
+  auto step = std::make_shared<Step>(Step{
+      MacroStage::kRcpt, MilterCommand::kRcpt,
+      encode_envelope(MilterCommand::kRcpt, recipient, esmtp_args), kNoRcpt, kNoReplyRcpt, false});
   run_step(std::move(step), 0, std::move(done));
 }
 
@@ -240,17 +246,18 @@ void MilterChain::run_step(std::shared_ptr<Step> step, size_t index, Done done) 
     if (protocol & step->no_reply_flag) continue;
     const std::chrono::milliseconds timeout = entry.client->spec().command_timeout;
     std::shared_ptr<bool> alive = alive_;
-    entry.client->await(timeout, [this, alive, step, index, done](Result<MilterReply> reply) mutable {
-      if (!*alive) return;
-      std::optional<MilterVerdict> stop = interpret(entries_[index], *step, std::move(reply));
-      if (stop) {
-        // A refusal at HELO, like one at connect, answers MAIL FROM (Postfix's way).
-        if (step->session_stage && !session_verdict_) session_verdict_ = *stop;
-        finish(std::move(done), *stop);
-        return;
-      }
-      run_step(step, index + 1, std::move(done));
-    });
+    entry.client->await(
+        timeout, [this, alive, step, index, done](Result<MilterReply> reply) mutable {
+          if (!*alive) return;
+          std::optional<MilterVerdict> stop = interpret(entries_[index], *step, std::move(reply));
+          if (stop) {
+            // A refusal at HELO, like one at connect, answers MAIL FROM (Postfix's way).
+            if (step->session_stage && !session_verdict_) session_verdict_ = *stop;
+            finish(std::move(done), *stop);
+            return;
+          }
+          run_step(step, index + 1, std::move(done));
+        });
     return;
   }
   finish(std::move(done), MilterVerdict{});
@@ -274,9 +281,9 @@ std::optional<MilterVerdict> MilterChain::interpret(Entry& entry, const Step& st
     case Kind::kTempfail:
       return verdict(MilterVerdict::Kind::kTempfail, kTempfailReply, name);
     case Kind::kReplyCode:
-      return verdict(reply->code[0] == '4' ? MilterVerdict::Kind::kTempfail
-                                           : MilterVerdict::Kind::kReject,
-                     smtp_reply_from_milter(reply->code, reply->text), name);
+      return verdict(
+          reply->code[0] == '4' ? MilterVerdict::Kind::kTempfail : MilterVerdict::Kind::kReject,
+          smtp_reply_from_milter(reply->code, reply->text), name);
     case Kind::kDiscard:
       if (step.command == MilterCommand::kUnknown) return std::nullopt;
       if (step.session_stage) return milter_failed(entry, "DISCARD before MAIL FROM");
@@ -285,8 +292,8 @@ std::optional<MilterVerdict> MilterChain::interpret(Entry& entry, const Step& st
     case Kind::kShutdown:
       return milter_failed(entry, "the milter shut the connection down");
     default:
-      return milter_failed(entry, "unexpected reply to command " +
-                                      std::string(1, static_cast<char>(step.command)));
+      return milter_failed(
+          entry, "unexpected reply to command " + std::string(1, static_cast<char>(step.command)));
   }
 }
 
@@ -306,9 +313,9 @@ std::optional<MilterVerdict> MilterChain::milter_failed(Entry& entry, std::strin
     case DefaultAction::kTempfail:
     case DefaultAction::kReject: {
       const bool tempfail = spec.default_action == DefaultAction::kTempfail;
-      MilterVerdict v = verdict(tempfail ? MilterVerdict::Kind::kTempfail
-                                         : MilterVerdict::Kind::kReject,
-                                tempfail ? kTempfailReply : kRejectReply, spec.name);
+      MilterVerdict v =
+          verdict(tempfail ? MilterVerdict::Kind::kTempfail : MilterVerdict::Kind::kReject,
+                  tempfail ? kTempfailReply : kRejectReply, spec.name);
       v.default_action = true;
       // Every later MAIL, RCPT and DATA of the session hears it; at connect and HELO the
       // session only logs it (the greeting and EHLO succeed, as with Postfix).

@@ -35,8 +35,8 @@ inline constexpr size_t kMaxReplyLines = 20;         // of a milter's custom SMT
 struct MilterVerdict {
   enum class Kind { kContinue, kReject, kTempfail, kDiscard };
   Kind kind = Kind::kContinue;
-  std::string reply;   // kReject/kTempfail: the SMTP reply, lines joined by CRLF
-  std::string milter;  // the milter that decided, as configured ("inet:127.0.0.1:11332")
+  std::string reply;            // kReject/kTempfail: the SMTP reply, lines joined by CRLF
+  std::string milter;           // the milter that decided, as configured ("inet:127.0.0.1:11332")
   bool default_action = false;  // the verdict is milter_default_action for a failed milter
   bool proceed() const { return kind == Kind::kContinue; }
 };
@@ -47,7 +47,7 @@ struct MessageOutcome {
   std::string sender_args;
   std::vector<std::pair<std::string, std::string>> added_recipients;  // address, ESMTP args
   std::vector<std::string> deleted_recipients;
-  std::string quarantine;     // the reason; "" = not quarantined
+  std::string quarantine;  // the reason; "" = not quarantined
   std::string quarantined_by;
 };
 
@@ -135,8 +135,7 @@ class MilterChain {
   void run_step(std::shared_ptr<Step> step, size_t index, Done done);
   void open_and_run(std::shared_ptr<Step> step, size_t index, Done done);
   // nullopt: go on with the next milter; a verdict: the stage ends with it.
-  std::optional<MilterVerdict> interpret(Entry& entry, const Step& step,
-                                         Result<MilterReply> reply);
+  std::optional<MilterVerdict> interpret(Entry& entry, const Step& step, Result<MilterReply> reply);
   std::optional<MilterVerdict> milter_failed(Entry& entry, std::string_view reason);
   void send_macros(Entry& entry, MacroStage stage, MilterCommand command);
   void finish(Done done, MilterVerdict verdict);  // calls done from the loop

@@ -11,7 +11,6 @@ namespace {
 constexpr size_t kDrainLowBytes = 256 * 1024;
 }
 
-
 void MilterChain::message(MilterMessage& message, uint64_t size_limit, Done done) {
   if (session_verdict_) {
     finish(std::move(done), *session_verdict_);

@@ -14,8 +14,8 @@ namespace {
 // the rejected-recipient step, leading space).
 uint32_t offered_protocol(uint32_t version) {
   if (version >= 6) return kAllMilterProtocolFlags;
-  uint32_t flags = kNoConnect | kNoHelo | kNoMail | kNoRcpt | kNoBody | kNoHeaders |
-                   kNoEndOfHeaders;
+  uint32_t flags =
+      kNoConnect | kNoHelo | kNoMail | kNoRcpt | kNoBody | kNoHeaders | kNoEndOfHeaders;
   if (version >= 3) flags |= kNoReplyHeader | kNoUnknown;
   if (version >= 4) flags |= kNoData;
   return flags;
@@ -88,7 +88,8 @@ void MilterClient::quit() {
   if (bev_ && !failed_ && !connecting_) {
     // Best effort: the milter learns the session is over; we do not wait for the bytes to go.
     std::string packet = encode_simple(MilterCommand::kQuit);
-    ::send(bufferevent_getfd(bev_.get()), packet.data(), packet.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::send(bufferevent_getfd(bev_.get()), packet.data(), packet.size(),
+           MSG_NOSIGNAL | MSG_DONTWAIT);
   }
   failed_ = true;
   if (failure_.empty()) failure_ = "closed";

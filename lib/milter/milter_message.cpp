@@ -39,7 +39,8 @@ Result<MilterMessage> MilterMessage::read(MessageSpool& spool, std::string spool
   MilterMessage message(spool, std::move(spool_dir));
   for (std::string_view rest = own_header; !rest.empty();) {
     size_t lf = rest.find('\n');
-    std::string_view line = strip_line_end(rest.substr(0, lf == std::string_view::npos ? rest.size() : lf + 1));
+    std::string_view line =
+        strip_line_end(rest.substr(0, lf == std::string_view::npos ? rest.size() : lf + 1));
     rest.remove_prefix(lf == std::string_view::npos ? rest.size() : lf + 1);
     if (line.empty()) continue;
     if (is_wsp(line[0]) && !message.headers_.empty()) {
@@ -58,8 +59,10 @@ Result<MilterMessage> MilterMessage::read(MessageSpool& spool, std::string spool
     if (lf == std::string::npos) {
       // The last line has no end: a header field only when the message ends here (a message
       // that is all header); otherwise the section was cut by the bound and the rest is body.
-      if (section.size() < kMaxHeaderSectionBytes) lf = section.size() - 1;
-      else break;
+      if (section.size() < kMaxHeaderSectionBytes)
+        lf = section.size() - 1;
+      else
+        break;
     }
     std::string_view line(section.data() + pos, lf + 1 - pos);
     std::string_view content = strip_line_end(line);
@@ -132,8 +135,7 @@ Status MilterMessage::read_body(uint64_t offset, size_t max, std::string& out) {
   return spool_->read(body_offset_ + offset, max, out);
 }
 
-void MilterMessage::add_header(std::string_view name, std::string_view value,
-                               bool leading_space) {
+void MilterMessage::add_header(std::string_view name, std::string_view value, bool leading_space) {
   if (headers_.size() >= kMaxHeaderFields) return;
   headers_.push_back(
       HeaderField{std::string(name), value_from_milter(value, leading_space), false});

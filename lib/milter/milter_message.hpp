@@ -86,7 +86,7 @@ class MilterMessage {
   // a milter adds, that line would read as the field's fold, so write() puts the empty line
   // before it.
   bool body_starts_with_wsp_ = false;
-  uint64_t body_offset_ = 0;    // where the body starts in spool_
+  uint64_t body_offset_ = 0;  // where the body starts in spool_
   std::optional<MessageSpool> replaced_body_;
   bool edited_ = false;
 };

@@ -29,7 +29,9 @@ void put_string(std::string& out, std::string_view text) {
   out.push_back('\0');
 }
 
-Error bad(std::string_view what) { return Error::parse(fmt::format("milter reply: {}", what)); }
+Error bad(std::string_view what) {
+  return Error::parse(fmt::format("milter reply: {}", what));
+}
 
 class Cursor {
  public:
@@ -78,7 +80,8 @@ Result<MilterReply> reply_code(Cursor& in) {
       line[2] < '0' || line[2] > '9') {
     return bad("REPLYCODE without a 4xx or 5xx code");
   }
-  if (line.size() > 3 && line[3] != ' ' && line[3] != '-') return bad("REPLYCODE code not followed by a space");
+  if (line.size() > 3 && line[3] != ' ' && line[3] != '-')
+    return bad("REPLYCODE code not followed by a space");
   for (char c : line) {
     if ((c < ' ' && c != '\r' && c != '\n') || c == 0x7f) return bad("control byte in REPLYCODE");
   }
@@ -185,7 +188,9 @@ std::string encode_body_chunk(std::string_view chunk) {
   return encode_packet(MilterCommand::kBody, chunk.substr(0, kMaxMilterBodyChunkBytes));
 }
 
-std::string encode_simple(MilterCommand command) { return encode_packet(command, {}); }
+std::string encode_simple(MilterCommand command) {
+  return encode_packet(command, {});
+}
 
 // --- milter to MTA
 
@@ -250,8 +255,8 @@ Result<MilterReply> decode_reply(const MilterPacket& packet) {
       return reply;
     case '2':  // ADDRCPT_PAR: address, then its ESMTP arguments
     case 'e':  // CHGFROM: address, then optional ESMTP arguments
-      reply.kind = packet.command == '2' ? MilterReply::Kind::kAddRecipient
-                                         : MilterReply::Kind::kChangeFrom;
+      reply.kind =
+          packet.command == '2' ? MilterReply::Kind::kAddRecipient : MilterReply::Kind::kChangeFrom;
       if (!in.string(reply.address)) return bad("address action without its address");
       if (!in.done() && (!in.string(reply.esmtp_args) || !in.done())) {
         return bad("address action with bytes after its arguments");

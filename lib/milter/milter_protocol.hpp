@@ -129,21 +129,35 @@ class MilterPacketReader {
 
 struct MilterReply {
   enum class Kind {
-    kAccept, kContinue, kReject, kTempfail, kDiscard, kReplyCode, kSkip, kProgress,
+    kAccept,
+    kContinue,
+    kReject,
+    kTempfail,
+    kDiscard,
+    kReplyCode,
+    kSkip,
+    kProgress,
     kShutdown,  // SMFIR_SHUTDOWN and SMFIR_CONN_FAIL: the milter gives up this connection
-    kAddRecipient, kDeleteRecipient, kReplaceBody, kChangeFrom, kAddHeader, kInsertHeader,
-    kChangeHeader, kQuarantine, kOptionNegotiation,
+    kAddRecipient,
+    kDeleteRecipient,
+    kReplaceBody,
+    kChangeFrom,
+    kAddHeader,
+    kInsertHeader,
+    kChangeHeader,
+    kQuarantine,
+    kOptionNegotiation,
   };
   Kind kind = Kind::kContinue;
-  std::string code;    // kReplyCode: "550", "451"...
-  std::string text;    // kReplyCode: the rest ("5.7.1 Gtube pattern", lines joined by CRLF)
-  std::string address;             // kAddRecipient, kDeleteRecipient, kChangeFrom
-  std::string esmtp_args;          // kAddRecipient (from ADDRCPT_PAR), kChangeFrom; may be ""
-  std::string header_name;         // the header actions
-  std::string header_value;        // the header actions ("" with kChangeHeader = delete)
-  uint32_t header_index = 0;       // kInsertHeader: position; kChangeHeader: nth of that name
-  std::string body;                // kReplaceBody: one piece of the new body
-  std::string reason;              // kQuarantine
+  std::string code;           // kReplyCode: "550", "451"...
+  std::string text;           // kReplyCode: the rest ("5.7.1 Gtube pattern", lines joined by CRLF)
+  std::string address;        // kAddRecipient, kDeleteRecipient, kChangeFrom
+  std::string esmtp_args;     // kAddRecipient (from ADDRCPT_PAR), kChangeFrom; may be ""
+  std::string header_name;    // the header actions
+  std::string header_value;   // the header actions ("" with kChangeHeader = delete)
+  uint32_t header_index = 0;  // kInsertHeader: position; kChangeHeader: nth of that name
+  std::string body;           // kReplaceBody: one piece of the new body
+  std::string reason;         // kQuarantine
   uint32_t version = 0, actions = 0, protocol = 0;  // kOptionNegotiation
   // kOptionNegotiation, version 6: the macros the milter asks for, per stage (SMFIR_SETSYMLIST
   // data carried in the negotiation reply): stage index, then the space-separated names.

@@ -48,8 +48,8 @@ Result<std::chrono::milliseconds> parse_timeout(std::string_view text) {
   } else {
     return Error::config("not a time: " + std::string(text));
   }
-  if (ms == 0 || ms > 3600 * 1000) return Error::config("time out of range (1ms to 1h): " +
-                                                          std::string(text));
+  if (ms == 0 || ms > 3600 * 1000)
+    return Error::config("time out of range (1ms to 1h): " + std::string(text));
   return std::chrono::milliseconds(ms);
 }
 
@@ -58,8 +58,10 @@ Result<DefaultAction> parse_default_action(std::string_view text) {
   if (text == "reject") return DefaultAction::kReject;
   if (text == "tempfail") return DefaultAction::kTempfail;
   if (text == "quarantine") return DefaultAction::kQuarantine;
-  return Error::config("milter default_action must be accept, reject, tempfail or quarantine, "
-                       "not " + std::string(text));
+  return Error::config(
+      "milter default_action must be accept, reject, tempfail or quarantine, "
+      "not " +
+      std::string(text));
 }
 
 // One "name=value" of a { ... } group.
@@ -94,8 +96,8 @@ Status apply_setting(MilterSpec& spec, std::string_view setting) {
   return Status::success();
 }
 
-Result<MilterSpec> parse_entry(std::string_view address,
-                               const std::vector<std::string>& settings, const MilterSpec& base) {
+Result<MilterSpec> parse_entry(std::string_view address, const std::vector<std::string>& settings,
+                               const MilterSpec& base) {
   MilterSpec spec = base;
   spec.name = std::string(address);
   Result<MilterAddress> resolved = resolve_milter_address(address);
@@ -134,7 +136,8 @@ std::vector<std::string> group_tokens(std::string_view group) {
 
 Result<uint16_t> parse_port(std::string_view text) {
   uint32_t port = 0;
-  if (text.empty() || text.size() > 5) return Error::config("bad milter port: " + std::string(text));
+  if (text.empty() || text.size() > 5)
+    return Error::config("bad milter port: " + std::string(text));
   for (char c : text) {
     if (c < '0' || c > '9') return Error::config("bad milter port: " + std::string(text));
     port = port * 10 + static_cast<uint32_t>(c - '0');
@@ -147,10 +150,14 @@ Result<uint16_t> parse_port(std::string_view text) {
 
 std::string_view default_action_name(DefaultAction action) {
   switch (action) {
-    case DefaultAction::kAccept: return "accept";
-    case DefaultAction::kReject: return "reject";
-    case DefaultAction::kTempfail: return "tempfail";
-    case DefaultAction::kQuarantine: return "quarantine";
+    case DefaultAction::kAccept:
+      return "accept";
+    case DefaultAction::kReject:
+      return "reject";
+    case DefaultAction::kTempfail:
+      return "tempfail";
+    case DefaultAction::kQuarantine:
+      return "quarantine";
   }
   return "tempfail";
 }
@@ -159,7 +166,8 @@ Result<MilterAddress> resolve_milter_address(std::string_view text) {
   MilterAddress result;
   size_t colon = text.find(':');
   if (colon == std::string_view::npos) {
-    return Error::config("milter address needs unix:, local:, inet: or inet6: " + std::string(text));
+    return Error::config("milter address needs unix:, local:, inet: or inet6: " +
+                         std::string(text));
   }
   std::string_view kind = text.substr(0, colon);
   std::string_view rest = text.substr(colon + 1);
@@ -174,7 +182,8 @@ Result<MilterAddress> resolve_milter_address(std::string_view text) {
     return result;
   }
   if (kind != "inet" && kind != "inet6") {
-    return Error::config("milter address needs unix:, local:, inet: or inet6: " + std::string(text));
+    return Error::config("milter address needs unix:, local:, inet: or inet6: " +
+                         std::string(text));
   }
   // host:port, [v6host]:port, or (Postfix) port alone = localhost
   std::string host;
@@ -245,7 +254,8 @@ Result<std::vector<MilterSpec>> parse_milter_list(std::string_view text, const M
     }
     size_t end = i;
     while (end < text.size() && !is_separator(text[end])) ++end;
-    Result<MilterSpec> spec = parse_entry(text.substr(i, end - i), std::vector<std::string>(), base);
+    Result<MilterSpec> spec =
+        parse_entry(text.substr(i, end - i), std::vector<std::string>(), base);
     if (!spec) return spec.error();
     milters.push_back(std::move(spec).value());
     i = end;
@@ -269,8 +279,8 @@ Result<MilterSettings> load_milter_settings(const MainConfig& config,
   if (!milters) return Error::config(std::string(list_parameter) + ": " + milters.error().message);
   settings.milters = std::move(milters).value();
   static constexpr std::string_view kMacroParameters[] = {
-      "milter_connect_macros", "milter_helo_macros", "milter_mail_macros",
-      "milter_rcpt_macros", "milter_data_macros", "milter_end_of_header_macros",
+      "milter_connect_macros",     "milter_helo_macros",           "milter_mail_macros",
+      "milter_rcpt_macros",        "milter_data_macros",           "milter_end_of_header_macros",
       "milter_end_of_data_macros", "milter_unknown_command_macros"};
   for (size_t stage = 0; stage < static_cast<size_t>(MacroStage::kCount); ++stage) {
     settings.macros[stage] = config.get_list(kMacroParameters[stage]);

@@ -44,8 +44,17 @@ struct MilterSpec {
 };
 
 // The protocol stages whose macros are configurable (milter_<stage>_macros).
-enum class MacroStage { kConnect, kHelo, kMail, kRcpt, kData, kEndOfHeaders, kEndOfMessage,
-                        kUnknown, kCount };
+enum class MacroStage {
+  kConnect,
+  kHelo,
+  kMail,
+  kRcpt,
+  kData,
+  kEndOfHeaders,
+  kEndOfMessage,
+  kUnknown,
+  kCount
+};
 
 struct MilterSettings {
   std::vector<MilterSpec> milters;  // in order; empty = no milters
