@@ -195,12 +195,13 @@ QueueEnvelope SmtpSession::queue_envelope() const {
 }
 
 std::string SmtpSession::our_received_header() const {
+  const std::string protocol = protocol_name();  // ReceivedInfo holds views: it must outlive info
   ReceivedInfo info;
   info.helo = helo_;
   info.client_name = "unknown";
   info.client_address = client_address_;
   info.hostname = server_.settings().hostname;
-  info.protocol = protocol_name();
+  info.protocol = protocol;
   info.queue_id = transaction_.queue_id;
   info.tls_description = tls_active_ ? std::string_view(tls_description_) : std::string_view();
   if (transaction_.recipients.size() == 1)

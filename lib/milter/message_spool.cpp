@@ -1,9 +1,10 @@
-// The anonymous spool file of a message under milter inspection (see message_spool.hpp).
+// The spool of a message under milter inspection (see message_spool.hpp).
 #include "lib/milter/message_spool.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace postern::milter {
@@ -13,15 +14,19 @@ constexpr size_t kBufferBytes = 64 * 1024;
 
 Result<MessageSpool> MessageSpool::create(const std::string& dir) {
   MessageSpool spool;
-  spool.fd_.reset(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
-  if (!spool.fd_) {
-    std::string path = dir + "/.milter-spool.XXXXXX";
-    int fd = ::mkostemp(path.data(), O_CLOEXEC);
-    if (fd < 0) return Error::system("create a spool file in " + dir);
-    ::unlink(path.c_str());
-    spool.fd_.reset(fd);
-  }
+  spool.dir_ = dir;
   return spool;
+}
+
+Status MessageSpool::open_file() {
+  fd_.reset(::open(dir_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (fd_) return Status::success();
+  std::string path = dir_ + "/.milter-spool.XXXXXX";
+  int fd = ::mkostemp(path.data(), O_CLOEXEC);
+  if (fd < 0) return Error::system("create a spool file in " + dir_);
+  ::unlink(path.c_str());
+  fd_.reset(fd);
+  return Status::success();
 }
 
 void MessageSpool::append(std::string_view bytes) {
@@ -34,6 +39,9 @@ void MessageSpool::append(std::string_view bytes) {
 }
 
 Status MessageSpool::flush() {
+  if (!fd_) {
+    if (Status st = open_file(); !st) return st;
+  }
   size_t done = 0;
   while (done < buffer_.size()) {
     ssize_t n = ::pwrite(fd_.get(), buffer_.data() + done, buffer_.size() - done,
@@ -52,6 +60,13 @@ Status MessageSpool::flush() {
 Status MessageSpool::read(uint64_t offset, size_t max, std::string& out) {
   out.clear();
   if (error_) return *error_;
+  if (!fd_) {  // all of it is still in memory
+    if (offset < buffer_.size()) {
+      out.assign(buffer_, static_cast<size_t>(offset),
+                 std::min<size_t>(max, buffer_.size() - static_cast<size_t>(offset)));
+    }
+    return Status::success();
+  }
   if (!buffer_.empty()) {
     if (Status st = flush(); !st) {
       error_ = st.error();
