@@ -13,6 +13,10 @@
 // owns (SenderOwnership), no relay check at RCPT, and the header section held back (at most
 // header_size_limit bytes) until it is checked and completed (smtpd/submission_headers.*).
 // AUTH response lines are bounded by kMaxSaslResponseBytes.
+//
+// With milters (smtpd_milters; submission_milters), each command's reply waits for them
+// (Phase::kMilter: reading paused, this session only) and the message goes to a spool file,
+// the queue file being written from what the milters left (smtp_session_milter.cpp).
 #pragma once
 
 #include <event2/buffer.h>
