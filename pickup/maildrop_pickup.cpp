@@ -153,23 +153,22 @@ PickupOutcome pick_up_filtered(const PickupSettings& settings, const std::string
   const std::string printable_sender = log::printable(envelope.sender, 300);
   const std::string last_recipient =
       envelope.recipients.empty() ? "" : log::printable(envelope.recipients.back().address, 300);
+  // Postfix's end-of-message form: the reply without its 3-digit code.
+  const std::string reply_text =
+      log::printable(filtered.reply.substr(std::min<size_t>(4, filtered.reply.size())), 300);
   using Action = MilterFiltering::Action;
   switch (filtered.action) {
     case Action::kTempfail:
       log::info(
           "{}: milter-reject: END-OF-MESSAGE from localhost[127.0.0.1]: {}; from=<{}> "
           "to=<{}> proto=ESMTP helo=<localhost>; left in maildrop/ for the next scan",
-          name,
-          log::printable(filtered.reply.substr(std::min<size_t>(4, filtered.reply.size())), 300),
-          printable_sender, last_recipient);
+          name, reply_text, printable_sender, last_recipient);
       return PickupOutcome::kFailed;
     case Action::kReject:
       log_as_cleanup(fmt::format(
           "{}: milter-reject: END-OF-MESSAGE from localhost[127.0.0.1]: {}; from=<{}> "
           "to=<{}> proto=ESMTP helo=<localhost>",
-          name,
-          log::printable(filtered.reply.substr(std::min<size_t>(4, filtered.reply.size())), 300),
-          printable_sender, last_recipient));
+          name, reply_text, printable_sender, last_recipient));
       bounce_refusal(settings, file, envelope, filtered.reply, now);
       ::unlink(path.c_str());
       return PickupOutcome::kDiscarded;

@@ -11,15 +11,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import postern_harness  # noqa: E402
 from postern_harness import Suite, wait_until  # noqa: E402
 from smtpd_wire import Wire, incoming_entries, maildir_body, wait_queue_empty  # noqa: E402
-from test_milter import (FaultMilter, SMFIC_ABORT, SMFIC_MACRO, SMFIC_OPTNEG, SMFIC_QUIT,  # noqa: E402
-                         SMFIC_QUIT_NC, SMFIR_CONTINUE, optneg_reply, packet)
+from test_milter import ContinueMilter, packet  # noqa: E402
 from test_smtpd_kill import wait_for_new_smtpd  # noqa: E402
 
 RCPT = "demo@example.test"
 SMFIC_EOM = b"E"
 
 
-class EomMilter(FaultMilter):
+class EomMilter(ContinueMilter):
     """CONTINUE to every step; at end of message it adds X-Milter: seen, then waits eom_delay
     seconds before its final CONTINUE."""
 
@@ -28,27 +27,14 @@ class EomMilter(FaultMilter):
         self.eom_seen = 0
         super().__init__()
 
-    def serve(self, conn):
-        while True:
-            got = self.next_packet(conn)
-            if got is None:
-                return
-            code, _ = got
-            if code == SMFIC_OPTNEG:
-                conn.sendall(optneg_reply())
-            elif code in (SMFIC_QUIT, SMFIC_QUIT_NC):
-                return
-            elif code in (SMFIC_MACRO, SMFIC_ABORT):
-                continue
-            elif code == SMFIC_EOM:
-                self.eom_seen += 1
-                conn.sendall(packet(b"h", b"X-Milter\0seen\0"))
-                deadline = time.monotonic() + self.eom_delay
-                while time.monotonic() < deadline and not self._stopping.is_set():
-                    time.sleep(0.05)
-                conn.sendall(packet(SMFIR_CONTINUE))
-            else:
-                conn.sendall(packet(SMFIR_CONTINUE))
+    def answer(self, conn, code, data):
+        if code == SMFIC_EOM:
+            self.eom_seen += 1
+            conn.sendall(packet(b"h", b"X-Milter\0seen\0"))
+            deadline = time.monotonic() + self.eom_delay
+            while time.monotonic() < deadline and not self._stopping.is_set():
+                time.sleep(0.05)
+        return super().answer(conn, code, data)
 
 
 def send_until_data_end(wire, subject):

@@ -11,33 +11,20 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 from postern_harness import Suite, run_tests  # noqa: E402
-from test_milter import (FaultMilter, SMFIC_ABORT, SMFIC_MACRO, SMFIC_OPTNEG, SMFIC_QUIT,  # noqa: E402
-                         SMFIC_QUIT_NC, SMFIR_CONTINUE, optneg_reply, packet)
+from test_milter import ContinueMilter  # noqa: E402
 
 SLOW_HELO = b"slow.example"
 DELAY_SECONDS = 6.0
 
 
-class SlowForOneHeloMilter(FaultMilter):
+class SlowForOneHeloMilter(ContinueMilter):
     """Answers every step with CONTINUE at once, except the HELO named SLOW_HELO: that answer
     comes DELAY_SECONDS later."""
 
-    def serve(self, conn):
-        while True:
-            got = self.next_packet(conn)
-            if got is None:
-                return
-            code, data = got
-            if code == SMFIC_OPTNEG:
-                conn.sendall(optneg_reply())
-            elif code in (SMFIC_QUIT, SMFIC_QUIT_NC):
-                return
-            elif code in (SMFIC_MACRO, SMFIC_ABORT):
-                continue
-            else:
-                if code == b"H" and data.rstrip(b"\0") == SLOW_HELO:
-                    time.sleep(DELAY_SECONDS)
-                conn.sendall(packet(SMFIR_CONTINUE))
+    def answer(self, conn, code, data):
+        if code == b"H" and data.rstrip(b"\0") == SLOW_HELO:
+            time.sleep(DELAY_SECONDS)
+        return super().answer(conn, code, data)
 
 
 MESSAGE = b"From: <a@client.example>\r\nTo: <demo@example.test>\r\nSubject: fast\r\n\r\nfast\r\n"

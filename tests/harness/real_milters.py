@@ -501,6 +501,20 @@ OversignHeaders         From
         self.spawn("opendkim", [which("opendkim"), "-f", "-x",
                                 os.path.join(self.root, "opendkim.conf")])
 
+    def check_signature(self, message):
+        """(python3-dkim's verdict, opendkim-testmsg's CompletedProcess) on message (bytes, LF
+        or CRLF lines), both against this instance's key and no other DNS."""
+        lf = message.replace(b"\r\n", b"\n")
+        verified = import_dkim().verify(lf.replace(b"\n", b"\r\n"), dnsfunc=self.dnsfunc)
+        return verified, opendkim_testmsg_verify(lf, {self.dns_name: self.txt_record})
+
+    def assert_signature_verifies(self, message, what="the signature"):
+        """Both verifiers say yes to message's DKIM-Signature."""
+        verified, checked = self.check_signature(message)
+        assert verified, f"python3-dkim: {what} does not verify"
+        assert checked.returncode == 0 and not checked.stdout.strip(), \
+            f"opendkim-testmsg ({checked.returncode}): {checked.stdout!r} {checked.stderr!r}"
+
     def dnsfunc(self, name, timeout=5):
         """For dkim.verify(dnsfunc=...): this key's TXT record, and nothing for any other
         name (no DNS asked)."""

@@ -309,23 +309,35 @@ class GarbageMilter(FaultMilter):
         self.drain(conn)
 
 
-class CloseMidBodyMilter(FaultMilter):
-    """Negotiates version 6 with every step, answers each step with CONTINUE, and closes the
-    connection without a word when the first body chunk arrives."""
+class ContinueMilter(FaultMilter):
+    """Negotiates version 6 with every step and answers each step with CONTINUE. A subclass
+    changes what one step gets by overriding answer(conn, code, data); False from it hangs up."""
 
     def serve(self, conn):
         while True:
             got = self.next_packet(conn)
             if got is None:
                 return
-            code, _ = got
+            code, data = got
             if code == SMFIC_OPTNEG:
                 conn.sendall(optneg_reply())
-            elif code == SMFIC_BODY:
-                return  # _serve_and_close closes the socket
             elif code in (SMFIC_QUIT, SMFIC_QUIT_NC):
                 return
             elif code in (SMFIC_MACRO, SMFIC_ABORT):
                 continue  # no reply to these
-            else:
-                conn.sendall(packet(SMFIR_CONTINUE))
+            elif not self.answer(conn, code, data):
+                return  # _serve_and_close closes the socket
+
+    def answer(self, conn, code, data):
+        conn.sendall(packet(SMFIR_CONTINUE))
+        return True
+
+
+class CloseMidBodyMilter(ContinueMilter):
+    """Answers each step with CONTINUE and closes the connection without a word when the first
+    body chunk arrives."""
+
+    def answer(self, conn, code, data):
+        if code == SMFIC_BODY:
+            return False
+        return super().answer(conn, code, data)
