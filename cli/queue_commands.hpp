@@ -1,12 +1,12 @@
-// `postern queue list|flush|show|release`: the mail queue for the admin. list walks incoming/, active/,
-// deferred/ and hold/ (mailq's shape: queue ID, size, arrival time, sender, then each pending
-// recipient under the reason it was last deferred, from defer/<ID>); show prints one message's
-// envelope and text; flush asks qmgr (private/qmgr, request=flush) to retry every deferred
-// message now; release moves a quarantined message from hold/ back into the queue. Runs as the
-// `postern` command (root or mail_owner). Trusts main.cf; treats queue
-// files and defer/ files as possibly damaged (a file that does not parse is listed as
-// "unreadable", never a crash). Bounded: each printed field is made printable and cut
-// (kMaxShownFieldBytes), at most kMaxShownRecipients recipients per message are listed.
+// `postern queue list|flush|show|release`: the mail queue for the admin. list walks incoming/,
+// active/, deferred/ and hold/ (mailq's shape: queue ID, size, arrival time, sender, then each
+// pending recipient under the reason it was last deferred, from defer/<ID>); show prints one
+// message's envelope and text; flush asks qmgr (private/qmgr, request=flush) to retry every
+// deferred message now; release moves a quarantined message from hold/ back into the queue.
+// Runs as the `postern` command (root or mail_owner). Trusts main.cf; treats queue files and
+// defer/ files as possibly damaged (a file that does not parse is listed as "unreadable", never
+// a crash). Bounded: each printed field is made printable and cut (kMaxShownFieldBytes), at
+// most kMaxShownRecipients recipients per message are listed.
 #pragma once
 
 #include <cstdint>
