@@ -55,19 +55,37 @@ def _pid_alive(pid):
         return False
 
 
-def safe_temp_parent():
-    """A folder for temporary folders with no world-writable folder above it: milter-tmp/ in
-    the build folder (created 0755)."""
-    parent = os.path.join(os.path.abspath(postern_harness.BUILD_DIR), "milter-tmp")
-    os.makedirs(parent, mode=0o755, exist_ok=True)
-    path = parent
+def _world_writable_above(path):
+    """The first world-writable folder from path up to /, or None."""
     while True:
-        mode = os.stat(path).st_mode
-        if mode & 0o002:
-            raise RuntimeError(f"{path} is world-writable: OpenDKIM refuses files below it")
+        if os.stat(path).st_mode & 0o002:
+            return path
         if path == "/":
-            return parent
+            return None
         path = os.path.dirname(path)
+
+
+def safe_temp_parent():
+    """A folder for temporary folders with no world-writable folder above it (OpenDKIM refuses
+    its files otherwise): milter-tmp/ in the build folder, or, when the checkout itself lies
+    under a world-writable folder such as /tmp, a folder of ours in /run or in $HOME (each
+    created 0755)."""
+    candidates = [os.path.join(os.path.abspath(postern_harness.BUILD_DIR), "milter-tmp"),
+                  "/run/postern-milter-tests",
+                  os.path.join(os.path.expanduser("~"), ".cache", "postern-milter-tests")]
+    refused = []
+    for parent in candidates:
+        try:
+            os.makedirs(parent, mode=0o755, exist_ok=True)
+        except OSError as error:
+            refused.append(f"{parent}: {error}")
+            continue
+        unsafe = _world_writable_above(parent)
+        if unsafe is None:
+            return parent
+        refused.append(f"{unsafe} is world-writable")
+    raise RuntimeError("no folder for OpenDKIM's files without a world-writable folder above "
+                       "it: " + "; ".join(refused))
 
 
 def port_accepts(port):
