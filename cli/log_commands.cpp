@@ -15,42 +15,20 @@
 #include <optional>
 #include <thread>
 
+#include "cli/master_process.hpp"
 #include "lib/base/unique_fd.hpp"
 #include "lib/queue/queue_dir.hpp"
 
 namespace postern {
+
+using cli::kMaxProcFileBytes;
+using cli::parse_pid;
+using cli::read_proc_file;
+using cli::running_master;
+
 namespace {
 
 constexpr auto kPollInterval = std::chrono::milliseconds(20);
-
-// A /proc file (st_size is 0 there, so read until EOF), at most kMaxProcFileBytes.
-Result<std::string> read_proc_file(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return Error::system("open " + path);
-  std::string text;
-  char buffer[4096];
-  while (text.size() < kMaxProcFileBytes) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Error::system("read " + path);
-    if (n == 0) break;
-    text.append(buffer, static_cast<size_t>(n));
-  }
-  return text;
-}
-
-std::optional<pid_t> parse_pid(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
-  if (text.empty() || text.size() > 9) return std::nullopt;
-  pid_t pid = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    pid = pid * 10 + (c - '0');
-  }
-  if (pid <= 0) return std::nullopt;
-  return pid;
-}
 
 // The state letter after the name in /proc/PID/stat text, or '\0'.
 char state_from_stat(std::string_view stat_text) {
@@ -108,26 +86,6 @@ std::vector<pid_t> stderr_elsewhere(const std::vector<pid_t>& pids, const std::s
   return elsewhere;
 }
 
-Result<pid_t> running_master(const std::string& pid_file) {
-  auto text = read_proc_file(pid_file);
-  if (!text) {
-    if (text.error().sys_errno == ENOENT) {
-      return Error::not_found("postern-master is not running (no " + pid_file + ")");
-    }
-    return text.error();
-  }
-  auto pid = parse_pid(*text);
-  if (!pid) return Error::parse(pid_file + " does not hold a process ID");
-  auto cmdline = read_proc_file(fmt::format("/proc/{}/cmdline", *pid));
-  std::string_view program = cmdline ? std::string_view(cmdline->c_str()) : std::string_view();
-  std::string_view name = program.substr(program.rfind('/') + 1);
-  if (name != "postern-master") {
-    return Error::not_found(
-        fmt::format("postern-master is not running (pid {} in {} is not it)", *pid, pid_file));
-  }
-  return *pid;
-}
-
 Result<std::string> reopen_log(const MainConfig& config, int timeout_ms) {
   std::string path = config.get("maillog_file");
   if (path.empty()) {
@@ -158,7 +116,7 @@ Result<std::string> reopen_log(const MainConfig& config, int timeout_ms) {
   }
   if (!waiting.empty()) {
     return Error{
-        ErrorKind::kTemporary,
+        ErrorKind::kPermanent,
         fmt::format("after {} ms, {} of {} processes (pids {}) do not write to {} yet; "
                     "see the log of postern-master (pid {})",
                     timeout_ms, waiting.size(), processes, fmt::join(waiting, ", "), path, *master),

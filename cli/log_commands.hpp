@@ -20,7 +20,6 @@
 namespace postern {
 
 inline constexpr int kReopenTimeoutMs = 10000;
-inline constexpr size_t kMaxProcFileBytes = 64 * 1024;
 
 // The parent PID in /proc/PID/stat text ("4 (name) S 1 ..."; the name may hold spaces and
 // parentheses), or -1 when the text does not have that shape.
@@ -32,10 +31,6 @@ std::vector<pid_t> child_processes(pid_t parent);
 // Those of pids whose stderr (fd 2) is not the file now at path. A process that has gone is
 // not listed; one whose descriptors we may not see is.
 std::vector<pid_t> stderr_elsewhere(const std::vector<pid_t>& pids, const std::string& path);
-
-// The pid in the pid file, when that process is a running postern-master (argv[0] of
-// /proc/PID/cmdline ends in "postern-master"); else an error saying it is not running.
-Result<pid_t> running_master(const std::string& pid_file);
 
 // The whole command; returns the line to print on success ("postern: log reopen: ...").
 Result<std::string> reopen_log(const MainConfig& config, int timeout_ms = kReopenTimeoutMs);

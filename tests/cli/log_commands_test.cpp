@@ -1,8 +1,7 @@
 // Tests cli/log_commands: the parent PID read from /proc/PID/stat text (names with spaces and
 // parentheses), children found in /proc (a zombie is not one), which processes have their
-// stderr elsewhere than a file (the wait of `postern log reopen`), the pid-file check that keeps
-// us from signalling a process that is not postern-master, and the errors of the whole command
-// without a maillog_file or without a running master.
+// stderr elsewhere than a file (the wait of `postern log reopen`), and the errors of the whole
+// command without a maillog_file or without a running master.
 #include "cli/log_commands.hpp"
 
 #include <fcntl.h>
@@ -83,22 +82,6 @@ TEST(LogCommandsTest, ChildrenAndWhereTheirStderrGoes) {
   EXPECT_EQ(std::find(children.begin(), children.end(), on_log), children.end());
   int status = 0;
   ::waitpid(on_log, &status, 0);
-}
-
-TEST(LogCommandsTest, RunningMasterChecksThePidFile) {
-  test_support::TempDir tmp("log_commands_test");
-  std::string pid_file = tmp.path() + "/master.pid";
-  auto missing = running_master(pid_file);
-  ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.error().describe().find("not running"), std::string::npos);
-
-  std::ofstream(pid_file) << "  " << ::getpid() << "\n";  // this test is no postern-master
-  auto stranger = running_master(pid_file);
-  ASSERT_FALSE(stranger.ok());
-  EXPECT_NE(stranger.error().describe().find("is not it"), std::string::npos);
-
-  std::ofstream(pid_file, std::ios::trunc) << "not a pid\n";
-  EXPECT_FALSE(running_master(pid_file).ok());
 }
 
 TEST(LogCommandsTest, ReopenNeedsMaillogFileAndAMaster) {

@@ -225,14 +225,14 @@ def test_sigusr1_and_reload_move_the_log():
 def test_refusals():
     with Suite() as plain:
         done = cli(plain, "log", "reopen")
-        assert done.returncode == 1 and "maillog_file is not set" in done.stderr, done
+        assert done.returncode == 5 and "maillog_file is not set" in done.stderr, done
         assert cli(plain, "log").returncode == 2
         assert cli(plain, "log", "rotate").returncode == 2
 
     suite = maillog_suite()
     with suite:
         done = cli(suite, "log", "reopen")  # master not started
-        assert done.returncode == 1 and "postern-master is not running" in done.stderr, done
+        assert done.returncode == 4 and "postern-master is not running" in done.stderr, done
 
         outside = "/etc/postern-maillog-test.log"
         suite.write_main_cf(f"maillog_file = {outside}\n")

@@ -100,7 +100,7 @@ def test_list_show_and_flush():
         assert f"recipient: {rcpt}" in shown.stdout, shown.stdout
         assert f"X-Test-Token: {token}\n" in shown.stdout, shown.stdout  # CRLF shown as LF
         missing = cli(suite, "queue", "show", "0000000000000000")
-        assert missing.returncode == 1 and "no such message" in missing.stderr, missing
+        assert missing.returncode == 3 and "no such message" in missing.stderr, missing
 
         if not relay_built():
             print("  (postern-relay not built: flush delivery part skipped)")
