@@ -50,9 +50,11 @@ def sources_file():
     return None
 
 
-def make_tarball(path, include, variant="apt"):
-    """mmdebstrap a bookworm root with the packages of include into the tarball path. Returns
-    (True, seconds) or (False, reason)."""
+def make_tarball(path, include, variant="apt", download=()):
+    """mmdebstrap a bookworm root with the packages of include into the tarball path; the
+    packages of download (and what they need) are only fetched into the root's apt cache, with
+    the package lists kept, so that `apt install NAME` works in the root without network.
+    Returns (True, seconds) or (False, reason)."""
     sources = sources_file()
     if sources is None:
         return False, "no apt sources file (" + " or ".join(kSourcesFiles) + ")"
@@ -60,7 +62,11 @@ def make_tarball(path, include, variant="apt"):
         return False, "mmdebstrap is not installed"
     started = time.monotonic()
     command = ["mmdebstrap", "--quiet", f"--variant={variant}",
-               "--include=" + ",".join(include), kSuite, path, sources]
+               "--include=" + ",".join(include)]
+    if download:
+        command += ["--skip=cleanup/apt", "--customize-hook=chroot \"$1\" apt-get install "
+                    "--download-only -y -o APT::Install-Recommends=true " + " ".join(download)]
+    command += [kSuite, path, sources]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900)
     if result.returncode != 0:
         return False, ("mmdebstrap could not make a Debian root (no reachable archive?): "
