@@ -113,7 +113,7 @@ TEST(ProcessSupervisorState, CrashingServiceIsThrottledWithItsExit) {
   settings.throttle.limit = std::chrono::milliseconds(60000);
   std::vector<ServiceRun> runs;
   runs.push_back(shell_service("crashy", "exit 3", null_fd));
-  runs.push_back(shell_service("steady", "sleep 30", null_fd));
+  runs.push_back(shell_service("steady", "exec sleep 30", null_fd));
   supervisor.replace_services(std::move(runs), settings);
   EXPECT_GT(changes, 0);
   auto states = supervisor.service_states();
