@@ -2,6 +2,7 @@
 #include "cli/log_trace.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -154,8 +155,13 @@ void MessageTrace::feed(std::string_view raw, const std::string& file) {
 }
 
 Status MessageTrace::feed_file(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  // O_NONBLOCK: a FIFO planted at the path must not hang us in open(); only a regular file is
+  // read (where O_NONBLOCK changes nothing).
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (!fd) return Error::system("cannot open " + path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return Error::system("cannot stat " + path);
+  if (!S_ISREG(st.st_mode)) return Error::parse(path + " is not a regular file");
   std::string buffer(kReadBufferBytes, '\0');
   std::string line;
   bool skipping = false;  // past kMaxLogLineBytes: the rest of this line is dropped

@@ -86,7 +86,10 @@ int run_why(const Invocation& invocation) {
     }
     ++read;
   }
-  if (read == 0) return kExitFailed;
+  if (read == 0) {
+    std::fprintf(stderr, "postern why: no log could be read; name one with --log FILE\n");
+    return kExitFailed;
+  }
   if (args->has("--json")) {
     print_json(to_json(trace, files));
   } else {

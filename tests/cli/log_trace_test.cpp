@@ -5,6 +5,7 @@
 #include "cli/log_trace.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <string>
@@ -105,6 +106,10 @@ TEST(LogTrace, FileLinesAreCutAtTheLimit) {
   EXPECT_EQ(trace.lines()[1].raw, over.substr(0, kMaxLogLineBytes));
   EXPECT_EQ(trace.lines()[2].line.text, "AAA: esc ?[2J??");
   EXPECT_FALSE(MessageTrace("AAA").feed_file(dir.path() + "/missing"));
+  // Neither a directory nor a FIFO (whose open would wait for a writer) is read.
+  EXPECT_FALSE(MessageTrace("AAA").feed_file(dir.path()));
+  ASSERT_EQ(::mkfifo((dir.path() + "/fifo").c_str(), 0600), 0);
+  EXPECT_FALSE(MessageTrace("AAA").feed_file(dir.path() + "/fifo"));
 }
 
 TEST(LogTrace, SearchableIds) {
