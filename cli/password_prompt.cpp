@@ -46,10 +46,12 @@ void say(int fd, std::string_view text) {
   }
 }
 
+// Echo goes off before the prompt is shown: input typed after seeing it is never echoed, nor
+// thrown away by the switch (TCSAFLUSH).
 Result<SecretText> ask(int tty, std::string_view prompt) {
-  say(tty, prompt);
   Result<SecretText> line = [&] {
     EchoOff quiet(tty);
+    say(tty, prompt);
     return read_password_line(tty);
   }();
   say(tty, "\n");
