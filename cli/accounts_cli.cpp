@@ -157,9 +157,20 @@ int run_user_change(const Invocation& invocation, const Words& words, int status
   if (!config) return status;
 
   if (words.action == "del") {
-    return edit_accounts(
-        invocation, *config, [&](AccountsData& data) { return delete_user(data, *user); },
+    std::vector<std::string> naming;
+    const int deleted = edit_accounts(
+        invocation, *config,
+        [&](AccountsData& data) {
+          naming = aliases_naming(data, user->full());
+          return delete_user(data, *user);
+        },
         user->full() + " deleted");
+    if (deleted == kExitOk && !naming.empty()) {
+      std::string list;
+      for (const std::string& alias : naming) list += (list.empty() ? "" : ", ") + alias;
+      std::fprintf(stderr, "postern user: note: still named by alias %s\n", list.c_str());
+    }
+    return deleted;
   }
   // Checked before the prompt, so that nobody types a password for a command that fails.
   std::optional<AccountsData> now = current_accounts(invocation, *config, &status);
