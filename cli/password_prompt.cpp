@@ -3,10 +3,12 @@
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <signal.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <iterator>
 
 #include "lib/auth/password_hash.hpp"
 #include "lib/base/unique_fd.hpp"
@@ -16,17 +18,42 @@ namespace {
 
 constexpr size_t kSecretCapacity = kMaxPasswordBytes + 2;  // the password, CR, LF
 
+// The terminal's modes before the prompt, for the signal handler: an interrupted prompt
+// (Ctrl-C, a kill) must not leave the admin's terminal without echo.
+int g_prompt_tty = -1;
+termios g_saved_modes{};
+constexpr int kRestoringSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+void restore_and_die(int signal_number) {
+  if (g_prompt_tty >= 0) ::tcsetattr(g_prompt_tty, TCSAFLUSH, &g_saved_modes);
+  ::signal(signal_number, SIG_DFL);
+  ::raise(signal_number);
+}
+
 // Restores the terminal's modes (echo) when the prompt is done, however it ends.
 class EchoOff {
  public:
   explicit EchoOff(int fd) : fd_(fd) {
     if (::tcgetattr(fd_, &saved_) != 0) return;
+    g_saved_modes = saved_;
+    g_prompt_tty = fd_;
+    struct sigaction action {};
+    action.sa_handler = restore_and_die;
+    sigemptyset(&action.sa_mask);
+    for (size_t i = 0; i < std::size(kRestoringSignals); ++i) {
+      ::sigaction(kRestoringSignals[i], &action, &previous_[i]);
+    }
     termios quiet = saved_;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO | ECHOE | ECHOK | ECHONL);
     active_ = ::tcsetattr(fd_, TCSAFLUSH, &quiet) == 0;
   }
   ~EchoOff() {
     if (active_) ::tcsetattr(fd_, TCSAFLUSH, &saved_);
+    if (g_prompt_tty != fd_) return;
+    for (size_t i = 0; i < std::size(kRestoringSignals); ++i) {
+      ::sigaction(kRestoringSignals[i], &previous_[i], nullptr);
+    }
+    g_prompt_tty = -1;
   }
   EchoOff(const EchoOff&) = delete;
   EchoOff& operator=(const EchoOff&) = delete;
@@ -34,6 +61,7 @@ class EchoOff {
  private:
   int fd_;
   termios saved_{};
+  struct sigaction previous_[std::size(kRestoringSignals)]{};
   bool active_ = false;
 };
 

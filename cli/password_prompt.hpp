@@ -3,7 +3,8 @@
 // --password-stdin, one line of standard input (for scripts: `printf '%s\n' "$pw" | postern
 // user add ...`). Runs in the `postern` command. The input is hostile: at most
 // kMaxPasswordBytes (libxcrypt's limit), no NUL, not empty; a trailing CR LF or LF is dropped.
-// The bytes are held in a SecretText, wiped when it is destroyed.
+// The bytes are held in a SecretText, wiped when it is destroyed. Echo is off only while a line
+// is read; SIGINT, SIGTERM, SIGHUP and SIGQUIT then restore it before the process dies.
 #pragma once
 
 #include <string>

@@ -6,7 +6,7 @@ postern-accounts(5)).
   without a restart; the password is in neither the command's /proc/PID/cmdline nor the file,
   which keeps its mode 0600 and holds a yescrypt hash.
 - the same through the terminal prompt (a pseudo-terminal: asked twice, echo off); two
-  different answers change nothing.
+  different answers change nothing; Ctrl-C at the prompt leaves the terminal's echo on.
 - `user passwd`: the old password is refused, the new one accepted.
 - `user|alias|domain list --json`, parsed and checked; no hash in any listing.
 - `alias add`, then mail to the alias over smtpd lands in the target's Maildir; `alias del`.
@@ -24,9 +24,11 @@ import os
 import pty
 import pwd
 import select
+import signal
 import smtplib
 import stat
 import subprocess
+import termios
 import time
 
 from postern_harness import BIN_DIR, run_tests, wait_until
@@ -235,6 +237,23 @@ def test_terminal_prompt():
             return os.waitstatus_to_exitcode(status), seen + output
 
         before = read_accounts(suite)
+        # Ctrl-C at the prompt: the command dies of SIGINT and the terminal has its echo back.
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(POSTERN, [POSTERN, "-c", suite.etc, "user", "add", "erin@example.test"])
+        seen = b""
+        deadline = time.monotonic() + 30
+        while b"New password for " not in seen and time.monotonic() < deadline:
+            if select.select([fd], [], [], 1)[0]:
+                seen += os.read(fd, 1024)
+        assert not termios.tcgetattr(fd)[3] & termios.ECHO, "echo on during the prompt"
+        os.write(fd, b"half-typed\x03")
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGINT, status
+        assert termios.tcgetattr(fd)[3] & termios.ECHO, "echo left off after Ctrl-C"
+        os.close(fd)
+        assert read_accounts(suite) == before
+
         code, output = run_on_terminal(["erin-pw-one", "erin-pw-two"])
         assert code == 1 and b"differ" in output, (code, output)
         assert read_accounts(suite) == before
