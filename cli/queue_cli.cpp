@@ -162,39 +162,45 @@ int report_change(const std::string& name, ControlAction action, const QueueChan
   return not_found ? kExitNotFound : kExitOk;
 }
 
-int run_change(const Invocation& invocation, const QueueLayout& layout, const std::string& name,
-               const ParsedArgs& args, const QueueAction& usage) {
-  ControlAction action = ControlAction::kDelete;
-  if (name == "hold") action = ControlAction::kHold;
-  if (name == "release") action = ControlAction::kRelease;
-  if (name == "requeue") action = ControlAction::kRequeue;
-
+// The messages named on the command line, or a usage error (kExitUsage) in *status.
+std::optional<QueueSelection> parse_selection(const Invocation& invocation,
+                                              const ParsedArgs& args, const QueueAction& usage,
+                                              int* status) {
   QueueSelection selection;
   selection.queue_ids.assign(args.operands.begin() + 1, args.operands.end());
   selection.all = args.has("--all");
   if (auto from = args.value("--from")) selection.match.sender = *from;
   if (auto to = args.value("--to")) selection.match.recipient = *to;
   const bool by_match = !selection.match.empty();
+  auto refuse = [&](std::string problem) -> std::optional<QueueSelection> {
+    *status = usage_error(invocation, problem, usage.usage);
+    return std::nullopt;
+  };
   if (!selection.queue_ids.empty() && (selection.all || by_match)) {
-    return usage_error(invocation, "queue IDs, or --all, --from, --to: not both", usage.usage);
+    return refuse("queue IDs, or --all, --from, --to: not both");
   }
-  if (selection.all && by_match) {
-    return usage_error(invocation, "--all or --from/--to, not both", usage.usage);
-  }
+  if (selection.all && by_match) return refuse("--all or --from/--to, not both");
   if (selection.queue_ids.empty() && !selection.all && !by_match) {
-    return usage_error(invocation, "which messages?", usage.usage);
+    return refuse("which messages?");
   }
   for (const std::string& queue_id : selection.queue_ids) {
-    if (!is_queue_id(queue_id)) {
-      return usage_error(invocation, "not a queue ID: " + queue_id.substr(0, 40), usage.usage);
-    }
+    if (!is_queue_id(queue_id)) return refuse("not a queue ID: " + queue_id.substr(0, 40));
   }
-  for (const std::optional<std::string>* address : {&selection.match.sender,
-                                                    &selection.match.recipient}) {
+  for (const std::optional<std::string>* address :
+       {&selection.match.sender, &selection.match.recipient}) {
     if (*address && (*address)->size() > kMaxControlAddressBytes) {
-      return usage_error(invocation, "address too long", usage.usage);
+      return refuse("address too long");
     }
   }
+  return selection;
+}
+
+int run_change(const Invocation& invocation, const QueueLayout& layout, const std::string& name,
+               const QueueSelection& selection) {
+  ControlAction action = ControlAction::kDelete;
+  if (name == "hold") action = ControlAction::kHold;
+  if (name == "release") action = ControlAction::kRelease;
+  if (name == "requeue") action = ControlAction::kRequeue;
 
   Result<std::vector<std::string>> queue_ids = select_messages(layout, action, selection);
   if (!queue_ids) return report_failure(invocation, name, queue_ids.error());
@@ -219,10 +225,20 @@ int run_change(const Invocation& invocation, const QueueLayout& layout, const st
 }  // namespace
 
 int run_queue(const Invocation& invocation) {
+  if (wants_help(invocation.words)) {
+    // The first word that is not an option names the command whose help is wanted.
+    const QueueAction* wanted = nullptr;
+    for (const std::string& word : invocation.words) {
+      if (!word.starts_with("-")) {
+        wanted = find_action(word);
+        break;
+      }
+    }
+    return print_help(wanted ? wanted->usage : kUsage);
+  }
   Result<ParsedArgs> args = parse_args(invocation.words, kOptions);
   const QueueAction* action =
       args && !args->operands.empty() ? find_action(args->operands[0]) : nullptr;
-  if (wants_help(invocation.words)) return print_help(action ? action->usage : kUsage);
   if (!args) return usage_error(invocation, args.error().message, kUsage);
   if (args->operands.empty()) return usage_error(invocation, "which queue command?", kUsage);
   const std::string& name = args->operands[0];
@@ -250,6 +266,13 @@ int run_queue(const Invocation& invocation) {
     return usage_error(invocation, "not a domain: " + domain->substr(0, 40), action->usage);
   }
 
+  std::optional<QueueSelection> selection;
+  if (name != "list" && name != "show" && name != "flush") {
+    int status = kExitUsage;
+    selection = parse_selection(invocation, *args, *action, &status);
+    if (!selection) return status;
+  }
+
   std::optional<MainConfig> config = load_main_config(invocation);
   if (!config) return kExitFailed;
   const QueueLayout layout{config->get("queue_directory")};
@@ -262,7 +285,7 @@ int run_queue(const Invocation& invocation) {
     return kExitDenied;
   }
   if (name == "flush") return run_flush(*config, layout, domain);
-  return run_change(invocation, layout, name, *args, *action);
+  return run_change(invocation, layout, name, *selection);
 }
 
 }  // namespace postern::cli

@@ -138,7 +138,23 @@ ControlResult QueueManager::control_in_flight(const ControlRequest& request, Att
       break;
     }
     case ControlAction::kRequeue:
-      if (attempt.pending == Attempt::Pending::kNone) attempt.pending = Attempt::Pending::kRequeue;
+      if (attempt.pending == Attempt::Pending::kDelete) {
+        result.outcome = ControlOutcome::kSkipped;
+        result.reason = "it is being removed";
+        return result;
+      }
+      if (attempt.pending == Attempt::Pending::kHold) {
+        // As for a message in hold/: requeueing releases it.
+        if (Status cleared = file.update_schedule(
+                envelope.attempts, envelope.next_attempt,
+                envelope.schedule_flags & ~kScheduleHoldRequested);
+            !cleared) {
+          result.outcome = ControlOutcome::kFailed;
+          result.reason = cleared.error().describe();
+          return result;
+        }
+      }
+      attempt.pending = Attempt::Pending::kRequeue;
       log::info("{}: to be requeued when its delivery attempt returns", attempt.queue_id);
       break;
     case ControlAction::kRelease:
