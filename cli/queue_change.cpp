@@ -69,8 +69,8 @@ std::vector<ControlResult> change_queue_files(const QueueLayout& layout, Control
 }
 
 Result<QueueChange> change_queue(const QueueLayout& layout, ControlAction action,
-                                 const std::vector<std::string>& queue_ids,
-                                 const QueueMatch& match, QueueChange* partial, int timeout_ms) {
+                                 const std::vector<std::string>& queue_ids, const QueueMatch& match,
+                                 QueueChange* partial, int timeout_ms) {
   QueueChange change;
   const std::string socket = layout.private_dir() + "/qmgr";
   for (size_t start = 0; start < queue_ids.size(); start += kMaxControlIds) {
@@ -87,8 +87,8 @@ Result<QueueChange> change_queue(const QueueLayout& layout, ControlAction action
       return change;
     }
     Result<std::vector<ControlResult>> results =
-        reply ? decode_control_reply(*reply, request) : Result<std::vector<ControlResult>>(
-                                                            reply.error());
+        reply ? decode_control_reply(*reply, request)
+              : Result<std::vector<ControlResult>>(reply.error());
     if (!results) {
       if (partial) *partial = std::move(change);
       Error error = results.error();

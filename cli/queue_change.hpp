@@ -39,9 +39,8 @@ struct QueueChange {
 // The change, through qmgr or on the files. An error (qmgr did not answer, or refused) comes with
 // the results of the batches done before it in *partial.
 Result<QueueChange> change_queue(const QueueLayout& layout, ControlAction action,
-                                 const std::vector<std::string>& queue_ids,
-                                 const QueueMatch& match, QueueChange* partial,
-                                 int timeout_ms = kControlTimeoutMs);
+                                 const std::vector<std::string>& queue_ids, const QueueMatch& match,
+                                 QueueChange* partial, int timeout_ms = kControlTimeoutMs);
 
 // The same on the files, for when qmgr is not running.
 std::vector<ControlResult> change_queue_files(const QueueLayout& layout, ControlAction action,

@@ -119,8 +119,8 @@ int run_flush(const MainConfig&, const QueueLayout& layout,
     return count.error().kind == ErrorKind::kParse ? kExitFailed : kExitNotRunning;
   }
   std::printf("postern: queue flush: %lld deferred message%s%s%s scheduled for delivery now\n",
-              static_cast<long long>(*count), *count == 1 ? "" : "s",
-              domain ? " for " : "", domain ? domain->c_str() : "");
+              static_cast<long long>(*count), *count == 1 ? "" : "s", domain ? " for " : "",
+              domain ? domain->c_str() : "");
   return kExitOk;
 }
 
@@ -153,19 +153,19 @@ int report_change(const std::string& name, ControlAction action, const QueueChan
         break;
     }
   }
-  std::printf("postern: queue %s: %zu message%s %.*s%s\n", name.c_str(), done,
-              done == 1 ? "" : "s", static_cast<int>(text.size()), text.data(),
-              change.qmgr_running ? "" : " (qmgr was not running: the queue files were changed "
-                                         "directly)");
+  std::printf("postern: queue %s: %zu message%s %.*s%s\n", name.c_str(), done, done == 1 ? "" : "s",
+              static_cast<int>(text.size()), text.data(),
+              change.qmgr_running ? ""
+                                  : " (qmgr was not running: the queue files were changed "
+                                    "directly)");
   if (finish_stdout() != kExitOk) return kExitFailed;
   if (failed) return kExitFailed;
   return not_found ? kExitNotFound : kExitOk;
 }
 
 // The messages named on the command line, or a usage error (kExitUsage) in *status.
-std::optional<QueueSelection> parse_selection(const Invocation& invocation,
-                                              const ParsedArgs& args, const QueueAction& usage,
-                                              int* status) {
+std::optional<QueueSelection> parse_selection(const Invocation& invocation, const ParsedArgs& args,
+                                              const QueueAction& usage, int* status) {
   QueueSelection selection;
   selection.queue_ids.assign(args.operands.begin() + 1, args.operands.end());
   selection.all = args.has("--all");

@@ -1,6 +1,7 @@
-// `postern queue list|show|flush` in text (see queue_commands.hpp). Reads queue files with QueueFile
-// (every record bounded; a damaged file becomes one "unreadable" line) and defer/<ID> with the
-// bounded, lenient parser of lib/queue/queue_file; everything printed goes through shown().
+// `postern queue list|show|flush` in text (see queue_commands.hpp). Reads queue files with
+// QueueFile (every record bounded; a damaged file becomes one "unreadable" line) and defer/<ID>
+// with the bounded, lenient parser of lib/queue/queue_file; everything printed goes through
+// shown().
 #include "queue_commands.hpp"
 
 #include <dirent.h>
@@ -113,7 +114,7 @@ Result<std::vector<std::string>> queue_ids_in(const std::string& dir) {
 
 // address -> "dsn reason" from defer/<ID>; empty when there is no such file.
 std::map<std::string, DeferReason> read_defer_reasons(const QueueLayout& layout,
-                                                 std::string_view queue_id) {
+                                                      std::string_view queue_id) {
   std::map<std::string, DeferReason> by_address;
   Result<std::string> text =
       read_small_file(layout.defer() + "/" + std::string(queue_id), kMaxDeferFileBytes);

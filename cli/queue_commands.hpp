@@ -18,8 +18,8 @@
 #include <string_view>
 #include <vector>
 
-#include "lib/queue/queue_dir.hpp"
 #include "lib/base/result.hpp"
+#include "lib/queue/queue_dir.hpp"
 #include "lib/queue/queue_file.hpp"
 
 namespace postern {

@@ -33,8 +33,7 @@ json pending_action(uint32_t flags) {
 json message_json(const QueueLayout& layout, std::string_view folder, const QueueFile& file,
                   bool pending_only) {
   const QueueEnvelope& envelope = file.envelope();
-  const std::map<std::string, DeferReason> reasons =
-      read_defer_reasons(layout, envelope.queue_id);
+  const std::map<std::string, DeferReason> reasons = read_defer_reasons(layout, envelope.queue_id);
   json recipients = json::array();
   size_t not_shown = 0;
   for (const QueueRecipient& rcpt : envelope.recipients) {
@@ -68,10 +67,8 @@ json message_json(const QueueLayout& layout, std::string_view folder, const Queu
 }
 
 json unreadable_json(std::string_view queue_id, std::string_view folder, const Error& error) {
-  return {{"queue_id", queue_id},
-          {"folder", folder},
-          {"readable", false},
-          {"error", error.describe()}};
+  return {
+      {"queue_id", queue_id}, {"folder", folder}, {"readable", false}, {"error", error.describe()}};
 }
 
 }  // namespace
@@ -101,8 +98,8 @@ Result<json> queue_list_json(const QueueLayout& layout) {
     const std::string_view name = queue_folder_name(folder);
     size_t in_folder = 0;
     for (const std::string& queue_id : ids) {
-      Result<QueueFile> file = QueueFile::open(queue_folder_path(layout, folder) + "/" + queue_id,
-                                               false);
+      Result<QueueFile> file =
+          QueueFile::open(queue_folder_path(layout, folder) + "/" + queue_id, false);
       if (!file) {
         // Moved on since the folder was read (qmgr at work): listed where it is next, or gone.
         if (file.error().kind == ErrorKind::kSystem && file.error().sys_errno == ENOENT) continue;

@@ -1,6 +1,7 @@
 // qmgr's private/qmgr listener: one nudge record in, "status=ok" out, connection closed; any other
-// request goes to the control handler and its reply goes out. Runs in postern-qmgr. A malformed record, a second record or a silent peer just loses its connection;
-// the queue scan every second makes up for any nudge that never arrives.
+// request goes to the control handler and its reply goes out. Runs in postern-qmgr. A malformed
+// record, a second record or a silent peer just loses its connection; the queue scan every second
+// makes up for any nudge that never arrives.
 #include "nudge_listener.hpp"
 
 #include <event2/buffer.h>
@@ -8,8 +9,8 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#include "lib/queue/ipc.hpp"
 #include "lib/base/log.hpp"
+#include "lib/queue/ipc.hpp"
 #include "lib/queue/queue_dir.hpp"
 
 namespace postern {

@@ -80,8 +80,8 @@ void QueueManager::remove_from_ready(const std::string& queue_id) {
   known_.erase(queue_id);
 }
 
-ControlResult QueueManager::control_one(const ControlRequest& request,
-                                        const std::string& queue_id, QueueEditor& editor) {
+ControlResult QueueManager::control_one(const ControlRequest& request, const std::string& queue_id,
+                                        QueueEditor& editor) {
   ControlResult result{queue_id, ControlOutcome::kDone, {}};
   if (stopping_) {
     result.outcome = ControlOutcome::kFailed;
@@ -145,9 +145,9 @@ ControlResult QueueManager::control_in_flight(const ControlRequest& request, Att
       }
       if (attempt.pending == Attempt::Pending::kHold) {
         // As for a message in hold/: requeueing releases it.
-        if (Status cleared = file.update_schedule(
-                envelope.attempts, envelope.next_attempt,
-                envelope.schedule_flags & ~kScheduleHoldRequested);
+        if (Status cleared =
+                file.update_schedule(envelope.attempts, envelope.next_attempt,
+                                     envelope.schedule_flags & ~kScheduleHoldRequested);
             !cleared) {
           result.outcome = ControlOutcome::kFailed;
           result.reason = cleared.error().describe();

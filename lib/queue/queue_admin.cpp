@@ -3,13 +3,12 @@
 #include "lib/queue/queue_admin.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-
-#include <fmt/format.h>
 
 #include "lib/queue/queue_file.hpp"
 
@@ -68,8 +67,7 @@ Status QueueEditor::move(QueueFolder from, QueueFolder to, std::string_view queu
   const std::string to_path = path_of(to, queue_id);
   if (::renameat2(AT_FDCWD, from_path.c_str(), AT_FDCWD, to_path.c_str(), RENAME_NOREPLACE) != 0) {
     if (errno == ENOENT) return Error::not_found(std::string(queue_id) + ": not in the queue");
-    return Error::system("rename " + from_path + " to " + std::string(queue_folder_name(to)) +
-                         "/");
+    return Error::system("rename " + from_path + " to " + std::string(queue_folder_name(to)) + "/");
   }
   touched_.insert(queue_folder_path(layout_, from));
   touched_.insert(queue_folder_path(layout_, to));
@@ -107,8 +105,8 @@ AppliedChange apply_control(QueueEditor& editor, ControlAction action, std::stri
   std::optional<QueueFolder> folder = editor.locate(queue_id);
   if (!folder) {
     result.outcome = ControlOutcome::kNotFound;
-    result.reason = action == ControlAction::kRelease ? "not on hold: not in the queue"
-                                                      : "not in the queue";
+    result.reason =
+        action == ControlAction::kRelease ? "not on hold: not in the queue" : "not in the queue";
     return change;
   }
   change.from = folder;

@@ -22,7 +22,9 @@ std::pair<std::string_view, std::string_view> split_address(std::string_view add
   return {address.substr(0, at), address.substr(at + 1)};
 }
 
-bool is_null_sender(std::string_view text) { return text.empty() || text == "<>"; }
+bool is_null_sender(std::string_view text) {
+  return text.empty() || text == "<>";
+}
 
 // Bounded, no control bytes (an address or a domain; 8-bit UTF-8 is allowed).
 Status check_text(std::string_view what, std::string_view text, bool may_be_empty) {
@@ -182,8 +184,8 @@ Result<std::vector<ControlResult>> decode_control_reply(const AttrRecord& record
                                                         const ControlRequest& sent) {
   std::optional<std::string_view> status = record.get("status");
   if (status != std::optional<std::string_view>("ok")) {
-    std::string reason = cut(record.get("reason").value_or("no reason given"),
-                             kMaxControlReasonBytes);
+    std::string reason =
+        cut(record.get("reason").value_or("no reason given"), kMaxControlReasonBytes);
     return Error::parse("qmgr refused the request: " + reason);
   }
   const std::set<std::string_view> asked(sent.queue_ids.begin(), sent.queue_ids.end());

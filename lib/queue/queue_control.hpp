@@ -24,9 +24,9 @@
 
 namespace postern {
 
-inline constexpr size_t kMaxControlIds = 1000;             // queue IDs in one request
-inline constexpr size_t kMaxControlAddressBytes = 1000;    // sender=, recipient=, domain=
-inline constexpr size_t kMaxControlReasonBytes = 300;      // reason= in a reply
+inline constexpr size_t kMaxControlIds = 1000;           // queue IDs in one request
+inline constexpr size_t kMaxControlAddressBytes = 1000;  // sender=, recipient=, domain=
+inline constexpr size_t kMaxControlReasonBytes = 300;    // reason= in a reply
 
 enum class ControlAction { kDelete, kHold, kRelease, kRequeue };
 std::string_view control_action_name(ControlAction action);  // "delete", ...

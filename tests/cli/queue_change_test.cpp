@@ -3,6 +3,8 @@
 // damaged file never matches an address but is taken by --all), the change on the files when no
 // qmgr listens (no socket; a socket nobody serves) with per-ID results and unknown IDs, and the
 // JSON documents of list and show (fields, deferral reasons, unreadable entries).
+#include "cli/queue_change.hpp"
+
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -11,7 +13,6 @@
 
 #include <fstream>
 
-#include "cli/queue_change.hpp"
 #include "cli/queue_json.hpp"
 #include "lib/base/unique_fd.hpp"
 #include "lib/queue/queue_admin.hpp"

@@ -39,8 +39,8 @@ TEST(QueueControlTest, RequestRoundTrip) {
   EXPECT_EQ(decoded->queue_ids, request.queue_ids);
   EXPECT_EQ(decoded->match.sender, std::optional<std::string>(""));
   EXPECT_EQ(decoded->match.recipient, std::optional<std::string>("user@Example.COM"));
-  for (ControlAction action : {ControlAction::kDelete, ControlAction::kRelease,
-                               ControlAction::kRequeue}) {
+  for (ControlAction action :
+       {ControlAction::kDelete, ControlAction::kRelease, ControlAction::kRequeue}) {
     request.action = action;
     EXPECT_EQ(decode_control_request(encode_control_request(request))->action, action);
     EXPECT_TRUE(is_control_request(control_action_name(action)));
@@ -67,20 +67,17 @@ TEST(QueueControlTest, HostileRequestsAreRefused) {
     return decode_control_request(record);
   };
   EXPECT_TRUE(decode({{"request", "delete"}, {"queue_id", good}}).ok());
-  EXPECT_FALSE(decode({{"queue_id", good}}).ok());                                // no request
-  EXPECT_FALSE(decode({{"request", "destroy"}, {"queue_id", good}}).ok());        // unknown
-  EXPECT_FALSE(decode({{"request", "delete"}}).ok());                             // no ID
+  EXPECT_FALSE(decode({{"queue_id", good}}).ok());                          // no request
+  EXPECT_FALSE(decode({{"request", "destroy"}, {"queue_id", good}}).ok());  // unknown
+  EXPECT_FALSE(decode({{"request", "delete"}}).ok());                       // no ID
   EXPECT_FALSE(decode({{"request", "delete"}, {"queue_id", "../../etc/passwd"}}).ok());
   EXPECT_FALSE(decode({{"request", "delete"}, {"queue_id", good}, {"queue_id", good}}).ok());
   EXPECT_FALSE(decode({{"request", "delete"}, {"queue_id", good}, {"path", "/etc"}}).ok());
+  EXPECT_FALSE(decode({{"request", "delete"}, {"request", "hold"}, {"queue_id", good}}).ok());
   EXPECT_FALSE(
-      decode({{"request", "delete"}, {"request", "hold"}, {"queue_id", good}}).ok());
-  EXPECT_FALSE(decode({{"request", "delete"}, {"queue_id", good}, {"sender", "a"},
-                       {"sender", "b"}})
-                   .ok());
+      decode({{"request", "delete"}, {"queue_id", good}, {"sender", "a"}, {"sender", "b"}}).ok());
   EXPECT_FALSE(decode({{"request", "delete"}, {"queue_id", good}, {"recipient", ""}}).ok());
-  EXPECT_FALSE(
-      decode({{"request", "delete"}, {"queue_id", good}, {"recipient", "a\nb@c"}}).ok());
+  EXPECT_FALSE(decode({{"request", "delete"}, {"queue_id", good}, {"recipient", "a\nb@c"}}).ok());
   const std::string longest(kMaxControlAddressBytes, 'a');
   EXPECT_TRUE(decode({{"request", "delete"}, {"queue_id", good}, {"recipient", longest}}).ok());
   EXPECT_FALSE(
