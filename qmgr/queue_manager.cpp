@@ -101,7 +101,9 @@ void QueueManager::nudge(const std::optional<std::string>& queue_id) {
   scan_incoming();
 }
 
-size_t QueueManager::flush() { return flush_where(nullptr); }
+size_t QueueManager::flush() {
+  return flush_where(nullptr);
+}
 
 size_t QueueManager::flush_domain(std::string_view domain) {
   return flush_where(&domain);
