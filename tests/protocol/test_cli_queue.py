@@ -401,8 +401,10 @@ def test_hold_in_flight_survives_a_qmgr_crash():
                 # flag in active/ and holds the message before any delivery.
                 [old] = suite.kill_worker("qmgr")
                 wait_until(lambda: folder_of(suite, queue_id) == "hold", 30, 0.05, "hold/")
-                assert re.search(rf"postern/qmgr\[(?!{old}\])\d+\]: {queue_id}: placed on hold",
-                                 suite.log()), suite.log()
+                # The line follows the rename: wait for it rather than read the log at once.
+                wait_until(lambda: re.search(
+                    rf"postern/qmgr\[(?!{old}\])\d+\]: {queue_id}: placed on hold", suite.log()),
+                    30, 0.05, "the new qmgr's 'placed on hold' line")
                 assert not re.search(rf"qmgr\[\d+\]: {queue_id}: from=<.*\n(?:.*\n)*.*"
                                      rf"qmgr\[(?!{old}\])\d+\]: {queue_id}: from=<",
                                      suite.log()), "the new qmgr tried it again"
