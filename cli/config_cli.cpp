@@ -22,8 +22,7 @@ constexpr std::string_view kUsage =
 
 int run_config(const Invocation& invocation) {
   if (wants_help(invocation.words)) return print_help(kUsage);
-  Result<ParsedArgs> args =
-      parse_args(invocation.words, {{"-n"}, {"-x"}, {"--json"}});
+  Result<ParsedArgs> args = parse_args(invocation.words, {{"-n"}, {"-x"}, {"--json"}});
   if (!args) return usage_error(invocation, args.error().message, kUsage);
   const std::vector<std::string>& operands = args->operands;
   if (operands.empty()) return usage_error(invocation, "which config command?", kUsage);

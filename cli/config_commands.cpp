@@ -21,6 +21,14 @@ namespace {
 
 constexpr size_t kMaxShownNameBytes = 100;
 
+// No main.cf is a failure (exit 1), not a missing queue ID or user (exit 3).
+int missing_main_cf(const Invocation& invocation, const Error& error) {
+  if (error.kind != ErrorKind::kNotFound) return report_failure(invocation, "read main.cf", error);
+  std::fprintf(stderr, "postern %s: %s (postern setup writes one)\n", invocation.command.c_str(),
+               error.message.c_str());
+  return kExitFailed;
+}
+
 // What a process sees: main.cf read and checked, config_directory the -c directory (as
 // postern-master sets it for its workers). nullopt after a message on stderr; *status says
 // which exit status.
@@ -28,7 +36,7 @@ std::optional<MainConfig> load_checked(const Invocation& invocation, int* status
   const std::string dir = absolute_config_dir(invocation.config_dir);
   Result<std::string> text = read_config_file(dir + "/main.cf", kMaxMainCfBytes);
   if (!text) {
-    *status = report_failure(invocation, "read main.cf", text.error());
+    *status = missing_main_cf(invocation, text.error());
     return std::nullopt;
   }
   std::vector<ConfigWarning> warnings;
@@ -158,7 +166,8 @@ int config_set(const Invocation& invocation, const std::vector<std::string>& ass
       return kExitNotFound;
     }
     std::string_view value = std::string_view(assignment).substr(equals + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
     if (Status text = check_value_text(name, value); !text) {
       std::fprintf(stderr, "postern config set: %s\n", text.error().message.c_str());
@@ -168,7 +177,7 @@ int config_set(const Invocation& invocation, const std::vector<std::string>& ass
   }
 
   Result<std::string> old_text = read_config_file(path, kMaxMainCfBytes);
-  if (!old_text) return report_failure(invocation, "read main.cf", old_text.error());
+  if (!old_text) return missing_main_cf(invocation, old_text.error());
   Result<MainCfEditor> editor = MainCfEditor::parse(*old_text);
   if (!editor) return report_failure(invocation, path, editor.error());
   std::vector<std::string> report;
@@ -181,8 +190,9 @@ int config_set(const Invocation& invocation, const std::vector<std::string>& ass
       return kExitBadConfig;
     }
     if (*changed) {
-      report.push_back(name + ": " + (was_set ? (before.empty() ? "(empty)" : before) : "(not set)") +
-                       " -> " + (value.empty() ? "(empty)" : value));
+      report.push_back(name + ": " +
+                       (was_set ? (before.empty() ? "(empty)" : before) : "(not set)") + " -> " +
+                       (value.empty() ? "(empty)" : value));
     }
   }
   // The whole new file as every process will read it: a bad value is refused here, main.cf
@@ -206,11 +216,14 @@ int config_set(const Invocation& invocation, const std::vector<std::string>& ass
 
   Result<pid_t> reloaded = reload_master(*checked);
   if (reloaded) {
-    std::printf("postern config set: postern-master (pid %d) reloaded: the new values are in "
-                "effect\n", static_cast<int>(*reloaded));
+    std::printf(
+        "postern config set: postern-master (pid %d) reloaded: the new values are in "
+        "effect\n",
+        static_cast<int>(*reloaded));
   } else if (reloaded.error().kind == ErrorKind::kTemporary) {
-    std::printf("postern config set: postern-master is not running: the new values take effect "
-                "at its start\n");
+    std::printf(
+        "postern config set: postern-master is not running: the new values take effect "
+        "at its start\n");
   } else {
     return report_failure(invocation, "reload", reloaded.error());
   }

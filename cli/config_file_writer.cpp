@@ -90,8 +90,7 @@ Result<WriteOutcome> replace_file(const std::string& path, std::string_view text
   UniqueFd fd;
   for (int attempt = 0; attempt < 10 && !fd; ++attempt) {
     temporary = fmt::format("{}.postern-tmp.{}.{:08x}", path, ::getpid(), random());
-    fd.reset(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                    0600));
+    fd.reset(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!fd && errno != EEXIST) return Error::system("create " + temporary);
   }
   if (!fd) return Error::system("create a temporary file beside " + path);

@@ -8,7 +8,9 @@
 namespace postern::cli {
 namespace {
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+bool is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
@@ -51,8 +53,8 @@ bool valid_parameter_name(std::string_view name) {
 
 Status check_value_text(std::string_view name, std::string_view value) {
   if (value.size() > kMaxValueBytes) {
-    return Error::limit(fmt::format("the value of {} is longer than {} bytes", name,
-                                    kMaxValueBytes));
+    return Error::limit(
+        fmt::format("the value of {} is longer than {} bytes", name, kMaxValueBytes));
   }
   for (char c : value) {
     auto byte = static_cast<unsigned char>(c);
@@ -86,8 +88,8 @@ Status MainCfEditor::index() {
     std::string_view line = line_at(text, pos, &next);
     ++line_number;
     if (line.size() > kMaxMainCfLineBytes) {
-      return Error::limit(
-          fmt::format("main.cf:{}: line is longer than {} bytes", line_number, kMaxMainCfLineBytes));
+      return Error::limit(fmt::format("main.cf:{}: line is longer than {} bytes", line_number,
+                                      kMaxMainCfLineBytes));
     }
     if (!is_comment_or_blank(line)) {
       if (is_blank(line.front())) {
@@ -126,8 +128,8 @@ bool MainCfEditor::get(std::string_view name, std::string* value) const {
     pos = next;
     if (first) {
       size_t equals = line.find('=');
-      *value = std::string(trim(equals == std::string_view::npos ? std::string_view()
-                                                                 : line.substr(equals + 1)));
+      *value = std::string(
+          trim(equals == std::string_view::npos ? std::string_view() : line.substr(equals + 1)));
       first = false;
       continue;
     }
@@ -168,16 +170,16 @@ Result<bool> MainCfEditor::set(std::string_view name, std::string_view value) {
     return Error::limit(fmt::format("main.cf would be larger than {} bytes", kMaxMainCfBytes));
   }
   if (line.size() > kMaxMainCfLineBytes) {
-    return Error::limit(fmt::format("the line for {} would be longer than {} bytes", name,
-                                    kMaxMainCfLineBytes));
+    return Error::limit(
+        fmt::format("the line for {} would be longer than {} bytes", name, kMaxMainCfLineBytes));
   }
   text_ = std::move(changed);
   if (Status indexed = index(); !indexed) return indexed.error();
   return true;
 }
 
-Result<bool> MainCfEditor::set_comment_block(std::string_view begin_line,
-                                             std::string_view end_line, std::string_view block) {
+Result<bool> MainCfEditor::set_comment_block(std::string_view begin_line, std::string_view end_line,
+                                             std::string_view block) {
   // The block must be comment lines only, or it would add settings behind the caller's back.
   {
     std::string_view rest = block;

@@ -1,10 +1,11 @@
 // `postern setup ...`: parses and checks the words, reads the relay password from stdin, and
 // runs cli/setup_command.* (see command_groups.hpp). Every value is checked here or in
 // cli/setup_modes.cpp; a bad one is a usage error (exit 2) and nothing is written.
+#include <termios.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 
 #include "cli/command_groups.hpp"
@@ -30,8 +31,32 @@ constexpr std::string_view kUsage =
     "the relay login (mode 0600); checks with postern-master -t; reloads a running master.\n"
     "See postern(8).\n";
 
+// While it lives, a terminal on stdin does not echo (an admin typing the password by hand).
+class NoEcho {
+ public:
+  NoEcho() {
+    if (::isatty(STDIN_FILENO) == 0 || ::tcgetattr(STDIN_FILENO, &saved_) != 0) return;
+    termios quiet = saved_;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    active_ = ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+    if (active_) std::fputs("relay password: ", stderr);
+  }
+  NoEcho(const NoEcho&) = delete;
+  NoEcho& operator=(const NoEcho&) = delete;
+  ~NoEcho() {
+    if (!active_) return;
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_);
+    std::fputs("\n", stderr);
+  }
+
+ private:
+  termios saved_{};
+  bool active_ = false;
+};
+
 // One line from stdin, without its newline (and a CR before it); at most max_bytes.
 Result<std::string> read_password_line(size_t max_bytes) {
+  NoEcho quiet;
   std::string line;
   char c = 0;
   while (true) {
@@ -40,8 +65,8 @@ Result<std::string> read_password_line(size_t max_bytes) {
     if (n < 0) return Error::system("read the relay password from stdin");
     if (n == 0 || c == '\n') break;
     if (line.size() > max_bytes) {
-      return Error::limit("the relay password (stdin) is longer than " +
-                          std::to_string(max_bytes) + " bytes");
+      return Error::limit("the relay password (stdin) is longer than " + std::to_string(max_bytes) +
+                          " bytes");
     }
     line += c;
   }
@@ -53,15 +78,14 @@ Result<std::string> read_password_line(size_t max_bytes) {
 
 int run_setup(const Invocation& invocation) {
   if (wants_help(invocation.words)) return print_help(kUsage);
-  Result<ParsedArgs> args =
-      parse_args(invocation.words, {{"--mode", true},
-                                    {"--domain", true, true},
-                                    {"--mailname", true},
-                                    {"--relayhost", true},
-                                    {"--relay-user", true},
-                                    {"--relay-password-stdin"},
-                                    {"--listen", true},
-                                    {"--dry-run"}});
+  Result<ParsedArgs> args = parse_args(invocation.words, {{"--mode", true},
+                                                          {"--domain", true, true},
+                                                          {"--mailname", true},
+                                                          {"--relayhost", true},
+                                                          {"--relay-user", true},
+                                                          {"--relay-password-stdin"},
+                                                          {"--listen", true},
+                                                          {"--dry-run"}});
   if (!args) return usage_error(invocation, args.error().message, kUsage);
   if (!args->operands.empty()) {
     return usage_error(invocation, "unexpected argument " + args->operands.front(), kUsage);
@@ -81,7 +105,8 @@ int run_setup(const Invocation& invocation) {
   }
   for (const std::string& domain : args->values("--domain")) {
     Result<std::string> normalized = normalize_domain(domain);
-    if (!normalized) return usage_error(invocation, "--domain: " + normalized.error().message, kUsage);
+    if (!normalized)
+      return usage_error(invocation, "--domain: " + normalized.error().message, kUsage);
     if (std::find(options.domains.begin(), options.domains.end(), *normalized) ==
         options.domains.end()) {
       options.domains.push_back(std::move(normalized).value());
@@ -104,7 +129,8 @@ int run_setup(const Invocation& invocation) {
   }
   if (relayhost) {
     Result<std::string> normalized = normalize_relayhost(*relayhost);
-    if (!normalized) return usage_error(invocation, "--relayhost: " + normalized.error().message, kUsage);
+    if (!normalized)
+      return usage_error(invocation, "--relayhost: " + normalized.error().message, kUsage);
     options.relayhost = std::move(normalized).value();
   }
   const bool password_stdin = args->has("--relay-password-stdin");

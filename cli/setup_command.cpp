@@ -133,8 +133,8 @@ int run_setup_command(const Invocation& invocation, const SetupOptions& options)
                   shown_value(setting.value));
     }
   }
-  Result<bool> block = editor->set_comment_block(kModeBlockBegin, kModeBlockEnd,
-                                                 mode_comment_block(request));
+  Result<bool> block =
+      editor->set_comment_block(kModeBlockBegin, kModeBlockEnd, mode_comment_block(request));
   if (!block) return fail(invocation, "main.cf", block.error());
 
   // The new main.cf must read as every process will read it, before anything is written.

@@ -19,12 +19,12 @@ namespace postern::cli {
 
 struct SetupOptions {
   SetupMode mode = SetupMode::kInternet;
-  std::vector<std::string> domains;        // normalized
-  std::optional<std::string> mailname;     // normalized; nullopt: the file's, else the FQDN
-  std::string relayhost;                   // normalized; "" unless smarthost or satellite
-  std::optional<std::string> relay_user;   // checked; with relay_password
+  std::vector<std::string> domains;       // normalized
+  std::optional<std::string> mailname;    // normalized; nullopt: the file's, else the FQDN
+  std::string relayhost;                  // normalized; "" unless smarthost or satellite
+  std::optional<std::string> relay_user;  // checked; with relay_password
   std::optional<std::string> relay_password;
-  std::string listen;                      // an inet_interfaces value; "" = the mode's
+  std::string listen;  // an inet_interfaces value; "" = the mode's
   bool dry_run = false;
 };
 

@@ -18,8 +18,8 @@ constexpr std::array kModes = {
              "internet site: mail is sent and received directly using SMTP", false, false, true,
              false},
     ModeInfo{SetupMode::kSmarthost, "smarthost",
-             "internet with smarthost: mail is received directly, sent through a smart host",
-             true, false, true, false},
+             "internet with smarthost: mail is received directly, sent through a smart host", true,
+             false, true, false},
     ModeInfo{SetupMode::kSatellite, "satellite",
              "satellite system: all mail is sent through a smart host, none is received from "
              "the network",
@@ -98,25 +98,27 @@ Result<std::string> normalize_domain(std::string_view text) {
   std::string_view name = text;
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
   if (name.empty() || name.size() > kMaxDomainBytes) {
-    return Error::parse(fmt::format("bad domain \"{}\" (1 to {} bytes)", shown(text),
-                                    kMaxDomainBytes));
+    return Error::parse(
+        fmt::format("bad domain \"{}\" (1 to {} bytes)", shown(text), kMaxDomainBytes));
   }
   size_t label_bytes = 0;
   for (size_t i = 0; i < name.size(); ++i) {
     char c = name[i];
     if (c == '.') {
       if (label_bytes == 0 || name[i - 1] == '-') {
-        return Error::parse(fmt::format("bad domain \"{}\" (an empty label, or one ending in "
-                                        "'-')", shown(text)));
+        return Error::parse(
+            fmt::format("bad domain \"{}\" (an empty label, or one ending in "
+                        "'-')",
+                        shown(text)));
       }
       label_bytes = 0;
       continue;
     }
     bool ok = std::isalnum(static_cast<unsigned char>(c)) != 0 || (c == '-' && label_bytes > 0);
     if (!ok || ++label_bytes > kMaxLabelBytes) {
-      return Error::parse(fmt::format(
-          "bad domain \"{}\" (letters, digits and '-' in labels of at most {} bytes)",
-          shown(text), kMaxLabelBytes));
+      return Error::parse(
+          fmt::format("bad domain \"{}\" (letters, digits and '-' in labels of at most {} bytes)",
+                      shown(text), kMaxLabelBytes));
     }
   }
   if (name.back() == '-') {
@@ -138,8 +140,8 @@ Result<std::string> normalize_relayhost(std::string_view text) {
     std::string_view rest = text.substr(close + 1);
     if (!rest.empty()) {
       if (rest.front() != ':') {
-        return Error::parse(fmt::format("bad relay host \"{}\" (after ']' only :PORT)",
-                                        shown(text)));
+        return Error::parse(
+            fmt::format("bad relay host \"{}\" (after ']' only :PORT)", shown(text)));
       }
       port = rest.substr(1);
       if (port.empty()) return Error::parse("bad relay host: empty port after ':'");
@@ -191,8 +193,8 @@ Result<std::string> normalize_listen(std::string_view text) {
       word = word.substr(1, word.size() - 2);
     }
     if (!is_ipv4(word) && !is_ipv6(word)) {
-      return Error::parse(fmt::format(
-          "--listen: \"{}\" is not all, loopback or an IP address", shown(word)));
+      return Error::parse(
+          fmt::format("--listen: \"{}\" is not all, loopback or an IP address", shown(word)));
     }
     std::string address(word);
     if (std::find(addresses.begin(), addresses.end(), address) == addresses.end()) {
@@ -222,9 +224,8 @@ Status check_relay_user(std::string_view user) {
 
 Status check_relay_password(std::string_view password) {
   if (password.empty() || password.size() > kMaxRelayPasswordBytes) {
-    return Error::parse(
-        fmt::format("the relay password (stdin) must be 1 to {} bytes on one line",
-                    kMaxRelayPasswordBytes));
+    return Error::parse(fmt::format("the relay password (stdin) must be 1 to {} bytes on one line",
+                                    kMaxRelayPasswordBytes));
   }
   if (has_control(password)) {
     return Error::parse("the relay password (stdin) holds a control character");
@@ -268,9 +269,9 @@ std::vector<Setting> mode_settings(const SetupRequest& request) {
     settings.push_back({"smtp_sasl_password_maps", request.credentials_table});
   }
   // A login goes only to the smart host whose certificate proves its name.
-  settings.push_back({"smtp_tls_security_level",
-                      info.needs_relayhost && !request.credentials_table.empty() ? "verify"
-                                                                                 : "may"});
+  settings.push_back(
+      {"smtp_tls_security_level",
+       info.needs_relayhost && !request.credentials_table.empty() ? "verify" : "may"});
   std::string interfaces = info.loopback_only ? "loopback-only" : "all";
   if (!request.listen.empty()) interfaces = request.listen;
   settings.push_back({"inet_interfaces", interfaces});
@@ -281,8 +282,8 @@ std::vector<Setting> mode_settings(const SetupRequest& request) {
   std::string_view current = request.current_transport_maps;
   size_t pos = 0;
   while (pos < current.size()) {
-    while (pos < current.size() && (current[pos] == ',' || current[pos] == ' ' ||
-                                    current[pos] == '\t')) {
+    while (pos < current.size() &&
+           (current[pos] == ',' || current[pos] == ' ' || current[pos] == '\t')) {
       ++pos;
     }
     size_t end = pos;

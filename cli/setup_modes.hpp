@@ -37,12 +37,12 @@ inline constexpr size_t kMaxRelayPasswordBytes = 1024;
 
 struct ModeInfo {
   SetupMode mode;
-  std::string_view name;       // "internet"
-  std::string_view summary;    // one line for --help and the comment block
-  bool needs_relayhost;        // smarthost, satellite
-  bool loopback_only;          // satellite, local: inet_interfaces = loopback-only
-  bool hostname_is_local;      // $myhostname and the mail name are delivered here
-  bool nothing_leaves;         // local: every address routed to local delivery
+  std::string_view name;     // "internet"
+  std::string_view summary;  // one line for --help and the comment block
+  bool needs_relayhost;      // smarthost, satellite
+  bool loopback_only;        // satellite, local: inet_interfaces = loopback-only
+  bool hostname_is_local;    // $myhostname and the mail name are delivered here
+  bool nothing_leaves;       // local: every address routed to local delivery
 };
 
 const ModeInfo& mode_info(SetupMode mode);

@@ -64,9 +64,9 @@ TEST(MainCfEditor, ReadsValuesAsMainCfDoes) {
   Result<MainConfig> config = MainConfig::parse(kFile, "main.cf", nullptr);
   ASSERT_TRUE(config);
   EXPECT_EQ(config->raw("smtpd_tls_cipherlist"), "A:B: C:D: E:F");
-  EXPECT_EQ(editor.names(), (std::vector<std::string>{"myhostname", "smtpd_banner",
-                                                      "smtpd_tls_cipherlist",
-                                                      "message_size_limit"}));
+  EXPECT_EQ(editor.names(),
+            (std::vector<std::string>{"myhostname", "smtpd_banner", "smtpd_tls_cipherlist",
+                                      "message_size_limit"}));
 }
 
 TEST(MainCfEditor, AppendsANewParameterAtTheEnd) {

@@ -102,8 +102,8 @@ TEST(SetupModes, ListenOverridesTheModesInterfaces) {
 }
 
 TEST(SetupModes, EveryModeGivesAMainCfThatParses) {
-  for (SetupMode mode : {SetupMode::kInternet, SetupMode::kSmarthost, SetupMode::kSatellite,
-                         SetupMode::kLocal}) {
+  for (SetupMode mode :
+       {SetupMode::kInternet, SetupMode::kSmarthost, SetupMode::kSatellite, SetupMode::kLocal}) {
     std::string text;
     for (const Setting& setting : mode_settings(request_for(mode))) {
       text += setting.name + " = " + setting.value + "\n";
@@ -121,8 +121,8 @@ TEST(SetupModes, Domains) {
   EXPECT_EQ(*normalize_domain("Example.ORG."), "example.org");
   EXPECT_EQ(*normalize_domain("a-b.c1"), "a-b.c1");
   EXPECT_EQ(*normalize_domain("localhost"), "localhost");
-  for (std::string_view bad : {"", ".", "a..b", ".a", "-a.b", "a-.b", "a b", "a_b.c", "a@b",
-                               "a/b", "a,b", "a$b", "a\nb"}) {
+  for (std::string_view bad : {"", ".", "a..b", ".a", "-a.b", "a-.b", "a b", "a_b.c", "a@b", "a/b",
+                               "a,b", "a$b", "a\nb"}) {
     EXPECT_FALSE(normalize_domain(bad)) << bad;
   }
   std::string label(63, 'a');
@@ -145,8 +145,8 @@ TEST(SetupModes, RelayHosts) {
   EXPECT_EQ(*normalize_relayhost("[2001:DB8::1]:25"), "[2001:db8::1]:25");
   EXPECT_EQ(*normalize_relayhost("[IPv6:2001:db8::1]"), "[2001:db8::1]");
   EXPECT_EQ(*normalize_relayhost("[h]:65535"), "[h]:65535");
-  for (std::string_view bad : {"", ":25", "h:", "h:0", "h:65536", "h:x", "[h", "[h]x", "[h]:",
-                               "2001:db8::1", "h:25:26", "h b", "[h]:25 extra", "h;rm"}) {
+  for (std::string_view bad : {"", ":25", "h:", "h:0", "h:65536", "h:x", "[h", "[h]x",
+                               "[h]:", "2001:db8::1", "h:25:26", "h b", "[h]:25 extra", "h;rm"}) {
     EXPECT_FALSE(normalize_relayhost(bad)) << bad;
   }
 }
@@ -175,13 +175,13 @@ TEST(SetupModes, RelayLogin) {
   EXPECT_TRUE(check_relay_password("pass word:with$odd#chars"));
   EXPECT_TRUE(check_relay_password(std::string(kMaxRelayPasswordBytes, 'p')));
   EXPECT_FALSE(check_relay_password(std::string(kMaxRelayPasswordBytes + 1, 'p')));
-  for (std::string_view bad : {std::string_view(""), std::string_view(" lead"),
-                               std::string_view("trail "), std::string_view("a\rb"),
-                               std::string_view("a\0b", 3)}) {
+  for (std::string_view bad :
+       {std::string_view(""), std::string_view(" lead"), std::string_view("trail "),
+        std::string_view("a\rb"), std::string_view("a\0b", 3)}) {
     EXPECT_FALSE(check_relay_password(bad));
   }
-  EXPECT_EQ(relay_credentials_text("[h]:587", "u", "p").substr(
-                relay_credentials_text("[h]:587", "u", "p").find('\n') + 1),
+  EXPECT_EQ(relay_credentials_text("[h]:587", "u", "p")
+                .substr(relay_credentials_text("[h]:587", "u", "p").find('\n') + 1),
             "[h]:587 u:p\n");
 }
 
