@@ -115,6 +115,7 @@ int run_setup_command(const Invocation& invocation, const SetupOptions& options)
   if (options.relay_user) request.credentials_table = "texthash:" + dir + "/relay_credentials";
   request.local_only_table = "texthash:" + dir + "/transport_local_only";
   editor->get("transport_maps", &request.current_transport_maps);
+  editor->get("smtp_sasl_password_maps", &request.current_password_maps);
 
   if (!main_cf_exists) report.line("start " + main_cf_path + " from the shipped main.cf");
   for (const Setting& setting : mode_settings(request)) {

@@ -269,9 +269,9 @@ std::vector<Setting> mode_settings(const SetupRequest& request) {
     settings.push_back({"smtp_sasl_password_maps", request.credentials_table});
   }
   // A login goes only to the smart host whose certificate proves its name.
-  settings.push_back(
-      {"smtp_tls_security_level",
-       info.needs_relayhost && !request.credentials_table.empty() ? "verify" : "may"});
+  const bool login = !request.credentials_table.empty() ||
+                     request.current_password_maps.find_first_not_of(" \t,") != std::string::npos;
+  settings.push_back({"smtp_tls_security_level", info.needs_relayhost && login ? "verify" : "may"});
   std::string interfaces = info.loopback_only ? "loopback-only" : "all";
   if (!request.listen.empty()) interfaces = request.listen;
   settings.push_back({"inet_interfaces", interfaces});

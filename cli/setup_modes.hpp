@@ -73,6 +73,9 @@ struct SetupRequest {
   std::string mailname_file;         // what myorigin names: /etc/mailname or DIR/mailname
   // "texthash:DIR/relay_credentials" when the login is set up (--relay-user), else "".
   std::string credentials_table;
+  // smtp_sasl_password_maps as main.cf has it now: a login set up before (or by hand) is still
+  // a login, and its smart host must still prove its name (smtp_tls_security_level = verify).
+  std::string current_password_maps;
   // "texthash:DIR/transport_local_only": the table the local mode puts first in transport_maps.
   std::string local_only_table;
   // transport_maps as main.cf has it now (raw), so the admin's own tables are kept.

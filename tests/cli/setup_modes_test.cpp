@@ -65,6 +65,14 @@ TEST(SetupModes, SmarthostWithAndWithoutLogin) {
   EXPECT_EQ(s["smtp_sasl_password_maps"], "texthash:/etc/postern/relay_credentials");
   EXPECT_EQ(s["smtp_tls_security_level"], "verify");
   EXPECT_EQ(s["mynetworks"], "");
+  // A later run without --relay-user leaves the table, and the login still needs verify.
+  request.credentials_table.clear();
+  request.current_password_maps = "texthash:/etc/postern/relay_credentials";
+  s = settings_of(request);
+  EXPECT_EQ(s.count("smtp_sasl_password_maps"), 0u);
+  EXPECT_EQ(s["smtp_tls_security_level"], "verify");
+  request.mode = SetupMode::kInternet;  // no smart host: no login is used
+  EXPECT_EQ(settings_of(request)["smtp_tls_security_level"], "may");
 }
 
 TEST(SetupModes, SatelliteKeepsOnlyLocalhostAndTheNamedDomains) {

@@ -291,6 +291,31 @@ def test_loopback_only_modes_bind_loopback():
             assert found <= {"0100007F", "00000000000000000000000001000000"}, found
 
 
+def test_setup_reloads_a_running_master():
+    with Suite() as suite:
+        reloads = suite.log().count("reload -- configuration")
+        done = setup(suite.etc, *mode_args("internet"), "--listen", "loopback")
+        assert re.search(r"postern-master \(pid \d+\) reloaded", done.stdout), done.stdout
+        wait_until(lambda: suite.log().count("reload -- configuration") > reloads, 20,
+                   what="master's reload line")
+        # Nothing to change the second time; the check and the reload still run.
+        again = setup(suite.etc, *mode_args("internet"), "--listen", "loopback")
+        assert "change " not in again.stdout and "reloaded" in again.stdout, again.stdout
+        wait_until(lambda: suite.log().count("reload -- configuration") > reloads + 1, 20,
+                   what="the second reload line")
+
+        # The reloaded suite still refuses relaying (a session may meet a worker of the old
+        # generation on its way out: then the next one is asked).
+        def session():
+            try:
+                return smtp_rcpt_codes(suite.smtp_port, ["demo@example.test",
+                                                         "user@other.example"])
+            except (smtplib.SMTPServerDisconnected, ConnectionError):
+                return None
+        codes = wait_until(session, 20, what="an SMTP session after the reload")
+        assert codes == {"demo@example.test": 250, "user@other.example": 554}, codes
+
+
 def test_local_delivers_here_and_bounces_other_domains():
     with Suite(start=False) as suite:
         setup(suite.etc, *mode_args("local"))
@@ -317,4 +342,5 @@ if __name__ == "__main__":
                test_internet_accepts_our_domain_refuses_relaying_and_listen_moves_listeners,
                test_smarthost_and_satellite_send_through_the_relay_host,
                test_smarthost_login_from_stdin, test_loopback_only_modes_bind_loopback,
+               test_setup_reloads_a_running_master,
                test_local_delivers_here_and_bounces_other_domains])
