@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string_view>
 
@@ -13,12 +14,14 @@
 #include "cli/main_cf_template.hpp"
 #include "cli/master_check.hpp"
 #include "cli/master_process.hpp"
+#include "lib/base/log.hpp"
 #include "lib/config/main_cf.hpp"
 
 namespace postern::cli {
 namespace {
 
 constexpr size_t kMaxMailnameFileBytes = 4096;
+constexpr size_t kMaxConfigDirBytes = 1024;
 constexpr std::string_view kDebianMailnameFile = "/etc/mailname";
 
 // What the run would change or changed, one line each, for the admin to read.
@@ -82,6 +85,18 @@ std::string host_fqdn() {
 int run_setup_command(const Invocation& invocation, const SetupOptions& options) {
   const ChangeReport report{options.dry_run};
   const std::string dir = absolute_config_dir(invocation.config_dir);
+  // The folder's path goes into main.cf values (myorigin, the tables): a '$' would be expanded,
+  // white space or a comma would split a list.
+  if (dir.size() > kMaxConfigDirBytes || dir.find_first_of(" \t,$#\\\"'") != std::string::npos ||
+      std::any_of(dir.begin(), dir.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+    std::fprintf(stderr,
+                 "postern setup: the configuration directory %s cannot be named in main.cf "
+                 "(no white space, ',', '$', '#', quotes or control characters; at most %zu "
+                 "bytes)\n",
+                 log::printable(dir, kMaxConfigDirBytes).c_str(), kMaxConfigDirBytes);
+    return kExitUsage;
+  }
   const std::string main_cf_path = dir + "/main.cf";
   const bool debian_paths = dir == kDefaultConfigDir;
   const std::string mailname_file =

@@ -171,6 +171,12 @@ def test_refused_inputs_write_nothing():
         assert done.returncode == 2, done.stderr
         assert read(os.path.join(suite.etc, "main.cf")) == before
         assert not os.path.exists(os.path.join(suite.etc, "relay_credentials"))
+        # A folder whose name would be expanded or split in main.cf's values.
+        odd = os.path.join(suite.root, "etc$x")
+        os.makedirs(odd)
+        done = setup(odd, "--mode", "local", check=False)
+        assert done.returncode == 2 and "cannot be named in main.cf" in done.stderr, done.stderr
+        assert os.listdir(odd) == []
         assert not [n for n in os.listdir(suite.etc) if "postern-tmp" in n]
 
 
