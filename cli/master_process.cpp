@@ -50,7 +50,11 @@ Result<pid_t> running_master(const std::string& pid_file) {
     return text.error();
   }
   auto pid = parse_pid(*text);
-  if (!pid) return Error::parse(pid_file + " does not hold a process ID");
+  // Empty for a moment while master starts (it writes its pid once detached): not running yet.
+  if (!pid) {
+    return Error::temporary("postern-master is not running (" + pid_file +
+                            " holds no process ID: starting, or left damaged)");
+  }
   auto cmdline = read_proc_file(fmt::format("/proc/{}/cmdline", *pid));
   std::string_view program = cmdline ? std::string_view(cmdline->c_str()) : std::string_view();
   std::string_view name = program.substr(program.rfind('/') + 1);

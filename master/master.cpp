@@ -32,11 +32,18 @@ Master::Master(MasterConfig config, std::vector<ListenerPlan> plans, ServiceTabl
       maillog_file_(std::move(maillog_file)) {
   if (!base_) log::fatal("cannot create the event loop");
   supervisor_ = std::make_unique<ProcessSupervisor>(base_.get());
+  // The pid file's folder: where the queue was when master started (as the pid file stays).
+  std::string pid_dir = pid_file_.path().substr(0, pid_file_.path().rfind('/'));
+  state_publisher_ = std::make_unique<StatePublisher>(
+      base_.get(), pid_dir + "/master.state", config_.config_dir,
+      [this] { return supervisor_->service_states(); });
+  supervisor_->set_on_change([this] { state_publisher_->schedule(); });
 }
 
 Master::~Master() {
-  // Workers first (their pipes close), then listeners; the pid file goes last.
+  // Workers first (their pipes close), then listeners and the state file; the pid file goes last.
   supervisor_.reset();
+  state_publisher_.reset();
   signal_events_.clear();
   grace_timer_.reset();
 }
@@ -56,6 +63,7 @@ int Master::run() {
   ::sigprocmask(SIG_UNBLOCK, &handled, nullptr);  // blocked since main(); pending ones now run
   log::info("daemon started -- configuration {}", config_.config_dir);
   start_generation();
+  state_publisher_->write_now();  // before the loop: a `postern status` right after start finds it
   event_base_dispatch(base_.get());
   log::info("stopped");
   return 0;
@@ -69,6 +77,7 @@ void Master::start_generation() {
     ServiceRun run;
     run.key = plan.key;
     run.name = service.name;
+    run.command = service.command;
     run.program = program_path(config_.main, service);
     run.argv = {run.program, "-c", config_.config_dir, "-n", service.name, "-t", service.type};
     if (foreground_ || !maillog_file_.empty()) run.argv.push_back("-S");

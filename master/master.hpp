@@ -16,6 +16,7 @@
 #include "master/pid_file.hpp"
 #include "master/process_supervisor.hpp"
 #include "master/service_table.hpp"
+#include "master/state_publisher.hpp"
 
 namespace postern::master {
 
@@ -57,6 +58,8 @@ class Master {
   bool foreground_;
   std::string maillog_file_;
   std::unique_ptr<ProcessSupervisor> supervisor_;
+  // $queue_directory/pid/master.state for `postern status`; removed before the pid file.
+  std::unique_ptr<StatePublisher> state_publisher_;
   std::vector<SingleEventHandle> signal_events_;
   SingleEventHandle grace_timer_;
   bool stopping_ = false;

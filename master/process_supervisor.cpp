@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 
 #include "lib/base/log.hpp"
 #include "lib/net/daemon.hpp"
@@ -57,6 +58,12 @@ std::string describe_delay(std::chrono::milliseconds delay) {
   return fmt::format("{}.{:03}s", ms / 1000, ms % 1000);
 }
 
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 ProcessSupervisor::~ProcessSupervisor() = default;
@@ -86,6 +93,7 @@ void ProcessSupervisor::replace_services(std::vector<ServiceRun> runs,
     services_.push_back(std::move(service));
   }
   for (auto& service : services_) fill(*service);
+  changed();
 
   if (any_waiting) {
     retire_deadline_.reset(evtimer_new(base_, &ProcessSupervisor::on_retire_deadline, this));
@@ -98,18 +106,21 @@ void ProcessSupervisor::replace_services(std::vector<ServiceRun> runs,
 void ProcessSupervisor::fill(Service& service) {
   if (service.throttle.throttled() || service.waiting || shutting_down_) return;
   while (static_cast<int>(service.workers.size()) < service.run.max_processes) {
-    if (!spawn(service)) {
-      record_crash(service);
-      return;
+    std::string why;
+    if (!spawn(service, &why)) {
+      record_crash(service, why);
+      break;
     }
   }
+  changed();
 }
 
-bool ProcessSupervisor::spawn(Service& service) {
+bool ProcessSupervisor::spawn(Service& service, std::string* why) {
   auto spawned = spawn_worker(service.run.program, service.run.argv, service.run.listen_fd,
                               service.run.main_cf_fd);
   if (!spawned) {
-    log::warning("service {}: {}", service.run.name, spawned.error().describe());
+    *why = spawned.error().describe();
+    log::warning("service {}: {}", service.run.name, *why);
     return false;
   }
   pid_t pid = spawned->pid;
@@ -118,8 +129,11 @@ bool ProcessSupervisor::spawn(Service& service) {
   return true;
 }
 
-void ProcessSupervisor::record_crash(Service& service) {
+void ProcessSupervisor::record_crash(Service& service, const std::string& why) {
   ThrottleDecision decision = service.throttle.crashed(ThrottleClock::now());
+  service.last_exit = why;
+  service.last_exit_at = unix_now();
+  changed();
   if (decision.streak_reset) {
     log::info("service {}: no crash for {} since its last throttle: the back-off starts over",
               service.run.name, describe_delay(settings_.throttle.reset_after));
@@ -132,11 +146,14 @@ void ProcessSupervisor::record_crash(Service& service) {
                describe_delay(decision.delay), decision.crashes, decision.crashes == 1 ? "" : "es");
   timeval tv = to_timeval(decision.delay);
   evtimer_add(service.restart_timer.get(), &tv);
+  // Rounded up: "throttled until" never names a second already past while it still is.
+  service.throttled_until = unix_now() + (decision.delay.count() + 999) / 1000;
 }
 
 void ProcessSupervisor::on_restart_timer(int, short, void* arg) {
   auto* service = static_cast<Service*>(arg);
   service->throttle.ended(ThrottleClock::now());
+  service->throttled_until = 0;
   log::info("service {}: throttle over after {} crash{}: starting it again", service->run.name,
             service->throttle.crashes(), service->throttle.crashes() == 1 ? "" : "es");
   service->owner->fill(*service);
@@ -172,7 +189,7 @@ void ProcessSupervisor::reap_children() {
       continue;
     }
     log::warning("process {} pid {} {}", owner->run.program, pid, describe_exit(status));
-    if (!shutting_down_) record_crash(*owner);
+    if (!shutting_down_) record_crash(*owner, describe_exit(status));
   }
   start_waiting_services();
 }
@@ -231,6 +248,28 @@ void ProcessSupervisor::kill_remaining() {
     if (live_processes() == 0) break;
     ::usleep(kKillPollMs * 1000);
   }
+}
+
+std::vector<ServiceState> ProcessSupervisor::service_states() const {
+  std::vector<ServiceState> states;
+  states.reserve(services_.size());
+  for (const auto& service : services_) {
+    ServiceState state;
+    state.name = service->run.name;
+    state.command = service->run.command;
+    state.listen = service->run.key;
+    state.state = service->throttle.throttled() ? "throttled"
+                  : service->waiting            ? "waiting"
+                                                : "up";
+    state.workers = static_cast<int64_t>(service->workers.size());
+    state.max_processes = service->run.max_processes;
+    state.crashes = service->throttle.crashes();
+    state.last_exit = service->last_exit;
+    state.last_exit_at = service->last_exit_at;
+    state.throttled_until = service->throttle.throttled() ? service->throttled_until : 0;
+    states.push_back(std::move(state));
+  }
+  return states;
 }
 
 size_t ProcessSupervisor::live_processes() const {

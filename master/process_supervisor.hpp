@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -16,6 +17,7 @@
 
 #include "lib/base/event_handles.hpp"
 #include "lib/base/unique_fd.hpp"
+#include "lib/queue/master_state.hpp"
 #include "master/service_throttle.hpp"
 
 namespace postern::master {
@@ -24,6 +26,7 @@ namespace postern::master {
 struct ServiceRun {
   std::string key;                // the listener's key: the same service across reloads
   std::string name;               // master.cf service name, for log lines
+  std::string command;            // master.cf command ("smtpd"), for the state file
   std::string program;            // absolute path of the executable
   std::vector<std::string> argv;  // argv[0] = program
   int listen_fd = -1;             // borrowed from the ServiceTable
@@ -60,6 +63,12 @@ class ProcessSupervisor {
   // socket; returns how many took it (a worker that has exited is not counted).
   size_t send_log_file(int fd);
 
+  // Each service as `postern status` shows it (lib/queue/master_state.hpp), in master.cf order.
+  std::vector<ServiceState> service_states() const;
+  // Called (from inside the loop, never blocking) after anything service_states() shows has
+  // changed: a worker started or exited, a throttle began or ended, a new generation.
+  void set_on_change(std::function<void()> on_change) { on_change_ = std::move(on_change); }
+
  private:
   struct Worker {
     pid_t pid = -1;
@@ -74,6 +83,9 @@ class ProcessSupervisor {
     ServiceThrottle throttle;
     SingleEventHandle restart_timer;  // pending while the service is throttled
     bool waiting = false;             // for the previous generation to go
+    std::string last_exit;            // why its last worker went ("killed by signal 9")
+    int64_t last_exit_at = 0;         // Unix seconds
+    int64_t throttled_until = 0;      // Unix seconds, while throttled
   };
   struct RetiredWorker {
     std::string key;
@@ -84,8 +96,12 @@ class ProcessSupervisor {
   static void on_restart_timer(int fd, short what, void* arg);
   static void on_retire_deadline(int fd, short what, void* arg);
   void fill(Service& service);  // starts workers until max_processes run
-  bool spawn(Service& service);
-  void record_crash(Service& service);  // throttles the service (master/service_throttle.hpp)
+  bool spawn(Service& service, std::string* why);  // why: set when it fails
+  // Throttles the service (master/service_throttle.hpp); why: the exit or the start failure.
+  void record_crash(Service& service, const std::string& why);
+  void changed() const {
+    if (on_change_) on_change_();
+  }
   void start_waiting_services();
   bool previous_generation_running(const std::string& key) const;
 
@@ -95,6 +111,7 @@ class ProcessSupervisor {
   std::map<pid_t, RetiredWorker> retired_;
   SingleEventHandle retire_deadline_;
   bool shutting_down_ = false;
+  std::function<void()> on_change_;
 };
 
 }  // namespace postern::master

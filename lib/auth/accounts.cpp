@@ -8,10 +8,12 @@
 // LMDB layout (one environment, named databases):
 //   domains:  domain -> ""                 users:    user@domain -> crypt hash ("" = no login)
 //   aliases:  local@domain -> targets      catchall: domain -> targets
-//   sendas:   user@domain -> addresses     meta:     "postmaster" -> address, "format" -> "1"
+//   sendas:   user@domain -> addresses     meta:     "postmaster" -> address, "format" -> "1",
+//                                                    "fingerprint" -> accounts_fingerprint()
 // Lists are stored as NUL-separated full addresses (validated addresses never contain NUL).
 #include "lib/auth/accounts.hpp"
 
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
@@ -39,6 +41,7 @@ constexpr const char* kCatchAllDb = "catchall";
 constexpr const char* kSendAsDb = "sendas";
 constexpr const char* kMetaDb = "meta";
 constexpr std::string_view kPostmasterKey = "postmaster";
+constexpr std::string_view kFingerprintKey = "fingerprint";
 
 // RFC 5322 dot-atom (the local parts an admin writes in accounts.yaml); quoted local parts
 // and UTF-8 are not accepted here.
@@ -474,7 +477,59 @@ class Resolver {
   size_t expansions_ = 0;
 };
 
+// Each field as its length and bytes, so that no two different sets give the same input.
+void add_field(std::string& out, std::string_view field) {
+  out += std::to_string(field.size());
+  out += ':';
+  out += field;
+}
+
+void add_lists(std::string& out, std::string_view tag,
+               const std::map<std::string, std::vector<std::string>>& lists) {
+  add_field(out, tag);
+  for (const auto& [key, items] : lists) {
+    add_field(out, key);
+    out += std::to_string(items.size());
+    for (const std::string& item : items) add_field(out, item);
+  }
+}
+
 }  // namespace
+
+bool is_valid_local_part(std::string_view local) { return valid_local_part(local); }
+bool is_valid_domain_name(std::string_view domain) { return valid_domain(domain); }
+
+bool operator==(const AccountsData& a, const AccountsData& b) {
+  return a.postmaster == b.postmaster && a.domains == b.domains && a.passwords == b.passwords &&
+         a.send_as == b.send_as && a.aliases == b.aliases && a.catch_alls == b.catch_alls;
+}
+
+std::string accounts_fingerprint(const AccountsData& data) {
+  std::string text = "postern-accounts-1\n";
+  add_field(text, data.postmaster);
+  add_field(text, "domains");
+  for (const std::string& domain : data.domains) add_field(text, domain);
+  add_field(text, "users");
+  for (const auto& [user, hash] : data.passwords) {
+    add_field(text, user);
+    add_field(text, hash);
+  }
+  add_lists(text, "send_as", data.send_as);
+  add_lists(text, "aliases", data.aliases);
+  add_lists(text, "catch_alls", data.catch_alls);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_bytes = 0;
+  if (EVP_Digest(text.data(), text.size(), digest, &digest_bytes, EVP_sha256(), nullptr) != 1) {
+    return {};  // never equal to a stored fingerprint: the CLI then just waits and says so
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < digest_bytes; ++i) {
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 15]);
+  }
+  return hex;
+}
 
 Result<AccountsData> parse_accounts_yaml(std::string_view text, std::string_view file_name) {
   YamlReader reader(file_name);
@@ -532,7 +587,22 @@ Status AccountsDb::store(const AccountsData& data) {
   }
   if (Status st = txn->put(dbs.meta, kPostmasterKey, data.postmaster); !st) return st;
   if (Status st = txn->put(dbs.meta, "format", "1"); !st) return st;
+  if (Status st = txn->put(dbs.meta, kFingerprintKey, accounts_fingerprint(data)); !st) return st;
   return txn->commit();
+}
+
+Result<std::optional<std::string>> AccountsDb::fingerprint() const {
+  Result<LmdbTxn> txn = LmdbTxn::begin(env_, true);
+  if (!txn) return txn.error();
+  Result<std::optional<AccountDbs>> dbs = open_account_dbs(*txn, false);
+  if (!dbs) return dbs.error();
+  if (!dbs->has_value()) return std::optional<std::string>();
+  Result<std::optional<std::string_view>> stored = txn->get((*dbs)->meta, kFingerprintKey);
+  if (!stored) return stored.error();
+  std::optional<std::string> out;
+  if (stored->has_value()) out = std::string(**stored);
+  if (Status st = txn->commit(); !st) return st.error();
+  return out;
 }
 
 // Read transactions are committed, not aborted, when done: that keeps the database handles

@@ -44,6 +44,18 @@ struct AccountsData {
 Result<AccountsData> parse_accounts_yaml(std::string_view text, std::string_view file_name);
 Result<AccountsData> load_accounts_yaml(const std::string& path);
 
+// The checks parse_accounts_yaml applies, for the CLI that edits the same data: a local part
+// is an RFC 5322 dot-atom of at most 64 bytes; a domain an LDH name (lower-case, labels of at
+// most 63 bytes, at most 255 in all).
+bool is_valid_local_part(std::string_view local);
+bool is_valid_domain_name(std::string_view domain);
+
+// SHA-256 (hex) of everything in data, in a fixed order. store() keeps it in LMDB, so that the
+// CLI, after asking master to reload, can tell when master has loaded exactly what it wrote.
+std::string accounts_fingerprint(const AccountsData& data);
+
+bool operator==(const AccountsData& a, const AccountsData& b);
+
 // Where a recipient address goes.
 struct Resolution {
   bool ours = false;                    // the domain is one of ours
@@ -78,6 +90,8 @@ class AccountsDb {
   // address anyone's. Comparisons are ASCII case-insensitive. An address without '@': no.
   Result<bool> may_send_as(std::string_view user, std::string_view address,
                            std::string_view delimiters) const;
+  // accounts_fingerprint() of what the last store() wrote; nullopt before the first one.
+  Result<std::optional<std::string>> fingerprint() const;
 
  private:
   explicit AccountsDb(LmdbEnv env) : env_(std::move(env)) {}

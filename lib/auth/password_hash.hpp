@@ -1,5 +1,5 @@
 // Password hashes: checks a password a client sent (submission and imapd AUTH) against the
-// crypt(3) hash stored in our accounts, and makes new hashes (the CLI's `postern users add`).
+// crypt(3) hash stored in our accounts, and makes new hashes (`postern user add|passwd`).
 // Uses libxcrypt's crypt_r; the work area lives on the heap and is wiped after use. The password
 // is hostile (bounded by kMaxPasswordBytes, no NUL, not empty); the hash is the admin's, trusted
 // but checked: only yescrypt ($y$), SHA-512-crypt ($6$), SHA-256-crypt ($5$) and bcrypt ($2b$,

@@ -377,6 +377,42 @@ TEST_F(AccountsDbTest, StoreReplacesEverythingAndReadersSeeIt) {
   for (int fd : {to_child[0], to_child[1], to_parent[0], to_parent[1]}) ::close(fd);
 }
 
+TEST_F(AccountsDbTest, FingerprintOfWhatWasStored) {
+  // The CLI waits for this after a reload: equal exactly when the stored set is the same.
+  Result<AccountsData> sample = parse_accounts_yaml(kSample, "accounts.yaml");
+  ASSERT_TRUE(sample.ok());
+  Result<std::optional<std::string>> stored = db_->fingerprint();
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ(**stored, accounts_fingerprint(*sample));
+  EXPECT_EQ(stored->value().size(), 64u);
+  AccountsData changed = *sample;
+  changed.passwords["bob@example.org"] = "$6$salt$other";
+  EXPECT_NE(accounts_fingerprint(changed), accounts_fingerprint(*sample));
+  AccountsData moved = *sample;  // the same bytes in other fields must not collide
+  moved.aliases["info@example.org"] = {"bob@example.orgx"};
+  AccountsData moved2 = *sample;
+  moved2.aliases["info@example.org"] = {"bob@example.org", "x"};
+  EXPECT_NE(accounts_fingerprint(moved), accounts_fingerprint(moved2));
+  store("domains:\n  new.example:\n    users:\n      zed: {}\n");
+  stored = db_->fingerprint();
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_NE(**stored, accounts_fingerprint(*sample));
+}
+
+TEST(AccountsValidatorsTest, SameRulesAsTheLoader) {
+  EXPECT_TRUE(is_valid_local_part("a.b+c"));
+  EXPECT_TRUE(is_valid_local_part(std::string(64, 'a')));
+  EXPECT_FALSE(is_valid_local_part(std::string(65, 'a')));
+  EXPECT_FALSE(is_valid_local_part("a..b"));
+  EXPECT_FALSE(is_valid_local_part(""));
+  EXPECT_FALSE(is_valid_local_part("a b"));
+  EXPECT_TRUE(is_valid_domain_name("xn--bcher-kva.example"));
+  EXPECT_FALSE(is_valid_domain_name("Upper.example"));  // lower-cased first by the callers
+  EXPECT_FALSE(is_valid_domain_name("-a.example"));
+  EXPECT_FALSE(is_valid_domain_name(std::string(64, 'a') + ".example"));
+  EXPECT_TRUE(is_valid_domain_name(std::string(63, 'a') + ".example"));
+}
+
 TEST_F(AccountsDbTest, HostileAddresses) {
   EXPECT_FALSE(resolve("").ours);
   EXPECT_FALSE(resolve("@").ours);
