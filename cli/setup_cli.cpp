@@ -1,20 +1,23 @@
 // `postern setup ...`: parses and checks the words, reads the relay password from stdin, and
 // runs cli/setup_command.* (see command_groups.hpp). Every value is checked here or in
 // cli/setup_modes.cpp; a bad one is a usage error (exit 2) and nothing is written.
-#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
 
 #include "cli/command_groups.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/password_prompt.hpp"
 #include "cli/setup_command.hpp"
 #include "cli/setup_modes.hpp"
+#include "lib/auth/password_hash.hpp"
 
 namespace postern::cli {
 namespace {
+
+static_assert(kMaxRelayPasswordBytes == kMaxPasswordBytes,
+              "the relay password's limit is the shared reader's");
 
 constexpr std::string_view kUsage =
     "usage: postern [-c config_dir] setup --mode internet|smarthost|satellite|local\n"
@@ -30,49 +33,6 @@ constexpr std::string_view kUsage =
     "Writes main.cf (keeping the admin's other lines), the mail name file myorigin names,\n"
     "the relay login (mode 0600); checks with postern-master -t; reloads a running master.\n"
     "See postern(8).\n";
-
-// While it lives, a terminal on stdin does not echo (an admin typing the password by hand).
-class NoEcho {
- public:
-  NoEcho() {
-    if (::isatty(STDIN_FILENO) == 0 || ::tcgetattr(STDIN_FILENO, &saved_) != 0) return;
-    termios quiet = saved_;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    active_ = ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
-    if (active_) std::fputs("relay password: ", stderr);
-  }
-  NoEcho(const NoEcho&) = delete;
-  NoEcho& operator=(const NoEcho&) = delete;
-  ~NoEcho() {
-    if (!active_) return;
-    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_);
-    std::fputs("\n", stderr);
-  }
-
- private:
-  termios saved_{};
-  bool active_ = false;
-};
-
-// One line from stdin, without its newline (and a CR before it); at most max_bytes.
-Result<std::string> read_password_line(size_t max_bytes) {
-  NoEcho quiet;
-  std::string line;
-  char c = 0;
-  while (true) {
-    ssize_t n = ::read(STDIN_FILENO, &c, 1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Error::system("read the relay password from stdin");
-    if (n == 0 || c == '\n') break;
-    if (line.size() > max_bytes) {
-      return Error::limit("the relay password (stdin) is longer than " + std::to_string(max_bytes) +
-                          " bytes");
-    }
-    line += c;
-  }
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  return line;
-}
 
 }  // namespace
 
@@ -154,12 +114,19 @@ int run_setup(const Invocation& invocation) {
     options.listen = std::move(normalized).value();
   }
   if (password_stdin) {
-    Result<std::string> password = read_password_line(kMaxRelayPasswordBytes);
-    if (!password) return usage_error(invocation, password.error().describe(), kUsage);
-    if (Status checked = check_relay_password(*password); !checked) {
+    // A pipe (the postinst, a script): one line. A terminal (an admin by hand): asked twice
+    // with echo off (cli/password_prompt.hpp restores the echo however the prompt ends).
+    Result<SecretText> password =
+        ::isatty(STDIN_FILENO) != 0
+            ? prompt_new_password(*options.relay_user + " at " + options.relayhost)
+            : read_password_line(STDIN_FILENO);
+    if (!password) {
+      return usage_error(invocation, "relay password: " + password.error().describe(), kUsage);
+    }
+    if (Status checked = check_relay_password(password->view()); !checked) {
       return usage_error(invocation, checked.error().message, kUsage);
     }
-    options.relay_password = std::move(password).value();
+    options.relay_password = std::string(password->view());
   }
   return run_setup_command(invocation, options);
 }

@@ -33,7 +33,8 @@ inline constexpr size_t kMaxDomainBytes = 253;
 inline constexpr size_t kMaxSetupDomains = 100;
 inline constexpr size_t kMaxListenAddresses = 32;
 inline constexpr size_t kMaxRelayUserBytes = 256;
-inline constexpr size_t kMaxRelayPasswordBytes = 1024;
+// As the shared password reader takes (cli/password_prompt.hpp, kMaxPasswordBytes).
+inline constexpr size_t kMaxRelayPasswordBytes = 511;
 
 struct ModeInfo {
   SetupMode mode;

@@ -16,12 +16,16 @@ Setup runs on the Suite's own etc/ (its main.cf holds the test's paths, which se
 on a fresh folder with the shipped master.cf and accounts.yaml.
 """
 import os
+import pty
 import re
+import select
 import shutil
 import smtplib
 import stat
 import subprocess
 import tempfile
+import termios
+import time
 
 from postern_harness import BIN_DIR, SOURCE_DIR, Suite, free_port, run_tests, wait_until
 from relay_peers import SmartHost, SmtpSink, TestCa, port_accepts, temp_dir, wait_for_log
@@ -280,6 +284,42 @@ def test_smarthost_login_from_stdin():
         shutil.rmtree(work, ignore_errors=True)
 
 
+def test_relay_password_typed_at_a_terminal():
+    """--relay-password-stdin on a terminal: asked twice with echo off, never shown."""
+    with Suite(start=False) as suite:
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(POSTERN, [POSTERN, "-c", suite.etc, "setup",
+                               *mode_args("satellite", "[127.0.0.1]:2525"),
+                               "--relay-user", RELAY_USER, "--relay-password-stdin"])
+        seen = b""
+        try:
+            for prompt in (b"New password for ", b"Retype it: "):
+                deadline = time.monotonic() + 30
+                while prompt not in seen and time.monotonic() < deadline:
+                    if select.select([fd], [], [], 1)[0]:
+                        seen += os.read(fd, 1024)
+                assert prompt in seen, seen
+                assert not termios.tcgetattr(fd)[3] & termios.ECHO, "echo on at the prompt"
+                os.write(fd, RELAY_PASSWORD.encode() + b"\n")
+                time.sleep(0.05)  # the next prompt comes after the line is read
+            while True:
+                try:
+                    chunk = os.read(fd, 1024)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+        finally:
+            _, status = os.waitpid(pid, 0)
+            os.close(fd)
+        assert os.waitstatus_to_exitcode(status) == 0, seen
+        assert RELAY_PASSWORD.encode() not in seen, "the typed password was echoed"
+        assert f"[127.0.0.1]:2525 {RELAY_USER}:{RELAY_PASSWORD}\n".encode() in \
+            read(os.path.join(suite.etc, "relay_credentials"))
+
+
 def test_loopback_only_modes_bind_loopback():
     for mode in ("satellite", "local"):
         extra_port = free_port()
@@ -347,6 +387,7 @@ if __name__ == "__main__":
     run_tests([test_every_mode_in_a_fresh_folder, test_refused_inputs_write_nothing,
                test_internet_accepts_our_domain_refuses_relaying_and_listen_moves_listeners,
                test_smarthost_and_satellite_send_through_the_relay_host,
-               test_smarthost_login_from_stdin, test_loopback_only_modes_bind_loopback,
+               test_smarthost_login_from_stdin, test_relay_password_typed_at_a_terminal,
+               test_loopback_only_modes_bind_loopback,
                test_setup_reloads_a_running_master,
                test_local_delivers_here_and_bounces_other_domains])
