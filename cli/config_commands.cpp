@@ -176,6 +176,8 @@ int config_set(const Invocation& invocation, const std::vector<std::string>& ass
     wanted.emplace_back(std::string(name), std::string(value));
   }
 
+  Result<UniqueFd> lock = lock_config_directory(dir);
+  if (!lock) return report_failure(invocation, "lock", lock.error());
   Result<std::string> old_text = read_config_file(path, kMaxMainCfBytes);
   if (!old_text) return missing_main_cf(invocation, old_text.error());
   Result<MainCfEditor> editor = MainCfEditor::parse(*old_text);

@@ -3,11 +3,14 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <random>
+#include <thread>
 
 #include "lib/base/file_read.hpp"
 #include "lib/base/unique_fd.hpp"
@@ -50,6 +53,22 @@ class TemporaryFile {
 };
 
 }  // namespace
+
+Result<UniqueFd> lock_config_directory(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return Error::system("open " + dir);
+  constexpr int kStepMs = 50;
+  for (int waited = 0;; waited += kStepMs) {
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return fd;
+    if (errno != EWOULDBLOCK && errno != EINTR) return Error::system("lock " + dir);
+    if (waited >= kConfigLockWaitMs) {
+      return Error::temporary(
+          fmt::format("another postern setup or config set has been changing {} for {} s", dir,
+                      kConfigLockWaitMs / 1000));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(kStepMs));
+  }
+}
 
 Result<std::string> read_config_file(const std::string& path, size_t max_bytes) {
   struct stat st {};

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "lib/base/result.hpp"
+#include "lib/base/unique_fd.hpp"
 
 namespace postern::cli {
 
@@ -30,6 +31,12 @@ enum class WriteOutcome { kUnchanged, kCreated, kReplaced };
 // force_mode, has that mode and owner) nothing is written: kUnchanged.
 Result<WriteOutcome> replace_file(const std::string& path, std::string_view text,
                                   const NewFileMode& new_file);
+
+// An exclusive flock(2) on the configuration folder, held while the returned descriptor lives:
+// two `postern setup` or `postern config set` runs edit main.cf one after the other, so
+// neither loses the other's change. Waits up to kConfigLockWaitMs, then a kTemporary error.
+inline constexpr int kConfigLockWaitMs = 10000;
+Result<UniqueFd> lock_config_directory(const std::string& dir);
 
 // The file's bytes, at most max_bytes; kNotFound when it does not exist.
 Result<std::string> read_config_file(const std::string& path, size_t max_bytes);

@@ -102,6 +102,14 @@ int run_setup_command(const Invocation& invocation, const SetupOptions& options)
   const std::string mailname_file =
       debian_paths ? std::string(kDebianMailnameFile) : dir + "/mailname";
 
+  // One setup or config set at a time (a dry run changes nothing and waits for nobody).
+  UniqueFd lock;
+  if (!options.dry_run) {
+    Result<UniqueFd> locked = lock_config_directory(dir);
+    if (!locked) return fail(invocation, "lock", locked.error());
+    lock = std::move(locked).value();
+  }
+
   // main.cf as it is, or the shipped one for a new configuration.
   std::string old_text;
   bool main_cf_exists = true;

@@ -2,7 +2,9 @@
 #include "cli/config_file_writer.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -106,6 +108,18 @@ TEST_F(ConfigFileWriterTest, MissingFolderIsAnErrorAndReadSaysNotFound) {
   ASSERT_TRUE(replace_file(path("big"), std::string(101, 'x'), NewFileMode{}));
   EXPECT_TRUE(read_config_file(path("big"), 101));
   EXPECT_FALSE(read_config_file(path("big"), 100));
+}
+
+TEST_F(ConfigFileWriterTest, OneEditorAtATime) {
+  Result<UniqueFd> first = lock_config_directory(dir_);
+  ASSERT_TRUE(first);
+  // flock locks belong to the open file: a second open, as another process would have, waits.
+  UniqueFd other(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY));
+  ASSERT_TRUE(other);
+  EXPECT_NE(::flock(other.get(), LOCK_EX | LOCK_NB), 0);
+  first->reset();
+  EXPECT_EQ(::flock(other.get(), LOCK_EX | LOCK_NB), 0);
+  EXPECT_FALSE(lock_config_directory(dir_ + "/absent"));
 }
 
 }  // namespace

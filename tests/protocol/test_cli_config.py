@@ -198,5 +198,24 @@ def test_stopped_suite():
         assert "set while stopped" in banner(suite.smtp_port)
 
 
+def test_concurrent_sets_lose_nothing():
+    """Eight config set runs at once, each changing another parameter: every change is there
+    afterwards (they take turns on the folder's lock), and the file still reads."""
+    with Suite(main_cf_extra=ADMIN_LINES, start=False) as suite:
+        names = ["smtpd_timeout", "smtp_helo_timeout", "smtp_mail_timeout", "smtp_rcpt_timeout",
+                 "smtp_data_init_timeout", "smtp_data_xfer_timeout", "smtp_data_done_timeout",
+                 "smtp_connect_timeout"]
+        runs = [subprocess.Popen([POSTERN, "-c", suite.etc, "config", "set", f"{name}={i + 11}s"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                for i, name in enumerate(names)]
+        for run in runs:
+            out, err = run.communicate(timeout=60)
+            assert run.returncode == 0, out + err
+        shown = json.loads(postern(suite, "show", *names, "--json", check_status=0).stdout)
+        assert {name: shown[name]["raw"] for name in names} == \
+            {name: f"{i + 11}s" for i, name in enumerate(names)}, shown
+        assert ADMIN_LINES.encode() in read_main_cf(suite)
+
+
 if __name__ == "__main__":
-    run_tests([test_running_suite, test_stopped_suite])
+    run_tests([test_running_suite, test_stopped_suite, test_concurrent_sets_lose_nothing])
