@@ -1,6 +1,7 @@
-// `postern queue list|show|flush` (see queue_commands.hpp). Reads queue files with QueueFile
-// (every record bounded; a damaged file becomes one "unreadable" line) and defer/<ID> with the
-// bounded, lenient parser of lib/queue/queue_file; everything printed goes through shown().
+// `postern queue list|show|flush` in text (see queue_commands.hpp). Reads queue files with
+// QueueFile (every record bounded; a damaged file becomes one "unreadable" line) and defer/<ID>
+// with the bounded, lenient parser of lib/queue/queue_file; everything printed goes through
+// shown().
 #include "queue_commands.hpp"
 
 #include <dirent.h>
@@ -16,6 +17,7 @@
 
 #include "lib/base/file_read.hpp"
 #include "lib/queue/ipc.hpp"
+#include "lib/queue/queue_control.hpp"
 #include "lib/queue/queue_file.hpp"
 
 namespace postern {
@@ -46,38 +48,6 @@ std::string folder_path(const QueueLayout& layout, std::string_view folder) {
   return layout.root + "/" + std::string(folder);
 }
 
-// Queue IDs in a folder, sorted (IDs sort by arrival time). Temporary files are skipped.
-// The queue IDs in dir, sorted; none when dir does not exist. A folder that exists but cannot be
-// read (permissions, not a directory) is an error: "Mail queue is empty" would be a lie.
-Result<std::vector<std::string>> queue_ids_in(const std::string& dir) {
-  std::vector<std::string> ids;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) {
-    if (errno == ENOENT) return ids;
-    return Error::system("cannot read " + dir);
-  }
-  while (dirent* entry = ::readdir(d)) {
-    if (is_queue_id(entry->d_name)) ids.emplace_back(entry->d_name);
-  }
-  ::closedir(d);
-  std::sort(ids.begin(), ids.end());
-  return ids;
-}
-
-// address -> "dsn reason" from defer/<ID>; empty when there is no such file.
-std::map<std::string, DeferReason> defer_reasons(const QueueLayout& layout,
-                                                 std::string_view queue_id) {
-  std::map<std::string, DeferReason> by_address;
-  Result<std::string> text =
-      read_small_file(layout.defer() + "/" + std::string(queue_id), kMaxDeferFileBytes);
-  if (!text) return by_address;
-  for (DeferReason& reason : parse_defer_reasons(*text)) {
-    std::string address = reason.address;
-    by_address.emplace(std::move(address), std::move(reason));
-  }
-  return by_address;
-}
-
 std::string sender_text(std::string_view sender) {
   return sender.empty() ? "MAILER-DAEMON" : shown(sender);
 }
@@ -100,7 +70,7 @@ void list_one(const QueueLayout& layout, const Folder& folder, const std::string
   totals.bytes += envelope.message_bytes;
   emit(fmt::format("{}{} {:>8} {:<20}  {}\n", queue_id, folder.mark, envelope.message_bytes,
                    queue_time_text(envelope.arrival_time), sender_text(envelope.sender)));
-  const std::map<std::string, DeferReason> reasons = defer_reasons(layout, queue_id);
+  const std::map<std::string, DeferReason> reasons = read_defer_reasons(layout, queue_id);
   const std::string indent(kRecipientIndent, ' ');
   std::string last_reason;
   size_t listed = 0;
@@ -124,6 +94,37 @@ void list_one(const QueueLayout& layout, const Folder& folder, const std::string
 }
 
 }  // namespace
+
+// The queue IDs in dir, sorted; none when dir does not exist. A folder that exists but cannot be
+// read (permissions, not a directory) is an error: "Mail queue is empty" would be a lie.
+Result<std::vector<std::string>> queue_ids_in(const std::string& dir) {
+  std::vector<std::string> ids;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) {
+    if (errno == ENOENT) return ids;
+    return Error::system("cannot read " + dir);
+  }
+  while (dirent* entry = ::readdir(d)) {
+    if (is_queue_id(entry->d_name)) ids.emplace_back(entry->d_name);
+  }
+  ::closedir(d);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+// address -> "dsn reason" from defer/<ID>; empty when there is no such file.
+std::map<std::string, DeferReason> read_defer_reasons(const QueueLayout& layout,
+                                                      std::string_view queue_id) {
+  std::map<std::string, DeferReason> by_address;
+  Result<std::string> text =
+      read_small_file(layout.defer() + "/" + std::string(queue_id), kMaxDeferFileBytes);
+  if (!text) return by_address;
+  for (DeferReason& reason : parse_defer_reasons(*text)) {
+    std::string address = reason.address;
+    by_address.emplace(std::move(address), std::move(reason));
+  }
+  return by_address;
+}
 
 std::string queue_time_text(int64_t unix_seconds) {
   time_t t = static_cast<time_t>(unix_seconds);
@@ -175,7 +176,7 @@ Status show_queue_message(const QueueLayout& layout, std::string_view queue_id, 
       return Error::parse(fmt::format("{}: unreadable: {}", queue_id, file.error().describe()));
     }
     const QueueEnvelope& envelope = file->envelope();
-    const std::map<std::string, DeferReason> reasons = defer_reasons(layout, queue_id);
+    const std::map<std::string, DeferReason> reasons = read_defer_reasons(layout, queue_id);
     emit("*** ENVELOPE RECORDS " + std::string(folder.name) + "/" + std::string(queue_id) +
          " ***\n");
     emit(fmt::format("message_size: {}\n", envelope.message_bytes));
@@ -230,28 +231,18 @@ Status show_queue_message(const QueueLayout& layout, std::string_view queue_id, 
   return Error::not_found(std::string(queue_id) + ": no such message in the queue");
 }
 
-Status release_held_message(const QueueLayout& layout, std::string_view queue_id) {
-  if (!is_queue_id(queue_id)) return Error::parse("not a queue ID: " + shown(queue_id, 40));
-  const std::string from = layout.hold() + "/" + std::string(queue_id);
-  const std::string to = layout.incoming() + "/" + std::string(queue_id);
-  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
-    if (errno == ENOENT) return Error::not_found(std::string(queue_id) + ": not on hold");
-    return Error::system("rename " + from + " to incoming/");
-  }
-  if (Status synced = fsync_directory(layout.incoming()); !synced) return synced;
-  AttrRecord request;
-  request.add("request", "nudge");
-  (void)ipc_call(layout.private_dir() + "/qmgr", request, kFlushTimeoutMs);
-  return Status::success();
+Result<int64_t> flush_queue(const QueueLayout& layout, int timeout_ms) {
+  return flush_queue(layout, std::nullopt, timeout_ms);
 }
 
-Result<int64_t> flush_queue(const QueueLayout& layout, int timeout_ms) {
-  AttrRecord request;
-  request.add("request", "flush");
-  Result<AttrRecord> reply = ipc_call(layout.private_dir() + "/qmgr", request, timeout_ms);
+Result<int64_t> flush_queue(const QueueLayout& layout, const std::optional<std::string>& domain,
+                            int timeout_ms) {
+  Result<AttrRecord> reply = ipc_call(layout.private_dir() + "/qmgr",
+                                      encode_flush_request(FlushRequest{domain}), timeout_ms);
   if (!reply) return reply.error();
   if (reply->get("status") != std::optional<std::string_view>("ok")) {
-    return Error::parse("qmgr did not accept the flush request");
+    return Error::parse("qmgr did not accept the flush request: " +
+                        shown(reply->get("reason").value_or("no reason given")));
   }
   std::optional<int64_t> count = reply->get_int("count");
   if (!count) return Error::parse("qmgr's reply has no count");

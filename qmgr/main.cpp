@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
   NudgeListener listener(
       base.get(), std::move(ctx.listen_fd),
       [&](std::optional<std::string> queue_id) { manager.nudge(queue_id); },
-      [&] { return manager.flush(); });
+      [&](const AttrRecord& request) { return answer_control_request(manager, request); });
   DaemonStopWatch stop_watch(base.get(), ctx.master_watch_fd.get(), [&] {
     listener.stop();
     manager.stop([&] { event_base_loopexit(base.get(), nullptr); });

@@ -1,6 +1,7 @@
-// qmgr's private/qmgr listener: one nudge record in, "status=ok" out, connection closed. Runs in
-// postern-qmgr. A malformed record, a second record or a silent peer just loses its connection;
-// the queue scan every second makes up for any nudge that never arrives.
+// qmgr's private/qmgr listener: one nudge record in, "status=ok" out, connection closed; any other
+// request goes to the control handler and its reply goes out. Runs in postern-qmgr. A malformed
+// record, a second record or a silent peer just loses its connection; the queue scan every second
+// makes up for any nudge that never arrives.
 #include "nudge_listener.hpp"
 
 #include <event2/buffer.h>
@@ -8,15 +9,15 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#include "lib/queue/ipc.hpp"
 #include "lib/base/log.hpp"
+#include "lib/queue/ipc.hpp"
 #include "lib/queue/queue_dir.hpp"
 
 namespace postern {
 
 NudgeListener::NudgeListener(event_base* base, UniqueFd listen_fd, Handler handler,
-                             FlushHandler flush_handler)
-    : base_(base), handler_(std::move(handler)), flush_handler_(std::move(flush_handler)) {
+                             ControlHandler control_handler)
+    : base_(base), handler_(std::move(handler)), control_handler_(std::move(control_handler)) {
   listener_ = evconnlistener_new(base_, &NudgeListener::on_accept, this,
                                  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, listen_fd.get());
   if (!listener_) log::fatal("cannot listen on the qmgr socket");
@@ -69,17 +70,16 @@ void NudgeListener::on_read(bufferevent* bev, void* arg) {
     return;
   }
   const std::optional<std::string_view> request = record->value().get("request");
-  if (request == std::optional<std::string_view>("flush") && self->flush_handler_) {
-    AttrRecord reply;
-    reply.add("status", "ok");
-    reply.add("count", static_cast<int64_t>(self->flush_handler_()));
-    std::string frame = reply.encode();
+  if (request != std::optional<std::string_view>("nudge")) {
+    if (!self->control_handler_) {
+      self->close_connection(bev);
+      return;
+    }
+    // The handler may take a while (a batch of renames and their fsyncs): it is the admin's
+    // request, answered before the next event.
+    std::string frame = self->control_handler_(record->value()).encode();
     bufferevent_write(bev, frame.data(), frame.size());
     self->closing_.insert(bev);
-    return;
-  }
-  if (request != std::optional<std::string_view>("nudge")) {
-    self->close_connection(bev);
     return;
   }
   std::optional<std::string> queue_id;

@@ -1,9 +1,11 @@
 // qmgr's private/qmgr service: smtpd (and submission, pickup) connect and send
 // "request=nudge [queue_id=ID]"; qmgr replies "status=ok" and looks at incoming/ at once. A lost
-// nudge only delays (qmgr scans every second). `postern queue flush` sends "request=flush" and
-// hears "status=ok count=N" (N deferred files made due now). Runs in postern-qmgr. Trusts nothing a
-// peer sends: records are decoded with lib/queue/ipc.hpp's bounds, a queue ID is used only when it has
-// the queue ID shape. Bounded by kMaxNudgeConnections and kNudgeTimeoutSeconds per connection.
+// nudge only delays (qmgr scans every second). Every other request (the `postern queue` commands:
+// flush, delete, hold, release, requeue; lib/queue/queue_control.hpp) goes to the control
+// handler, whose reply record is sent back. Runs in postern-qmgr. Trusts nothing a peer sends:
+// records are decoded with lib/queue/ipc.hpp's bounds, a queue ID is used only when it has the
+// queue ID shape, the control handler decodes its own. Bounded by kMaxNudgeConnections and
+// kNudgeTimeoutSeconds per connection; one request per connection.
 #pragma once
 
 #include <functional>
@@ -12,6 +14,7 @@
 #include <string>
 
 #include "lib/base/unique_fd.hpp"
+#include "lib/queue/ipc.hpp"
 
 struct event_base;
 struct evconnlistener;
@@ -26,9 +29,10 @@ inline constexpr int kNudgeTimeoutSeconds = 10;
 class NudgeListener {
  public:
   using Handler = std::function<void(std::optional<std::string> queue_id)>;
-  using FlushHandler = std::function<size_t()>;  // returns how many files it made due
+  // Any request but nudge: returns the reply record.
+  using ControlHandler = std::function<AttrRecord(const AttrRecord& request)>;
   NudgeListener(event_base* base, UniqueFd listen_fd, Handler handler,
-                FlushHandler flush_handler = nullptr);
+                ControlHandler control_handler = nullptr);
   NudgeListener(const NudgeListener&) = delete;
   NudgeListener& operator=(const NudgeListener&) = delete;
   ~NudgeListener();
@@ -44,7 +48,7 @@ class NudgeListener {
   event_base* base_;
   evconnlistener* listener_ = nullptr;
   Handler handler_;
-  FlushHandler flush_handler_;
+  ControlHandler control_handler_;
   std::set<bufferevent*> connections_;
   std::set<bufferevent*> closing_;  // reply written, closed once it has drained
 };

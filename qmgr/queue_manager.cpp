@@ -102,10 +102,24 @@ void QueueManager::nudge(const std::optional<std::string>& queue_id) {
 }
 
 size_t QueueManager::flush() {
+  return flush_where(nullptr);
+}
+
+size_t QueueManager::flush_domain(std::string_view domain) {
+  return flush_where(&domain);
+}
+
+size_t QueueManager::flush_where(const std::string_view* domain) {
   if (stopping_) return 0;
   size_t count = 0;
   const int64_t now = now_seconds();
   for_each_queue_id(settings_.layout.deferred(), [&](int dir_fd, std::string queue_id) {
+    if (domain) {
+      // Only files with a pending recipient in that domain (each envelope read, bounded by
+      // QueueFile's limits; a file that cannot be read now is left for its own retry time).
+      Result<QueueFile> file = QueueFile::open(settings_.layout.deferred() + "/" + queue_id, false);
+      if (!file || !has_pending_recipient_in(file->envelope(), *domain)) return true;
+    }
     // Due now: the deferred scan goes by mtime. The 'S' record keeps its attempt count, so the
     // back-off after a failed flush is as long as it would have been.
     timespec times[2];
@@ -116,7 +130,11 @@ size_t QueueManager::flush() {
     if (::utimensat(dir_fd, queue_id.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0) ++count;
     return true;
   });
-  log::info("flush: {} deferred messages due now", count);
+  if (domain) {
+    log::info("flush: {} deferred messages for {} due now", count, log::printable(*domain));
+  } else {
+    log::info("flush: {} deferred messages due now", count);
+  }
   scan_deferred();
   return count;
 }
@@ -289,6 +307,12 @@ void QueueManager::process(const std::string& queue_id) {
         remove_defer_reasons(queue_id);
       }
     }
+    return;
+  }
+  // The admin deleted or held it while an earlier attempt was in flight, and qmgr stopped or
+  // crashed before that attempt was finished: done now, before any delivery.
+  if (apply_file_flags(queue_id, *file)) {
+    known_.erase(queue_id);
     return;
   }
 

@@ -21,6 +21,8 @@
 #include <string>
 
 #include "lib/auth/accounts.hpp"
+#include "lib/queue/queue_admin.hpp"
+#include "lib/queue/queue_control.hpp"
 #include "lib/queue/queue_dir.hpp"
 #include "lib/queue/queue_file.hpp"
 #include "qmgr/delivery_client.hpp"
@@ -72,6 +74,13 @@ class QueueManager {
   // A flush from private/qmgr (`postern queue flush`): every file in deferred/ is due now and the
   // deferred scan runs at once. Returns how many files were made due.
   size_t flush();
+  // `postern queue flush --domain D`: only the deferred files with a pending recipient in D.
+  size_t flush_domain(std::string_view domain);
+  // `postern queue delete|hold|release|requeue` (queue_manager_control.cpp): one result per
+  // queue ID, in order. A message whose delivery attempt is in flight is flagged in its file
+  // (delete, hold) or in memory (requeue); its requests not sent yet are dropped, and the
+  // action is carried out when the requests in flight are answered.
+  std::vector<ControlResult> control(const ControlRequest& request);
   // Stops taking work; on_stopped runs once the requests in flight are answered (or after
   // kStopGraceSeconds). Files not finished stay in active/ and are taken back at the next start.
   void stop(std::function<void()> on_stopped);
@@ -91,6 +100,8 @@ class QueueManager {
     std::vector<RecipientResult> results;  // by recipient index
     size_t requests_open = 0;              // delivery and relay requests not answered yet
     bool short_retry = false;
+    // The admin's request that arrived while this attempt was in flight, done by finish().
+    enum class Pending { kNone, kDelete, kHold, kRequeue } pending = Pending::kNone;
   };
   enum class Service { kDelivery, kRelay, kLocal };
   static constexpr size_t kServiceCount = 3;
@@ -104,6 +115,7 @@ class QueueManager {
 
   size_t active_count() const { return ready_.size() + in_flight_.size(); }
   bool has_room() const { return active_count() < kMaxActiveMessages; }
+  size_t flush_where(const std::string_view* domain);  // nullptr: every deferred file
   bool take_file(const std::string& from_dir, const std::string& queue_id);
   void recover_active();
   void scan_incoming();
@@ -132,6 +144,19 @@ class QueueManager {
   // defer_file's schedule update).
   void send_delay_warning(Attempt& attempt, int64_t now);
   void park_unreadable(const std::string& queue_id, const std::string& path);
+  // --- the admin's requests (queue_manager_control.cpp) ---
+  Attempt* attempt_in_flight(std::string_view queue_id);
+  ControlResult control_one(const ControlRequest& request, const std::string& queue_id,
+                            QueueEditor& editor);
+  ControlResult control_in_flight(const ControlRequest& request, Attempt& attempt);
+  // Drops the requests of attempt still waiting for a slot; true when none is left in flight
+  // (the attempt was then finished here).
+  bool drop_waiting_calls(Attempt& attempt);
+  // finish() of an attempt with a pending request, or process() of a flagged file: carries it
+  // out. True when the file was dealt with (removed, held or requeued).
+  bool finish_pending(Attempt& attempt, bool pending_left);
+  bool apply_file_flags(const std::string& queue_id, const QueueFile& file);
+  void remove_from_ready(const std::string& queue_id);
   void check_stopped();
 
   event_base* base_;
@@ -162,5 +187,9 @@ class QueueManager {
   bool stopping_ = false;
   std::function<void()> on_stopped_;
 };
+
+// private/qmgr's requests other than nudge (lib/queue/queue_control.hpp): flush [domain=D],
+// delete, hold, release, requeue, decoded, carried out and answered (queue_manager_control.cpp).
+AttrRecord answer_control_request(QueueManager& manager, const AttrRecord& request);
 
 }  // namespace postern

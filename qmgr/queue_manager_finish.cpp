@@ -56,6 +56,13 @@ bool wants_delay_report(std::string_view notify) {
 
 void QueueManager::finish(std::unique_ptr<Attempt> attempt) {
   const int64_t now = now_seconds();
+  if (attempt->pending == Attempt::Pending::kDelete) {
+    // The admin deleted it during the attempt: what was delivered is delivered, the rest is
+    // dropped without a bounce, and the file goes (queue_manager_control.cpp).
+    finish_pending(*attempt, false);
+    known_.erase(attempt->queue_id);
+    return;
+  }
   const QueueEnvelope& envelope = attempt->file->envelope();
   const int64_t lifetime = envelope.sender.empty() ? settings_.bounce_queue_lifetime_seconds
                                                    : settings_.maximal_queue_lifetime_seconds;
@@ -105,7 +112,8 @@ void QueueManager::finish(std::unique_ptr<Attempt> attempt) {
     }
     write_defer_reasons_of(*attempt);
     send_delay_warning(*attempt, now);  // sets the flag that defer_file writes
-    defer_file(*attempt, now);
+    // Held or requeued by the admin during the attempt: to hold/ or incoming/, not deferred/.
+    if (!finish_pending(*attempt, true)) defer_file(*attempt, now);
   }
   known_.erase(attempt->queue_id);
 }

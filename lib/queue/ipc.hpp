@@ -77,6 +77,7 @@ Result<AttrRecord> ipc_receive(int fd, int timeout_ms);
 //                                    remote_mta=HOST (the server that answered) and
 //                                    diagnostic=TEXT (its reply, "550 5.1.1 ...", for the DSN's
 //                                    Diagnostic-Code). relay logs each to=<...> line itself.
-//   to qmgr (private/qmgr):   request=flush                          reply: status=ok count=N
-//                             (every file in deferred/ is due now; `postern queue flush`)
+//   to qmgr (private/qmgr):   request=flush [domain=D]; request=delete|hold|release|requeue
+//                             queue_id=ID...: the `postern queue` commands, described with their
+//                             replies in lib/queue/queue_control.hpp
 }  // namespace postern

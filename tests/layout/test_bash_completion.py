@@ -3,7 +3,8 @@ COMP_WORDS/COMP_CWORD as bash sets them, COMPREPLY checked: commands, subcommand
 setup's --mode values (also as --mode=), queue IDs from the queue folders of the -c
 configuration (with the built postern on PATH and without any), files after why --log. And the
 command list stays in step with cli/command_groups.hpp: every command there is completed, and
-nothing else."""
+nothing else; and every option a command's --help names is offered for that command.
+"""
 import os
 import re
 import shutil
@@ -118,9 +119,28 @@ def test_queue_ids_and_files():
         shutil.rmtree(root, ignore_errors=True)
 
 
+def test_every_option_of_each_help_is_completed():
+    """The options in `postern COMMAND --help` (the built program's own usage text) against
+    what the completion offers after `postern COMMAND -` and `postern COMMAND SUB -` for each of
+    its subcommands: an option added to a command and not to the completion fails here."""
+    postern = os.path.join(BIN_DIR, "postern")
+    for command in commands_in_table():
+        done = subprocess.run([postern, command, "--help"], capture_output=True, text=True,
+                              timeout=30)
+        assert done.returncode == 0, (command, done)
+        usage = done.stdout.replace("postern-master -t", "")  # master's option, not ours
+        named = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*|-[a-z])\b", usage)) - {"-c"}
+        offered = set(complete(f"postern {command} -"))
+        for sub in complete(f"postern {command} "):
+            if not sub.startswith("-") and re.fullmatch(r"[a-z]+", sub):
+                offered |= set(complete(f"postern {command} {sub} -"))
+        assert named <= offered, (command, sorted(named - offered))
+
+
 if __name__ == "__main__":
     run_tests([
         test_every_command_of_the_table_is_completed,
         test_subcommands_and_options,
         test_queue_ids_and_files,
+        test_every_option_of_each_help_is_completed,
     ])
