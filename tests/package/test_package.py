@@ -59,7 +59,6 @@ MAIL_WAIT_SECONDS = 60
 deb = None
 tarball = None
 work_dir = None
-setup_in_package = False
 
 
 # ---- helpers -----------------------------------------------------------------------------------
@@ -180,21 +179,12 @@ def test_install_deliver_remove_purge():
     with fresh_root() as root:
         try:
             assert package_state(root, "exim4-daemon-light") == "ii", "the root has no exim4"
-            if setup_in_package:
-                answers = {"main_mailer_type": ("select", "local"),
-                           "mailname": ("string", MAILNAME)}
-            else:
-                # Until `postern setup` is in the package: "No configuration", then main.cf
-                # from the shipped template by hand, as an admin who answered so would.
-                answers = {"main_mailer_type": ("select", "none")}
-            apt = install_postern(root, answers)
+            apt = install_postern(root, {"main_mailer_type": ("select", "local"),
+                                         "mailname": ("string", MAILNAME)})
             print(apt.stdout[-1500:])
             assert package_state(root, "exim4-daemon-light") in ("rc", "un", "not known"), \
                 "apt install did not remove exim4-daemon-light"
             assert package_state(root, "postern") == "ii"
-            if not setup_in_package:
-                root.run("cp /usr/share/postern/main.cf /etc/postern/main.cf && "
-                         f"echo {MAILNAME} > /etc/mailname && /etc/init.d/postern start")
             wait_for_master(root)
             print("processes:", postern_processes(root))
 
@@ -389,18 +379,8 @@ def build_deb():
     return path
 
 
-def package_has_setup(path):
-    """Whether the packaged postern knows `setup` (run from the .deb's files, on this machine)."""
-    unpacked = tempfile.mkdtemp(prefix="postern-deb-", dir=work_dir)
-    subprocess.run(["dpkg-deb", "-x", path, unpacked], check=True)
-    result = subprocess.run([os.path.join(unpacked, "usr/sbin/postern"), "setup", "--help"],
-                            capture_output=True, text=True)
-    shutil.rmtree(unpacked)
-    return result.returncode == 0 and "--mode" in result.stdout + result.stderr
-
-
 def main():
-    global deb, tarball, work_dir, setup_in_package
+    global deb, tarball, work_dir
     if os.geteuid() != 0:
         skip_test("needs root: the Debian roots are made with mmdebstrap and entered with chroot")
     for tool in ("mmdebstrap", "unshare", "nsenter", "dpkg-buildpackage", "lintian"):
@@ -410,7 +390,6 @@ def main():
     work_dir = tempfile.mkdtemp(prefix="postern-package-test-", dir="/tmp")
     try:
         deb = build_deb()
-        setup_in_package = package_has_setup(deb)
         kept = os.environ.get("POSTERN_KEEP_TARBALL")
         tarball = kept or os.path.join(work_dir, "root.tar")
         if not (kept and os.path.exists(kept)):
@@ -419,16 +398,9 @@ def main():
             if not made:
                 skip_test(detail)
             print(f"mmdebstrap: {tarball} in {detail:.0f} s")
-        tests = [test_lintian_no_errors, test_install_deliver_remove_purge, test_no_configuration]
-        mode_tests = [test_mode_internet, test_mode_smarthost, test_mode_satellite,
-                      test_mode_local_and_reconfigure]
-        if setup_in_package:
-            tests += mode_tests
-        else:
-            # The debconf types are applied by `postern setup`; a package without it cannot
-            # pass them, and says so instead of failing the rest.
-            print("NOT RUN (this package's postern has no `setup` command): "
-                  + ", ".join(t.__name__ for t in mode_tests))
+        tests = [test_lintian_no_errors, test_install_deliver_remove_purge, test_no_configuration,
+                 test_mode_internet, test_mode_smarthost, test_mode_satellite,
+                 test_mode_local_and_reconfigure]
         try:
             run_tests(tests)
         finally:
