@@ -93,12 +93,20 @@ void ensure_standard_descriptors() {
   }
 }
 
-// Detaches from the terminal: the parent exits 0, the child leads a new session with its
-// standard descriptors on /dev/null. The pid-file lock is shared with the child and survives.
-void daemonize() {
+// Detaches from the terminal: the parent writes the child's pid into the pid file and exits 0,
+// the child leads a new session with its standard descriptors on /dev/null. The pid-file lock
+// is shared with the child and survives. The pid is in the file before the parent exits, as a
+// forking service manager (systemd's Type=forking, start-stop-daemon) expects it.
+void daemonize(PidFile& pid_file) {
   pid_t pid = ::fork();
   if (pid < 0) log::fatal("fork: {}", std::strerror(errno));
-  if (pid > 0) ::_exit(0);
+  if (pid > 0) {
+    if (Status written = pid_file.write_pid(pid); !written) {
+      ::kill(pid, SIGKILL);  // nothing started yet: no worker, no client
+      log::fatal("{}", written.error().describe());
+    }
+    ::_exit(0);
+  }
   if (::setsid() < 0) log::fatal("setsid: {}", std::strerror(errno));
   if (::chdir("/") != 0) log::fatal("chdir /: {}", std::strerror(errno));
   int null_fd = ::open("/dev/null", O_RDWR);
@@ -187,7 +195,7 @@ int run(int argc, char** argv) {
     log::fatal("accounts: {}", accounts.error().describe());
   }
 
-  if (!args.foreground) daemonize();
+  if (!args.foreground) daemonize(*pid_file);
   if (maillog) {
     if (::dup2(maillog.get(), STDERR_FILENO) < 0) {
       log::fatal("maillog_file {}: dup2: {}", maillog_file, std::strerror(errno));
@@ -197,8 +205,10 @@ int run(int argc, char** argv) {
   } else if (!args.foreground) {
     log::init(program_name, false);
   }
-  if (Status written = pid_file->write_pid(::getpid()); !written) {
-    log::fatal("{}", written.error().describe());
+  if (args.foreground) {
+    if (Status written = pid_file->write_pid(::getpid()); !written) {
+      log::fatal("{}", written.error().describe());
+    }
   }
   Master master(std::move(config), std::move(plans).value(), std::move(table),
                 std::move(pid_file).value(), args.foreground, maillog_file);

@@ -8,6 +8,7 @@ import signal
 import smtplib
 import socket
 import subprocess
+import tempfile
 import time
 
 import postern_harness
@@ -167,9 +168,13 @@ def test_crash_loop_is_throttled_forever_and_the_rest_keeps_serving():
 
 def test_daemon_mode_detaches_and_stops_on_sigterm():
     with Suite(start=False) as suite:
-        started = subprocess.run([MASTER, "-c", suite.etc], capture_output=True, text=True,
-                                 timeout=30)
-        assert started.returncode == 0, started.stderr
+        # Output to a file, not a pipe: run() then returns when the starting process exits,
+        # not when the daemon lets go of the pipe.
+        with tempfile.TemporaryFile("w+") as output:
+            started = subprocess.run([MASTER, "-c", suite.etc], stdout=output, stderr=output,
+                                     stdin=subprocess.DEVNULL, timeout=30)
+            output.seek(0)
+            assert started.returncode == 0, output.read()
         pid_path = os.path.join(suite.spool, "pid", "master.pid")
 
         def daemon_pid():
@@ -179,11 +184,17 @@ def test_daemon_mode_detaches_and_stops_on_sigterm():
                 return int(text) if text else None
             except (OSError, ValueError):
                 return None
-        pid = wait_until(daemon_pid, 20, what="master.pid")
+        # The pid is in the file once the starting process has exited, as systemd's
+        # Type=forking and start-stop-daemon expect: no waiting for it.
+        pid = daemon_pid()
+        assert pid and pid_alive(pid), ("master.pid holds no running pid when the starting "
+                                        "process exits", pid)
         try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            assert int(fields[3]) == pid, "the daemon does not lead its own session"
+            def session_leader():
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                return int(fields[3]) == pid
+            wait_until(session_leader, 20, what="the daemon leading its own session")
             wait_until(lambda: _accepts(suite.smtp_port), 20, what="smtp port")
             assert banner(suite.smtp_port).startswith("220")
         finally:
