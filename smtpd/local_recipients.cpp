@@ -40,9 +40,8 @@ bool is_lookup_safe(std::string_view local_part) {
 // A name getpwnam may be asked about: printable ASCII without ':' (the passwd field separator)
 // or '/'. Anything else cannot be a system user name.
 bool is_passwd_name(std::string_view name) {
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return c > 0x20 && c < 0x7f && c != ':' && c != '/';
-  });
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return c > 0x20 && c < 0x7f && c != ':' && c != '/'; });
 }
 
 }  // namespace

@@ -16,7 +16,9 @@
 // (kMaxLocalPartBytes; longer or with a control or NUL byte is simply unknown), lower-cased, and
 // the recipient_delimiter extension removed (alice+tag -> alice, after alice+tag itself). The
 // passwd buffer grows on ERANGE up to kMaxPasswdBufferBytes. A lookup that fails is an error
-// (the caller answers 451), never a yes.
+// (the caller answers 451), never a yes. getpwnam_r runs in the event loop: with the files
+// service it is a read of /etc/passwd; a slow network name service delays the sessions of this
+// process while it answers (Postfix puts proxymap in between; we do not yet).
 #pragma once
 
 #include <functional>
@@ -38,10 +40,10 @@ inline constexpr size_t kMaxPasswdBufferBytes = 1024 * 1024;
 struct LocalRecipientSettings {
   std::vector<std::string> mydestination;  // lower-cased, $-expanded
   std::string recipient_delimiter;         // any one of these characters starts an extension
-  bool any_local_part = false;  // local_recipient_maps is empty: every local part exists
-  bool system_users = false;    // unix:passwd.byname is named
-  bool aliases = false;         // a table of alias_maps is named
-  std::string alias_db_dir;     // the compiled alias_maps
+  bool any_local_part = false;             // local_recipient_maps is empty: every local part exists
+  bool system_users = false;               // unix:passwd.byname is named
+  bool aliases = false;                    // a table of alias_maps is named
+  std::string alias_db_dir;                // the compiled alias_maps
 };
 
 // Reads the three parameters. An entry of local_recipient_maps that is neither

@@ -25,8 +25,8 @@ struct RcptContext {
   const SmtpdSettings& settings;
   const AccountsDb& accounts;
   const LocalRecipients& local_recipients;  // mydestination's users
-  bool client_trusted = false;   // in mynetworks
-  size_t recipients_so_far = 0;  // accepted in this transaction
+  bool client_trusted = false;              // in mynetworks
+  size_t recipients_so_far = 0;             // accepted in this transaction
 };
 
 struct RcptDecision {

@@ -1,9 +1,9 @@
 // The postern-smtpd process around its sessions: what the sessions of the process share
-// (settings, TLS context, accounts, the local recipient table, the failed-login throttle, the qmgr nudge, the commit
-// pool), the per-address connection limit applied to each new connection, and the graceful
-// stop: idle sessions hear "421 4.3.2", sessions in DATA/BDAT finish first. Accepting and
-// owning the sessions is lib/net/session_server's. Trusts the master's socket and the admin's
-// config.
+// (settings, TLS context, accounts, the local recipient table, the failed-login throttle, the
+// qmgr nudge, the commit pool), the per-address connection limit applied to each new connection,
+// and the graceful stop: idle sessions hear "421 4.3.2", sessions in DATA/BDAT finish first.
+// Accepting and owning the sessions is lib/net/session_server's. Trusts the master's socket and
+// the admin's config.
 #pragma once
 
 #include "lib/auth/accounts.hpp"

@@ -81,9 +81,9 @@ TEST_F(LocalRecipientsTest, PasswdOnlyAndProxyPrefix) {
 }
 
 TEST_F(LocalRecipientsTest, AnAliasTableUnderAnotherTypePrefixIsTheSameFile) {
-  Result<LocalRecipientSettings> settings = settings_from(main_cf(
-      "alias_maps = hash:/etc/aliases, texthash:/etc/postern/aliases\n"
-      "local_recipient_maps = lmdb:/etc/postern/aliases\n"));
+  Result<LocalRecipientSettings> settings =
+      settings_from(main_cf("alias_maps = hash:/etc/aliases, texthash:/etc/postern/aliases\n"
+                            "local_recipient_maps = lmdb:/etc/postern/aliases\n"));
   ASSERT_TRUE(settings) << settings.error().describe();
   EXPECT_FALSE(settings->system_users);
   EXPECT_TRUE(settings->aliases);
@@ -187,9 +187,8 @@ TEST_F(LocalRecipientsTest, HostileLocalPartsAreNeverLookedUp) {
 }
 
 TEST_F(LocalRecipientsTest, FailedLookupIsAnErrorUnlessAnotherSourceSaysYes) {
-  LocalRecipients table = open("", [](const std::string&) -> Result<bool> {
-    return Error::temporary("NSS service down");
-  });
+  LocalRecipients table = open(
+      "", [](const std::string&) -> Result<bool> { return Error::temporary("NSS service down"); });
   Result<bool> unknown = table.exists("nosuchuser-postern-test");
   ASSERT_FALSE(unknown);
   EXPECT_NE(unknown.error().message.find("NSS service down"), std::string::npos);
@@ -205,7 +204,7 @@ TEST_F(LocalRecipientsTest, MissingAliasTableIsAnErrorNotAnAccept) {
   LocalRecipients table = LocalRecipients::open(std::move(settings).value());
   EXPECT_NE(table.open_problem().find("alias_maps"), std::string::npos) << table.open_problem();
   EXPECT_FALSE(table.exists("nosuchuser-postern-test"));  // an error: 451
-  EXPECT_TRUE(yes(table, "root"));                         // passwd still answers
+  EXPECT_TRUE(yes(table, "root"));                        // passwd still answers
 }
 
 TEST(FindSystemUser, RootAndNobodyElse) {

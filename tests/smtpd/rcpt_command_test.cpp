@@ -44,7 +44,8 @@ class RcptCommandTest : public ::testing::Test {
     std::vector<ConfigWarning> warnings;
     Result<MainConfig> config = MainConfig::parse(
         "myhostname = host.example\nmydestination = $myhostname, localhost\n"
-        "data_directory = " + dir_.path() + "\n",
+        "data_directory = " +
+            dir_.path() + "\n",
         "main.cf", &warnings);
     EXPECT_TRUE(config);
     Result<LocalRecipientSettings> settings = load_local_recipient_settings(*config);
@@ -110,9 +111,8 @@ TEST_F(RcptCommandTest, OtherDomainsStayRefused) {
 }
 
 TEST_F(RcptCommandTest, FailedLookupIsTemporary) {
-  LocalRecipients failing = open_local([](const std::string&) -> Result<bool> {
-    return Error::temporary("NSS service down");
-  });
+  LocalRecipients failing = open_local(
+      [](const std::string&) -> Result<bool> { return Error::temporary("NSS service down"); });
   EXPECT_EQ(rcpt("RCPT TO:<nosuchuser@host.example>", false, &failing),
             "451 4.3.0 <nosuchuser@host.example>: Temporary lookup failure");
   EXPECT_EQ(rcpt("RCPT TO:<webmaster@host.example>", false, &failing), "250 2.1.5 Ok");
