@@ -13,19 +13,10 @@
 #include "lib/base/ascii.hpp"
 #include "lib/base/log.hpp"
 #include "lib/smtp/address.hpp"
+#include "lib/store/local_recipient_maps.hpp"
 
 namespace postern::smtpd {
 namespace {
-
-constexpr std::string_view kPasswdTable = "unix:passwd.byname";
-constexpr std::string_view kProxyPasswdTable = "proxy:unix:passwd.byname";
-
-// The file an alias table spec names ("hash:/etc/aliases" -> "/etc/aliases"), or "" when the
-// spec is not a table of a type we read.
-std::string table_file(std::string_view spec) {
-  Result<std::string> path = lookup_table_path(spec);
-  return path ? *path : std::string();
-}
 
 // A local part we look up at all: within RFC 5321's length, and no control byte (NUL included)
 // that could cut a C string short or confuse a name service.
@@ -47,39 +38,17 @@ bool is_passwd_name(std::string_view name) {
 }  // namespace
 
 Result<LocalRecipientSettings> load_local_recipient_settings(const MainConfig& config) {
+  Result<LocalRecipientMaps> maps = parse_local_recipient_maps(config);
+  if (!maps) return maps.error();
   LocalRecipientSettings settings;
   for (const std::string& domain : config.get_list("mydestination")) {
     settings.mydestination.push_back(ascii_lowercase(domain));
   }
   settings.recipient_delimiter = config.get("recipient_delimiter");
   settings.alias_db_dir = lookup_table_db_dir(config.get("data_directory"), "alias_maps");
-
-  std::vector<std::string> alias_files;
-  for (const std::string& spec : config.get_list("alias_maps")) {
-    if (std::string file = table_file(spec); !file.empty()) alias_files.push_back(file);
-  }
-  const std::vector<std::string> maps = config.get_list("local_recipient_maps");
-  if (maps.size() > kMaxLookupTables) {
-    return Error::config(
-        fmt::format("local_recipient_maps: more than {} tables", kMaxLookupTables));
-  }
-  settings.any_local_part = maps.empty();
-  for (const std::string& spec : maps) {
-    if (spec == kPasswdTable || spec == kProxyPasswdTable) {
-      settings.system_users = true;
-      continue;
-    }
-    const std::string file = table_file(spec);
-    if (!file.empty() &&
-        std::find(alias_files.begin(), alias_files.end(), file) != alias_files.end()) {
-      settings.aliases = true;
-      continue;
-    }
-    return Error::config(fmt::format(
-        "local_recipient_maps: unsupported table \"{}\" (supported: unix:passwd.byname and the "
-        "tables of alias_maps)",
-        spec));
-  }
+  settings.any_local_part = maps->any_local_part;
+  settings.system_users = maps->system_users;
+  settings.aliases = maps->aliases;
   return settings;
 }
 

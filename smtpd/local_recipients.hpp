@@ -46,7 +46,8 @@ struct LocalRecipientSettings {
   std::string alias_db_dir;                // the compiled alias_maps
 };
 
-// Reads the three parameters. An entry of local_recipient_maps that is neither
+// Reads the three parameters. local_recipient_maps is read by
+// lib/store/local_recipient_maps (as master checks it): an entry that is neither
 // unix:passwd.byname (or proxy:unix:passwd.byname) nor one of alias_maps' tables (compared as
 // files: hash:/etc/aliases = lmdb:/etc/aliases = /etc/aliases) is a kConfig error naming it.
 Result<LocalRecipientSettings> load_local_recipient_settings(const MainConfig& config);

@@ -7,13 +7,15 @@ a user that does not exist gets 550 5.1.1 with Postfix's text (and the log line 
 fail2ban read); other domains and sender routing through the host stay relay-refused. An alias
 that points at a virtual user brings a message received on port 25 into that user's Maildir.
 Submission shares the check. An empty local_recipient_maps accepts every local part (Postfix's
-meaning); an entry smtpd cannot read stops it with a line that names the entry.
+meaning); an entry smtpd cannot read is refused by postern-master -t and at the start, and stops
+smtpd when a master.cf -o gives it, each with a line that names the entry.
 
 Nothing is delivered to a system user: their RCPTs are only answered (then RSET), so no mail
 reaches root's mailbox on this machine; the one delivery goes through an alias to a virtual
 user of the suite."""
 import os
 import smtplib
+import subprocess
 import sys
 import uuid
 
@@ -140,12 +142,28 @@ def test_empty_local_recipient_maps_accepts_every_local_part():
         assert "local_recipient_maps is empty" in suite.log()
 
 
-def test_an_unsupported_table_stops_smtpd_naming_it():
-    with Suite(main_cf_extra=MAIN_CF + "local_recipient_maps = unix:passwd.byname, "
-               "mysql:/etc/postern/users.cf\n", start=False) as suite:
+def test_an_unsupported_table_is_refused_naming_it():
+    """In main.cf: postern-master -t (what postern config check and setup run) and the start
+    refuse it. Given to smtpd alone with master.cf's -o (which master does not judge): smtpd
+    stops at its start, naming it."""
+    bad = "mysql:/etc/postern/users.cf"
+    wanted = f'local_recipient_maps: unsupported table "{bad}"'
+    with Suite(main_cf_extra=MAIN_CF + f"local_recipient_maps = unix:passwd.byname, {bad}\n",
+               start=False) as suite:
+        check = subprocess.run(suite.master_command()[:-1] + ["-t"], capture_output=True,
+                               text=True, timeout=60)
+        assert check.returncode != 0 and wanted in check.stdout + check.stderr, check
         suite.start(wait=False)
-        wanted = 'local_recipient_maps: unsupported table "mysql:/etc/postern/users.cf"'
+        wait_until(lambda: wanted in suite.log(), 20, what="master's fatal line naming the table")
+        wait_until(lambda: suite.process.poll() is not None, 20, what="master to exit")
+    with Suite(main_cf_extra=MAIN_CF, start=False) as suite:
+        services = [line + f" -o local_recipient_maps={bad}" if line.endswith(" smtpd") else line
+                    for line in suite.default_services()]
+        suite.write_master_cf(services)
+        suite.start(wait=False)
         wait_until(lambda: wanted in suite.log(), 20, what="smtpd's fatal line naming the table")
+        assert "postern/smtpd" in next(line for line in suite.log().splitlines()
+                                       if wanted in line)
 
 
 if __name__ == "__main__":
@@ -153,4 +171,4 @@ if __name__ == "__main__":
                test_alias_to_a_virtual_user_arrives_over_port_25,
                test_submission_shares_the_check,
                test_empty_local_recipient_maps_accepts_every_local_part,
-               test_an_unsupported_table_stops_smtpd_naming_it])
+               test_an_unsupported_table_is_refused_naming_it])

@@ -1,9 +1,8 @@
-// Tests for smtpd/local_recipients.cpp: local_recipient_maps read from a real main.cf text
-// (the default, an empty value, proxy:, a table of alias_maps under another type prefix, and the
-// entries that must stop smtpd), and the lookups against the real passwd database (root exists
-// on every Debian system) and a real compiled alias table in a temporary LMDB: postmaster, the
-// extension stripped, case, unknown names, hostile local parts (never looked up), and failed
-// lookups (never a yes).
+// Tests for smtpd/local_recipients.cpp: the settings read from a real main.cf text (the
+// default, an empty value, an entry that must stop smtpd), and the lookups against the real passwd
+// database (root exists on every Debian system) and a real compiled alias table in a temporary
+// LMDB: postmaster, the extension stripped, case, unknown names, hostile local parts (never looked
+// up), and failed lookups (never a yes).
 #include "smtpd/local_recipients.hpp"
 
 #include <gtest/gtest.h>
@@ -72,41 +71,13 @@ TEST_F(LocalRecipientsTest, DefaultNamesPasswdAndTheAliasTables) {
             (std::vector<std::string>{"host.example", "localhost.example", "localhost"}));
 }
 
-TEST_F(LocalRecipientsTest, PasswdOnlyAndProxyPrefix) {
+TEST_F(LocalRecipientsTest, UnsupportedTableIsAConfigError) {
+  // The entries themselves: tests/lib/store/local_recipient_maps_test.cpp.
   Result<LocalRecipientSettings> settings =
-      settings_from(main_cf("local_recipient_maps = proxy:unix:passwd.byname\n"));
-  ASSERT_TRUE(settings) << settings.error().describe();
-  EXPECT_TRUE(settings->system_users);
-  EXPECT_FALSE(settings->aliases);
-}
-
-TEST_F(LocalRecipientsTest, AnAliasTableUnderAnotherTypePrefixIsTheSameFile) {
-  Result<LocalRecipientSettings> settings =
-      settings_from(main_cf("alias_maps = hash:/etc/aliases, texthash:/etc/postern/aliases\n"
-                            "local_recipient_maps = lmdb:/etc/postern/aliases\n"));
-  ASSERT_TRUE(settings) << settings.error().describe();
-  EXPECT_FALSE(settings->system_users);
-  EXPECT_TRUE(settings->aliases);
-}
-
-TEST_F(LocalRecipientsTest, UnsupportedTablesAreConfigErrorsNamingThem) {
-  for (const std::string& entry :
-       {std::string("mysql:/etc/postern/users.cf"), std::string("hash:/etc/other_aliases"),
-        std::string("unix:passwd.byuid"), std::string("pcre:/etc/x.pcre"),
-        std::string("relative/path")}) {
-    Result<LocalRecipientSettings> settings =
-        settings_from(main_cf("local_recipient_maps = unix:passwd.byname, " + entry + "\n"));
-    ASSERT_FALSE(settings) << entry;
-    EXPECT_EQ(settings.error().kind, ErrorKind::kConfig);
-    EXPECT_NE(settings.error().message.find("local_recipient_maps"), std::string::npos);
-    EXPECT_NE(settings.error().message.find("\"" + entry + "\""), std::string::npos)
-        << settings.error().message;
-  }
-  // alias_maps emptied: $alias_maps expands to nothing, but its old file is no longer a table
-  // of alias_maps.
-  Result<LocalRecipientSettings> settings =
-      settings_from(main_cf("alias_maps =\nlocal_recipient_maps = hash:/etc/aliases\n"));
-  EXPECT_FALSE(settings);
+      settings_from(main_cf("local_recipient_maps = mysql:/etc/postern/users.cf\n"));
+  ASSERT_FALSE(settings);
+  EXPECT_EQ(settings.error().kind, ErrorKind::kConfig);
+  EXPECT_NE(settings.error().message.find("\"mysql:/etc/postern/users.cf\""), std::string::npos);
 }
 
 TEST_F(LocalRecipientsTest, SystemUserAccepted) {
