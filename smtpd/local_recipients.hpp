@@ -10,7 +10,8 @@
 //                          reads it: all of alias_maps' tables merged)
 //   postmaster          always (RFC 5321 4.5.1)
 // An empty local_recipient_maps accepts every local part (as in Postfix); any other entry is a
-// configuration error, so that smtpd refuses to start and names it.
+// configuration error naming it (lib/store/local_recipient_maps): master refuses such a main.cf,
+// and smtpd refuses to start with one that a master.cf -o gave it.
 //
 // Trusts the admin's config. The local part comes from the network: it is bounded
 // (kMaxLocalPartBytes; longer or with a control or NUL byte is simply unknown), lower-cased, and
