@@ -1,10 +1,8 @@
 // Reading and atomically replacing the accounts file (see accounts_file.hpp).
 #include "cli/accounts_file.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <limits.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,24 +10,13 @@
 #include <cstdlib>
 
 #include "cli/accounts_yaml.hpp"
+#include "cli/config_file_writer.hpp"
 #include "lib/base/file_read.hpp"
 
 namespace postern::cli {
 namespace {
 
 constexpr size_t kMaxAccountsTextBytes = size_t{64} << 20;  // the loader's own limit
-
-std::string folder_of(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-std::string base_of(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
 
 // The file a (possibly symbolic-link) path names; the path itself when nothing is there yet.
 Result<std::string> real_path(const std::string& path) {
@@ -38,40 +25,6 @@ Result<std::string> real_path(const std::string& path) {
   if (::realpath(path.c_str(), resolved) != nullptr) return std::string(resolved);
   if (errno == ENOENT) return path;
   return Error::system("resolve " + path);
-}
-
-// Removes a temporary file unless it was renamed into place.
-class TemporaryFile {
- public:
-  explicit TemporaryFile(std::string path) : path_(std::move(path)) {}
-  TemporaryFile(const TemporaryFile&) = delete;
-  TemporaryFile& operator=(const TemporaryFile&) = delete;
-  ~TemporaryFile() {
-    if (!installed_) ::unlink(path_.c_str());
-  }
-  const std::string& path() const { return path_; }
-  void installed() { installed_ = true; }
-
- private:
-  std::string path_;
-  bool installed_ = false;
-};
-
-Status write_all(int fd, std::string_view text, const std::string& path) {
-  while (!text.empty()) {
-    ssize_t n = ::write(fd, text.data(), text.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Error::system("write " + path);
-    text.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::success();
-}
-
-Status fsync_folder(const std::string& folder) {
-  UniqueFd fd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd) return Error::system("open " + folder);
-  if (::fsync(fd.get()) != 0) return Error::system("fsync " + folder);
-  return Status::success();
 }
 
 }  // namespace
@@ -106,13 +59,9 @@ Result<AccountsFile> read_accounts_file(const std::string& configured_path) {
 Result<AccountsFileLock> AccountsFileLock::acquire(const std::string& configured_path) {
   Result<std::string> path = real_path(configured_path);
   if (!path) return path.error();
-  std::string folder = folder_of(*path);
-  UniqueFd fd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd) return Error::system("open " + folder);
-  while (::flock(fd.get(), LOCK_EX) != 0) {
-    if (errno != EINTR) return Error::system("lock " + folder);
-  }
-  return AccountsFileLock(std::move(fd));
+  Result<UniqueFd> fd = lock_config_directory(folder_of(*path));
+  if (!fd) return fd.error();
+  return AccountsFileLock(std::move(fd).value());
 }
 
 Status write_accounts_file(const AccountsFile& file, const AccountsData& data) {
@@ -121,40 +70,28 @@ Status write_accounts_file(const AccountsFile& file, const AccountsData& data) {
     return Error::limit(
         fmt::format("{} would be larger than {} bytes", file.path, kMaxAccountsTextBytes));
   }
-  const std::string folder = folder_of(file.path);
-  std::string pattern = folder + "/." + base_of(file.path) + ".XXXXXX";
-  int raw_fd = ::mkostemp(pattern.data(), O_CLOEXEC);
-  if (raw_fd < 0) return Error::system("create a temporary file in " + folder);
-  UniqueFd fd(raw_fd);
-  TemporaryFile temporary(pattern);
-  if (::fchmod(fd.get(), file.mode) != 0) return Error::system("chmod " + temporary.path());
-  if ((file.owner != ::geteuid() || file.group != ::getegid()) &&
-      ::fchown(fd.get(), file.owner, file.group) != 0) {
-    return Error::system(
-        fmt::format("give {} to uid {} gid {}", temporary.path(), file.owner, file.group));
-  }
-  if (Status written = write_all(fd.get(), text, temporary.path()); !written) return written;
-  if (::fsync(fd.get()) != 0) return Error::system("fsync " + temporary.path());
-  fd.reset();
-
   // Read back through the loader master uses: a write that does not read back as meant is
   // never installed.
-  Result<AccountsData> reread = load_accounts_yaml(temporary.path());
-  if (!reread) {
-    return Error{
-        ErrorKind::kPermanent,
-        "the new accounts file does not load (" + reread.error().describe() + "); nothing changed",
-        0};
-  }
-  if (!(*reread == data)) {
-    return Error{ErrorKind::kPermanent,
-                 "the new accounts file reads back different from the edit; nothing changed", 0};
-  }
-  if (::rename(temporary.path().c_str(), file.path.c_str()) != 0) {
-    return Error::system("rename " + temporary.path() + " to " + file.path);
-  }
-  temporary.installed();
-  return fsync_folder(folder);
+  auto reads_back = [&data](const std::string& temporary) -> Status {
+    Result<AccountsData> reread = load_accounts_yaml(temporary);
+    if (!reread) {
+      return Error{ErrorKind::kPermanent,
+                   "the new accounts file does not load (" + reread.error().describe() +
+                       "); nothing changed",
+                   0};
+    }
+    if (!(*reread == data)) {
+      return Error{ErrorKind::kPermanent,
+                   "the new accounts file reads back different from the edit; nothing changed",
+                   0};
+    }
+    return Status::success();
+  };
+  // A file that exists keeps its owner and mode; a new one is 0600, this user's.
+  NewFileMode new_file{0600, static_cast<uid_t>(-1), static_cast<gid_t>(-1), false};
+  Result<WriteOutcome> written = replace_file(file.path, text, new_file, reads_back);
+  if (!written) return written.error();
+  return Status::success();
 }
 
 }  // namespace postern::cli

@@ -19,13 +19,6 @@
 namespace postern::cli {
 namespace {
 
-std::string folder_of(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
 Status write_all(int fd, std::string_view text, const std::string& path) {
   size_t written = 0;
   while (written < text.size()) {
@@ -54,6 +47,13 @@ class TemporaryFile {
 
 }  // namespace
 
+std::string folder_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
 Result<UniqueFd> lock_config_directory(const std::string& dir) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return Error::system("open " + dir);
@@ -63,7 +63,7 @@ Result<UniqueFd> lock_config_directory(const std::string& dir) {
     if (errno != EWOULDBLOCK && errno != EINTR) return Error::system("lock " + dir);
     if (waited >= kConfigLockWaitMs) {
       return Error::temporary(
-          fmt::format("another postern setup or config set has been changing {} for {} s", dir,
+          fmt::format("another postern command has been changing {} for {} s", dir,
                       kConfigLockWaitMs / 1000));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(kStepMs));
@@ -80,7 +80,7 @@ Result<std::string> read_config_file(const std::string& path, size_t max_bytes) 
 }
 
 Result<WriteOutcome> replace_file(const std::string& path, std::string_view text,
-                                  const NewFileMode& new_file) {
+                                  const NewFileMode& new_file, const TemporaryFileCheck& check) {
   struct stat old {};
   bool exists = true;
   if (::lstat(path.c_str(), &old) != 0) {
@@ -122,6 +122,9 @@ Result<WriteOutcome> replace_file(const std::string& path, std::string_view text
   if (::fchmod(fd.get(), mode) != 0) return Error::system("chmod " + temporary);
   if (::fsync(fd.get()) != 0) return Error::system("fsync " + temporary);
   fd.reset();
+  if (check) {
+    if (Status checked = check(temporary); !checked) return checked.error();
+  }
   if (::rename(temporary.c_str(), path.c_str()) != 0) {
     return Error::system(fmt::format("rename {} to {}", temporary, path));
   }

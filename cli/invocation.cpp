@@ -56,17 +56,27 @@ int report_failure(const Invocation& invocation, std::string_view what, const Er
   }
 }
 
-bool is_admin(const MainConfig& config) {
-  if (::geteuid() == 0) return true;
+Result<UserIds> mail_owner_ids(const MainConfig& config) {
   const std::string mail_owner = config.get("mail_owner");
   std::vector<char> buffer(16384);
   passwd entry{};
   passwd* found = nullptr;
   if (::getpwnam_r(mail_owner.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 ||
       found == nullptr) {
-    return false;
+    return Error::config("mail_owner " + mail_owner + ": no such user");
   }
-  return found->pw_uid == ::geteuid();
+  return UserIds{found->pw_uid, found->pw_gid};
+}
+
+Result<UserIds> daemon_file_owner(const MainConfig& config) {
+  if (::geteuid() != 0) return UserIds{};
+  return mail_owner_ids(config);
+}
+
+bool is_admin(const MainConfig& config) {
+  if (::geteuid() == 0) return true;
+  Result<UserIds> owner = mail_owner_ids(config);
+  return owner && owner->uid == ::geteuid();
 }
 
 }  // namespace postern::cli

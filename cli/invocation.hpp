@@ -4,6 +4,8 @@
 // and an exit status (cli/exit_codes.hpp). Runs in the `postern` command.
 #pragma once
 
+#include <sys/types.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,6 +42,16 @@ int usage_error(const Invocation& invocation, std::string_view problem,
 // not-found error, kExitBadConfig for a configuration error, kExitNotRunning for a temporary
 // one (postern-master or qmgr not there to ask), kExitFailed otherwise.
 int report_failure(const Invocation& invocation, std::string_view what, const Error& error);
+
+struct UserIds {
+  uid_t uid = static_cast<uid_t>(-1);
+  gid_t gid = static_cast<gid_t>(-1);
+};
+// mail_owner's uid and primary gid, or a kConfig error when there is no such user.
+Result<UserIds> mail_owner_ids(const MainConfig& config);
+// Who should own a file the daemons read (a compiled table): mail_owner when we run as root;
+// otherwise (-1, -1), the files stay this user's.
+Result<UserIds> daemon_file_owner(const MainConfig& config);
 
 // Root, or the user the daemons run as (mail_owner): who may change the queue and the data.
 bool is_admin(const MainConfig& config);

@@ -3,13 +3,12 @@
 
 #include <fmt/format.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 
+#include "cli/invocation.hpp"
 #include "lib/base/ascii.hpp"
 #include "lib/base/file_read.hpp"
 #include "lib/config/alias_target.hpp"
@@ -37,21 +36,6 @@ Result<size_t> check_aliases_file(const std::string& path) {
   Result<AliasEntries> aliases = parse_aliases(*text, path);
   if (!aliases) return aliases.error();
   return aliases->size();
-}
-
-// mail_owner's uid and gid when running as root (the daemons must open the table); else
-// (uid_t)-1 and (gid_t)-1: leave the files as this user makes them.
-std::pair<uid_t, gid_t> table_owner(const MainConfig& config) {
-  if (::geteuid() != 0) return {static_cast<uid_t>(-1), static_cast<gid_t>(-1)};
-  const std::string mail_owner = config.get("mail_owner");
-  std::vector<char> buffer(16384);
-  passwd entry{};
-  passwd* found = nullptr;
-  if (::getpwnam_r(mail_owner.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 ||
-      found == nullptr) {
-    return {static_cast<uid_t>(-1), static_cast<gid_t>(-1)};
-  }
-  return {found->pw_uid, found->pw_gid};
 }
 
 }  // namespace
@@ -116,7 +100,9 @@ Result<std::vector<BuiltTable>> build_table_file(const MainConfig& config, const
     if (!entries) return entries.error();
     tables.emplace_back(parameter, std::move(entries).value());
   }
-  const auto [owner, group] = table_owner(config);
+  Result<UserIds> owner_ids = daemon_file_owner(config);
+  if (!owner_ids) return owner_ids.error();
+  const auto [owner, group] = owner_ids.value();
   std::vector<BuiltTable> built;
   for (const auto& [parameter, entries] : tables) {
     if (Status installed = install_lookup_table(config, parameter, entries, owner, group);
