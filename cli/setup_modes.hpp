@@ -2,8 +2,9 @@
 // name them, and the main.cf settings each one sets. Pure decisions: no file is read or written
 // here (cli/setup_command.cpp does that), so tests/cli/setup_modes_test.cpp checks every row.
 //
-//   internet   mail for our domains from anywhere (all interfaces); mail out straight to each
-//              domain's MX.
+//   internet   mail from anywhere (all interfaces) for our domains: the accounts file's, and
+//              the system users and aliases of mydestination (smtpd checks those against
+//              local_recipient_maps); mail out straight to each domain's MX.
 //   smarthost  the same, but mail out through --relayhost (AUTH with --relay-user).
 //   satellite  no mail from the network (loopback only); only localhost is delivered here, and
 //              everything else, root's cron mail to root@<mailname> included, goes to

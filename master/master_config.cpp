@@ -1,8 +1,8 @@
 // Loading master's configuration snapshot (master/master_config.hpp). Process: master, at
 // start, for `postern-master -t`, and on SIGHUP. Trusts nothing beyond what the main.cf,
 // master.cf and accounts parsers check (they bound line length, file size and counts); adds
-// the checks that need all three files together, and smtpd_tls_cipherlist (main.cf's and any
-// master.cf -o) against OpenSSL.
+// the checks that need all three files together, smtpd_tls_cipherlist (main.cf's and any
+// master.cf -o) against OpenSSL, and main.cf's local_recipient_maps (tables smtpd can read).
 #include "master/master_config.hpp"
 
 #include <fcntl.h>
@@ -14,6 +14,7 @@
 
 #include "lib/net/daemon.hpp"
 #include "lib/net/tls_server.hpp"
+#include "lib/store/local_recipient_maps.hpp"
 #include "master/maillog.hpp"
 
 namespace postern::master {
@@ -63,6 +64,12 @@ Result<MasterConfig> load_master_config(const std::string& config_dir) {
   if (Status ciphers = check_tls_server_ciphers(config.main.get(kTlsServerCiphersParameter));
       !ciphers) {
     return Error::config(main_cf_path + ": " + ciphers.error().message);
+  }
+
+  // local_recipient_maps names tables smtpd must be able to read: a mistake refuses the start
+  // or the reload here, rather than smtpd at its start (which it does too).
+  if (Result<LocalRecipientMaps> maps = parse_local_recipient_maps(config.main); !maps) {
+    return Error::config(main_cf_path + ": " + maps.error().message);
   }
 
   auto services = load_master_cf(config_dir + "/master.cf");

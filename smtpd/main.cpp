@@ -1,6 +1,7 @@
 // postern-smtpd: the port-25 SMTP server (MX). Started by postern-master with the listening
 // socket on fd 3 and the master-watch socket on fd 4 (lib/net/daemon.hpp). Reads top to bottom:
-// config, TLS key and accounts database (opened while still root), privilege drop, event loop.
+// config, TLS key, accounts database and local recipient table (opened while still root),
+// privilege drop, event loop.
 // Trusts the master and the admin's config; every client byte is hostile (see smtp_session.hpp).
 #include <memory>
 #include <optional>
@@ -9,6 +10,7 @@
 #include "lib/base/log.hpp"
 #include "lib/net/session_daemon.hpp"
 #include "lib/net/tls_server.hpp"
+#include "smtpd/local_recipients.hpp"
 #include "smtpd/smtp_server.hpp"
 #include "smtpd/smtpd_settings.hpp"
 
@@ -37,6 +39,8 @@ int main(int argc, char** argv) {
   }
 
   AccountsDb accounts = open_accounts_or_exit(settings->accounts_db);
+  smtpd::LocalRecipients local_recipients = smtpd::open_local_recipients_or_exit(ctx.config);
 
-  return run_session_daemon<smtpd::SmtpServer>(ctx, *settings, accounts, tls ? &*tls : nullptr);
+  return run_session_daemon<smtpd::SmtpServer>(ctx, *settings, accounts, local_recipients,
+                                               tls ? &*tls : nullptr);
 }

@@ -1,8 +1,11 @@
 // RCPT TO policy for postern-smtpd (see rcpt_command.hpp). One read-only LMDB transaction per
-// recipient (inside AccountsDb::resolve); a lookup failure is a temporary 451, never an accept.
+// recipient (inside AccountsDb::resolve), and for a mydestination domain the local recipient
+// lookups (passwd, alias table); a lookup failure is a temporary 451, never an accept.
 #include "smtpd/rcpt_command.hpp"
 
 #include <algorithm>
+
+#include "lib/base/log.hpp"
 
 namespace postern::smtpd {
 namespace {
@@ -54,6 +57,19 @@ RcptDecision check_rcpt_command(const SmtpCommand& command, const RcptContext& c
   if (resolution->ours) {
     if (!resolution->known) {
       decision.reply = "550 5.1.1 <" + address + ">: Recipient address rejected: User unknown";
+      return decision;
+    }
+  } else if (context.local_recipients.is_local_domain(command.address.domain)) {
+    Result<bool> exists = context.local_recipients.exists(command.address.local_part);
+    if (!exists) {
+      log::warning("local recipient lookup for <{}> failed: {}", log::printable(address),
+                   exists.error().describe());
+      decision.reply = "451 4.3.0 <" + address + ">: Temporary lookup failure";
+      return decision;
+    }
+    if (!*exists) {
+      decision.reply = "550 5.1.1 <" + address +
+                       ">: Recipient address rejected: User unknown in local recipient table";
       return decision;
     }
   } else if (!context.client_trusted &&

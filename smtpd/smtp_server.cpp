@@ -10,10 +10,12 @@
 namespace postern::smtpd {
 
 SmtpServer::SmtpServer(event_base* base, const SmtpdSettings& settings, const AccountsDb& accounts,
-                       const TlsServerContext* tls, const SenderOwnership* sender_ownership)
+                       const LocalRecipients& local_recipients, const TlsServerContext* tls,
+                       const SenderOwnership* sender_ownership)
     : base_(base),
       settings_(settings),
       accounts_(accounts),
+      local_recipients_(local_recipients),
       tls_(tls),
       sender_ownership_(sender_ownership),
       auth_throttle_(settings.auth_throttle),

@@ -1,9 +1,9 @@
 // The postern-smtpd process around its sessions: what the sessions of the process share
-// (settings, TLS context, accounts, the failed-login throttle, the qmgr nudge, the commit
-// pool), the per-address connection limit applied to each new connection, and the graceful
-// stop: idle sessions hear "421 4.3.2", sessions in DATA/BDAT finish first. Accepting and
-// owning the sessions is lib/net/session_server's. Trusts the master's socket and the admin's
-// config.
+// (settings, TLS context, accounts, the local recipient table, the failed-login throttle, the
+// qmgr nudge, the commit pool), the per-address connection limit applied to each new connection,
+// and the graceful stop: idle sessions hear "421 4.3.2", sessions in DATA/BDAT finish first.
+// Accepting and owning the sessions is lib/net/session_server's. Trusts the master's socket and
+// the admin's config.
 #pragma once
 
 #include "lib/auth/accounts.hpp"
@@ -13,6 +13,7 @@
 #include "lib/base/unique_fd.hpp"
 #include "smtpd/commit_pool.hpp"
 #include "smtpd/connection_limits.hpp"
+#include "smtpd/local_recipients.hpp"
 #include "smtpd/qmgr_nudge.hpp"
 #include "smtpd/sender_ownership.hpp"
 #include "smtpd/smtpd_settings.hpp"
@@ -26,7 +27,8 @@ class SmtpServer {
   // tls may be null: STARTTLS is then not offered. sender_ownership: submission's sender rules
   // (postern-submission); null for postern-smtpd.
   SmtpServer(event_base* base, const SmtpdSettings& settings, const AccountsDb& accounts,
-             const TlsServerContext* tls, const SenderOwnership* sender_ownership = nullptr);
+             const LocalRecipients& local_recipients, const TlsServerContext* tls,
+             const SenderOwnership* sender_ownership = nullptr);
   SmtpServer(const SmtpServer&) = delete;
   SmtpServer& operator=(const SmtpServer&) = delete;
 
@@ -39,6 +41,7 @@ class SmtpServer {
   event_base* base() const { return base_; }
   const SmtpdSettings& settings() const { return settings_; }
   const AccountsDb& accounts() const { return accounts_; }
+  const LocalRecipients& local_recipients() const { return local_recipients_; }
   const TlsServerContext* tls() const { return tls_; }
   bool stopping() const { return sessions_.stopping(); }
   QmgrNudge& qmgr_nudge() { return qmgr_nudge_; }
@@ -55,6 +58,7 @@ class SmtpServer {
   event_base* base_;
   const SmtpdSettings& settings_;
   const AccountsDb& accounts_;
+  const LocalRecipients& local_recipients_;
   const TlsServerContext* tls_;
   const SenderOwnership* sender_ownership_;
   AuthThrottle auth_throttle_;

@@ -529,8 +529,8 @@ void SmtpSession::handle_rcpt(const SmtpCommand& command) {
     return;
   }
   // An authenticated submission client may send anywhere (unknown users of ours still 550).
-  RcptContext context{server_.settings(), server_.accounts(), client_trusted_ || !login_.empty(),
-                      transaction_.recipients.size()};
+  RcptContext context{server_.settings(), server_.accounts(), server_.local_recipients(),
+                      client_trusted_ || !login_.empty(), transaction_.recipients.size()};
   RcptDecision decision = check_rcpt_command(command, context);
   if (!decision.accepted) {
     log_reject("RCPT", decision.reply, command.address.to_string());

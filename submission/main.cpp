@@ -3,9 +3,9 @@
 // "submission" starts it, with the listening socket on fd 3 and the master watch on fd 4
 // (lib/net/daemon.hpp); it logs as postern/submission. It runs smtpd's session engine with
 // SmtpdSettings::submission set, and this folder's sender rules (sender_policy.*). Reads top to
-// bottom: config, TLS key, accounts database and sender login map (opened while still root),
-// privilege drop, event loop. Trusts the master and the admin's config; every client byte is
-// hostile (see smtpd/smtp_session.hpp).
+// bottom: config, TLS key, accounts database, local recipient table and sender login map (opened
+// while still root), privilege drop, event loop. Trusts the master and the admin's config; every
+// client byte is hostile (see smtpd/smtp_session.hpp).
 #include <optional>
 
 #include "lib/net/daemon.hpp"
@@ -13,6 +13,7 @@
 #include "lib/store/lookup_table.hpp"
 #include "lib/net/session_daemon.hpp"
 #include "lib/net/tls_server.hpp"
+#include "smtpd/local_recipients.hpp"
 #include "smtpd/smtp_server.hpp"
 #include "smtpd/smtpd_settings.hpp"
 #include "submission/sender_policy.hpp"
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   }
 
   AccountsDb accounts = open_accounts_or_exit(settings.accounts_db);
+  smtpd::LocalRecipients local_recipients = smtpd::open_local_recipients_or_exit(ctx.config);
   std::optional<LookupTable> login_maps;
   if (!settings.sender_login_maps.empty()) {
     std::string db_dir = lookup_table_db_dir(settings.data_directory, "smtpd_sender_login_maps");
@@ -65,6 +67,6 @@ int main(int argc, char** argv) {
   submission::SenderPolicy policy(accounts, login_maps ? &*login_maps : nullptr,
                                   settings.recipient_delimiter, settings.sasl_local_domain);
 
-  return run_session_daemon<smtpd::SmtpServer>(ctx, settings, accounts, tls ? &*tls : nullptr,
-                                               &policy);
+  return run_session_daemon<smtpd::SmtpServer>(ctx, settings, accounts, local_recipients,
+                                               tls ? &*tls : nullptr, &policy);
 }

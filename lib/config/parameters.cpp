@@ -90,6 +90,7 @@ constexpr std::array kParameters = {
     time("ipc_timeout", "3600s", 1, kDay),
     integer("line_length_limit", "2048", 512, 1024 * 1024),
     integer("local_destination_concurrency_limit", "2", 1, 1000),
+    list("local_recipient_maps", "unix:passwd.byname $alias_maps"),
     text("mail_owner", "postern"),
     text("mail_spool_directory", "/var/mail"),
     size("mailbox_size_limit", "51200000", 0, kMaxSize),

@@ -3,7 +3,9 @@
 from 127.0.0.1 and from ::1: behind a tunnel, reverse proxy or port-forward every client is
 loopback, so loopback must not be trusted. Every spelling of a foreign destination we know of
 gets 554 5.7.1 at RCPT, with the null sender and with one of our own addresses as sender, and
-nothing reaches the queue; postmaster and our own users are still accepted."""
+nothing reaches the queue; postmaster and our own users are still accepted, and so are the
+system users of mydestination's default (root@localhost, as Postfix accepts it), while a user
+that does not exist there gets 550 5.1.1."""
 import os
 import socket
 import sys
@@ -108,6 +110,23 @@ def test_loopback_is_not_trusted_on_the_shipped_config():
         wire.send("DATA\r\n")
         code, _ = wire.reply()
         assert code in (503, 554), f"DATA after refused recipients got {code}"
+        wire.command("QUIT", 221)
+        assert suite.queue_files() == [], suite.queue_files()
+
+        # mydestination's default (localhost, $myhostname) is the system users': root is
+        # accepted from loopback as from anywhere, as Postfix accepts it; a user that does not
+        # exist is refused at RCPT; nothing is relayed. (RSET: nothing reaches root's mailbox.)
+        wire = Wire(suite.smtp_port)
+        wire.greet()
+        wire.command("MAIL FROM:<stranger@elsewhere.example>", 250)
+        wire.command("RCPT TO:<root@localhost>", 250)
+        wire.command("RCPT TO:<root@mx.example.test>", 250)
+        wire.command("RCPT TO:<nosuchuser@localhost>", 550,
+                     "5.1.1 <nosuchuser@localhost>: Recipient address rejected: User unknown in "
+                     "local recipient table")
+        wire.command("RCPT TO:<root@other.example>", 554, "5.7.1")
+        wire.command("RCPT TO:<root%other.example@localhost>", 554, "5.7.1")
+        wire.command("RSET", 250)
         wire.command("QUIT", 221)
         assert suite.queue_files() == [], suite.queue_files()
 
