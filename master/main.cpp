@@ -170,6 +170,14 @@ int run(int argc, char** argv) {
   QueueLayout layout{config.main.get("queue_directory")};
   auto pid_file = PidFile::lock(layout.pid_file());
   if (!pid_file) log::fatal("{}", pid_file.error().describe());
+  // In the foreground the pid is ours already: in the file before any listener is bound, so a
+  // client that can connect (or `postern status`) finds it. A daemon's parent writes the
+  // child's (daemonize).
+  if (args.foreground) {
+    if (Status written = pid_file->write_pid(::getpid()); !written) {
+      log::fatal("{}", written.error().describe());
+    }
+  }
   // Opened now, as root, so that a path it cannot open stops the start with a message on the
   // terminal; it becomes our stderr (and so every worker's) once start-up is done.
   std::string maillog_file = config.main.get("maillog_file");
@@ -204,11 +212,6 @@ int run(int argc, char** argv) {
     log::init(program_name, true);
   } else if (!args.foreground) {
     log::init(program_name, false);
-  }
-  if (args.foreground) {
-    if (Status written = pid_file->write_pid(::getpid()); !written) {
-      log::fatal("{}", written.error().describe());
-    }
   }
   Master master(std::move(config), std::move(plans).value(), std::move(table),
                 std::move(pid_file).value(), args.foreground, maillog_file);
