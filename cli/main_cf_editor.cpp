@@ -5,18 +5,10 @@
 
 #include <algorithm>
 
+#include "lib/config/config_lines.hpp"
+
 namespace postern::cli {
 namespace {
-
-bool is_blank(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 // The line at pos (without '\n' and a CR before it) and the offset after it.
 std::string_view line_at(std::string_view text, size_t pos, size_t* next) {
@@ -33,7 +25,7 @@ std::string_view line_at(std::string_view text, size_t pos, size_t* next) {
 }
 
 bool is_comment_or_blank(std::string_view line) {
-  std::string_view content = trim(line);
+  std::string_view content = trim_config_blanks(line);
   return content.empty() || content.front() == '#';
 }
 
@@ -92,13 +84,13 @@ Status MainCfEditor::index() {
                                       kMaxMainCfLineBytes));
     }
     if (!is_comment_or_blank(line)) {
-      if (is_blank(line.front())) {
+      if (is_config_blank(line.front())) {
         // A continuation line: the entry before it reaches this far (a stray one, before any
         // entry, belongs to none and is kept as it is).
         if (!entries_.empty()) entries_.back().end = next;
       } else {
         size_t equals = line.find('=');
-        std::string_view name = trim(line.substr(0, equals));
+        std::string_view name = trim_config_blanks(line.substr(0, equals));
         if (equals == std::string_view::npos) name = name.substr(0, name.find_first_of(" \t"));
         entries_.push_back(Entry{std::string(name), pos, next});
       }
@@ -129,13 +121,13 @@ bool MainCfEditor::get(std::string_view name, std::string* value) const {
     if (first) {
       size_t equals = line.find('=');
       *value = std::string(
-          trim(equals == std::string_view::npos ? std::string_view() : line.substr(equals + 1)));
+          trim_config_blanks(equals == std::string_view::npos ? std::string_view() : line.substr(equals + 1)));
       first = false;
       continue;
     }
     if (is_comment_or_blank(line)) continue;
     if (!value->empty()) *value += ' ';
-    *value += trim(line);
+    *value += trim_config_blanks(line);
   }
   return true;
 }

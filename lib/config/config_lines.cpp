@@ -6,19 +6,16 @@
 #include <string>
 
 namespace postern {
-namespace {
 
-bool is_blank(char c) {
+bool is_config_blank(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
-  return s;
+std::string_view trim_config_blanks(std::string_view text) {
+  while (!text.empty() && is_config_blank(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_config_blank(text.back())) text.remove_suffix(1);
+  return text;
 }
-
-}  // namespace
 
 Status for_each_config_entry(
     std::string_view text, std::string_view file, const ConfigLineLimits& limits,
@@ -47,9 +44,9 @@ Status for_each_config_entry(
                                       limits.max_line_bytes));
     }
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    std::string_view content = trim(line);
+    std::string_view content = trim_config_blanks(line);
     if (content.empty() || content.front() == '#') continue;
-    if (is_blank(line.front())) {
+    if (is_config_blank(line.front())) {
       if (entry_line == 0) {
         return Error::config(fmt::format(
             "{}:{}: continuation line (it begins with white space) without a {} before it", file,

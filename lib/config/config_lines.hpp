@@ -54,4 +54,9 @@ Status for_each_config_entry(
     std::string_view entry_kind,
     const std::function<Status(std::string_view entry, int line)>& on_entry);
 
+// The blanks of main.cf/master.cf syntax (space, tab, CR, VT, FF), and a view without them at
+// either end. Shared with the main.cf editor of `postern config set` so both read a line alike.
+bool is_config_blank(char c);
+std::string_view trim_config_blanks(std::string_view text);
+
 }  // namespace postern

@@ -15,11 +15,13 @@ import random
 import re
 import shutil
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 
 BUILD_DIR = os.environ.get("POSTERN_BUILD_DIR") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build")
@@ -477,6 +479,27 @@ service_throttle_time = 0s
             if not self.keep and exc_type is None:
                 shutil.rmtree(self.root, ignore_errors=True)
         return False
+
+
+def send_tokened_message(suite, sender, recipients, subject="test message"):
+    """One message over the suite's port 25 (smtplib), every reply checked: its body and an
+    X-Test-Token header carry a fresh token. Returns (token, queue ID from the 250 reply). A
+    null sender ("") gets a MAILER-DAEMON-style From: line."""
+    token = uuid.uuid4().hex
+    body = (f"From: <{sender or 'mailer-daemon@remote.example'}>\r\nTo: {', '.join(recipients)}"
+            f"\r\nSubject: {subject}\r\nX-Test-Token: {token}\r\n\r\nbody {token}\r\n")
+    with smtplib.SMTP("127.0.0.1", suite.smtp_port, timeout=30) as client:
+        client.ehlo("client.remote.test")
+        code, reply = client.mail(sender)
+        assert code == 250, (code, reply)
+        for rcpt in recipients:
+            code, reply = client.rcpt(rcpt)
+            assert code == 250, (rcpt, code, reply)
+        code, reply = client.data(body.encode())
+        assert code == 250, (code, reply)
+    match = re.search(rb"queued as ([0-9A-Z]+)", reply)
+    assert match, reply
+    return token, match.group(1).decode()
 
 
 def run_tests(test_functions):

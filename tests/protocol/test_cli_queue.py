@@ -25,13 +25,11 @@ import os
 import pwd
 import re
 import shutil
-import smtplib
 import subprocess
 import tempfile
-import uuid
 
 from postern_harness import (BIN_DIR, Suite, free_port, run_tests, skip_test, wait_until,
-                             TEST_DOMAIN)
+                             TEST_DOMAIN, send_tokened_message)
 from relay_peers import SmtpSink
 
 POSTERN = os.path.join(BIN_DIR, "postern")
@@ -55,21 +53,7 @@ def ok(done):
 
 
 def send(suite, sender, recipients, subject="queue test"):
-    token = uuid.uuid4().hex
-    body = (f"From: <{sender or 'mailer-daemon@remote.example'}>\r\nTo: {', '.join(recipients)}"
-            f"\r\nSubject: {subject}\r\nX-Test-Token: {token}\r\n\r\nbody {token}\r\n")
-    with smtplib.SMTP("127.0.0.1", suite.smtp_port, timeout=30) as client:
-        client.ehlo("client.remote.test")
-        code, reply = client.mail(sender)
-        assert code == 250, (code, reply)
-        for rcpt in recipients:
-            code, reply = client.rcpt(rcpt)
-            assert code == 250, (rcpt, code, reply)
-        code, reply = client.data(body.encode())
-        assert code == 250, (code, reply)
-    match = re.search(rb"queued as ([0-9A-Z]+)", reply)
-    assert match, reply
-    return token, match.group(1).decode()
+    return send_tokened_message(suite, sender, recipients, subject)
 
 
 def path_in(suite, folder, queue_id):

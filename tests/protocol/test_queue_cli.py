@@ -18,14 +18,12 @@ then needs the relay and is skipped with a note.
 """
 import os
 import re
-import smtplib
 import subprocess
 import tempfile
 import shutil
-import uuid
 
 from postern_harness import (BIN_DIR, Suite, default_accounts, free_port, run_tests, wait_until,
-                             TEST_DOMAIN)
+                             TEST_DOMAIN, send_tokened_message)
 from relay_peers import SmtpSink
 
 POSTERN = os.path.join(BIN_DIR, "postern")
@@ -37,22 +35,7 @@ def cli(suite, *args, timeout=30):
                           timeout=timeout)
 
 
-def send(suite, sender, recipients, subject):
-    token = uuid.uuid4().hex
-    body = (f"From: <{sender}>\r\nTo: {', '.join(recipients)}\r\nSubject: {subject}\r\n"
-            f"X-Test-Token: {token}\r\n\r\nbody {token}\r\n")
-    with smtplib.SMTP("127.0.0.1", suite.smtp_port, timeout=30) as client:
-        client.ehlo("client.remote.test")
-        code, reply = client.mail(sender)
-        assert code == 250, (code, reply)
-        for rcpt in recipients:
-            code, reply = client.rcpt(rcpt)
-            assert code == 250, (rcpt, code, reply)
-        code, reply = client.data(body.encode())
-        assert code == 250, (code, reply)
-    match = re.search(rb"queued as ([0-9A-Z]+)", reply)
-    assert match, reply
-    return token, match.group(1).decode()
+send = send_tokened_message
 
 
 def read(path):
