@@ -40,6 +40,23 @@ def published(suite):
     wait_until(lambda: os.path.exists(path), 20, 0.02, "master.state")
 
 
+def settled(suite, quiet_seconds=0.5):
+    """Waits until master has stopped rewriting its state file (the workers of every service
+    started): the same bytes for quiet_seconds. A test that damages the file must not have
+    master overwrite it at once with a late start-up change."""
+    path = os.path.join(suite.spool, "pid", "master.state")
+    published(suite)
+    last = {"bytes": None, "since": time.monotonic()}
+
+    def quiet():
+        with open(path, "rb") as f:
+            now = f.read()
+        if now != last["bytes"]:
+            last["bytes"], last["since"] = now, time.monotonic()
+        return time.monotonic() - last["since"] >= quiet_seconds
+    wait_until(quiet, 20, 0.05, "master.state settled")
+
+
 def status_json(suite):
     done = status(suite, "--json")
     assert done.returncode in (0, 1, 4), (done.returncode, done.stdout, done.stderr)
@@ -194,7 +211,7 @@ def test_program_that_exits_at_once_is_reported_with_its_exit_status():
 
 def test_damaged_and_stale_state_files():
     with Suite() as suite:
-        published(suite)
+        settled(suite)
         state_path = os.path.join(suite.spool, "pid", "master.state")
         with open(state_path, "wb") as f:
             f.write(b"postern-master-state 1\nmaster\tpid=\x00\xff" + b"A" * 100000 + b"\n")
