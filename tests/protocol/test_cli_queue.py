@@ -20,6 +20,7 @@ against the same queue with the suite stopped.
   A hold of such a message survives a kill -9 of qmgr: the next qmgr holds it before any
   delivery.
 """
+import contextlib
 import json
 import os
 import pwd
@@ -335,66 +336,61 @@ def test_changes_with_the_suite_stopped():
             shutil.rmtree(directory, ignore_errors=True)
 
 
-def test_delete_while_being_delivered():
+@contextlib.contextmanager
+def message_in_flight(recipient):
+    """A suite whose relayhost is an smtp-sink that waits 4 s before answering DATA (and then
+    refuses the message: -f .), and one message to recipient whose attempt is in flight.
+    Yields (suite, queue_id)."""
     if not relay_built():
         skip_test("postern-relay not built")
     directory = sink_dir()
     try:
-        # smtp-sink waits 4 s before answering DATA: the attempt is in flight meanwhile.
         with SmtpSink(directory, extra_args=["-w", "4", "-f", "."]) as sink:
             extra = (f"mynetworks = 127.0.0.0/8\nrelayhost = [127.0.0.1]:{sink.port}\n"
                      + SLOW_RETRIES)
             with Suite(main_cf_extra=extra) as suite:
-                _, queue_id = send(suite, SENDER, ["busy@slow.example"])
+                _, queue_id = send(suite, SENDER, [recipient])
                 wait_until(lambda: os.path.exists(path_in(suite, "active", queue_id)) and
                            re.search(rf"{queue_id}: from=<", suite.log()), 30, 0.02,
                            "the attempt in flight")
-                done = ok(cli(suite, "queue", "delete", queue_id))
-                assert f"{queue_id}: removed (when its delivery attempt returns)" in done.stdout, \
-                    done.stdout
-                wait_until(lambda: re.search(rf"{queue_id}: removed", suite.log()), 30, 0.05,
-                           "the removal after the attempt")
-                assert folder_of(suite, queue_id) is None
-                log = suite.log()
-                assert f"{queue_id}: to be removed when its delivery attempt returns" in log
-                # The sink refused the message (-f .): deferred, but no retry and no bounce.
-                assert not suite.messages(SENDER), "a bounce for a deleted message"
-                assert not os.path.exists(path_in(suite, "defer", queue_id))
+                yield suite, queue_id
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_delete_while_being_delivered():
+    with message_in_flight("busy@slow.example") as (suite, queue_id):
+        done = ok(cli(suite, "queue", "delete", queue_id))
+        assert f"{queue_id}: removed (when its delivery attempt returns)" in done.stdout, \
+            done.stdout
+        wait_until(lambda: re.search(rf"{queue_id}: removed", suite.log()), 30, 0.05,
+                   "the removal after the attempt")
+        assert folder_of(suite, queue_id) is None
+        log = suite.log()
+        assert f"{queue_id}: to be removed when its delivery attempt returns" in log
+        # The sink refused the message (-f .): deferred, but no retry and no bounce.
+        assert not suite.messages(SENDER), "a bounce for a deleted message"
+        assert not os.path.exists(path_in(suite, "defer", queue_id))
 
 
 def test_hold_in_flight_survives_a_qmgr_crash():
-    if not relay_built():
-        skip_test("postern-relay not built")
-    directory = sink_dir()
-    try:
-        with SmtpSink(directory, extra_args=["-w", "4", "-f", "."]) as sink:
-            extra = (f"mynetworks = 127.0.0.0/8\nrelayhost = [127.0.0.1]:{sink.port}\n"
-                     + SLOW_RETRIES)
-            with Suite(main_cf_extra=extra) as suite:
-                _, queue_id = send(suite, SENDER, ["held@slow.example"])
-                wait_until(lambda: os.path.exists(path_in(suite, "active", queue_id)) and
-                           re.search(rf"{queue_id}: from=<", suite.log()), 30, 0.02,
-                           "the attempt in flight")
-                done = ok(cli(suite, "queue", "hold", queue_id))
-                assert "(when its delivery attempt returns)" in done.stdout, done.stdout
-                listed = json.loads(ok(cli(suite, "queue", "list", "--json")).stdout)
-                assert listed["messages"][0]["pending_action"] == "hold", listed
-                # qmgr dies before the attempt returns; the one master starts next finds the
-                # flag in active/ and holds the message before any delivery.
-                [old] = suite.kill_worker("qmgr")
-                wait_until(lambda: folder_of(suite, queue_id) == "hold", 30, 0.05, "hold/")
-                # The line follows the rename: wait for it rather than read the log at once.
-                wait_until(lambda: re.search(
-                    rf"postern/qmgr\[(?!{old}\])\d+\]: {queue_id}: placed on hold", suite.log()),
-                    30, 0.05, "the new qmgr's 'placed on hold' line")
-                assert not re.search(rf"qmgr\[\d+\]: {queue_id}: from=<.*\n(?:.*\n)*.*"
-                                     rf"qmgr\[(?!{old}\])\d+\]: {queue_id}: from=<",
-                                     suite.log()), "the new qmgr tried it again"
-                assert not suite.messages(SENDER), "a bounce for a held message"
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
+    with message_in_flight("held@slow.example") as (suite, queue_id):
+        done = ok(cli(suite, "queue", "hold", queue_id))
+        assert "(when its delivery attempt returns)" in done.stdout, done.stdout
+        listed = json.loads(ok(cli(suite, "queue", "list", "--json")).stdout)
+        assert listed["messages"][0]["pending_action"] == "hold", listed
+        # qmgr dies before the attempt returns; the one master starts next finds the
+        # flag in active/ and holds the message before any delivery.
+        [old] = suite.kill_worker("qmgr")
+        wait_until(lambda: folder_of(suite, queue_id) == "hold", 30, 0.05, "hold/")
+        # The line follows the rename: wait for it rather than read the log at once.
+        wait_until(lambda: re.search(
+            rf"postern/qmgr\[(?!{old}\])\d+\]: {queue_id}: placed on hold", suite.log()),
+            30, 0.05, "the new qmgr's 'placed on hold' line")
+        assert not re.search(rf"qmgr\[\d+\]: {queue_id}: from=<.*\n(?:.*\n)*.*"
+                             rf"qmgr\[(?!{old}\])\d+\]: {queue_id}: from=<",
+                             suite.log()), "the new qmgr tried it again"
+        assert not suite.messages(SENDER), "a bounce for a held message"
 
 
 if __name__ == "__main__":
