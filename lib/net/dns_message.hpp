@@ -25,7 +25,9 @@ inline constexpr size_t kMaxDnsMessageBytes = 65535;
 enum DnsType : uint16_t {
   kDnsTypeA = 1,
   kDnsTypeCname = 5,
+  kDnsTypePtr = 12,
   kDnsTypeMx = 15,
+  kDnsTypeTxt = 16,
   kDnsTypeAaaa = 28,
   kDnsTypeOpt = 41,
 };
