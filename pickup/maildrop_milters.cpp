@@ -94,7 +94,8 @@ class Conversation {
   }
 
   std::optional<std::string> macro(std::string_view name) const {
-    if (name == "j" || name == "daemon_name" || name == "if_name") return hostname_;
+    if (name == "j" || name == "if_name") return hostname_;
+    if (name == "daemon_name") return daemon_name_;
     if (name == "_") return std::string("localhost [127.0.0.1]");
     if (name == "v") return std::string("Postern");
     if (name == "daemon_addr" || name == "if_addr" || name == "client_addr") {
@@ -114,6 +115,7 @@ class Conversation {
 
  public:
   std::string hostname_;
+  std::string daemon_name_;  // milter_macro_daemon_name (ORIGINATING in the shipped master.cf)
 
  private:
   event_base* base_;
@@ -143,6 +145,7 @@ MilterFiltering filter_with_milters(const milter::MilterSettings& milters, Queue
   {
     Conversation conversation(base.get(), milters, envelope, message, size_limit);
     conversation.hostname_ = milters.hostname;
+  conversation.daemon_name_ = milters.daemon_name;
     verdict = conversation.run();
     outcome = conversation.outcome();
     session_quarantine = conversation.session_quarantine();

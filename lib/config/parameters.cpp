@@ -23,6 +23,15 @@ constexpr std::string_view kTlsServerCipherListDefault =
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
 
+// dkim_signed_headers: RFC 6376 5.4.1's list of fields worth signing, those a reader sees or a
+// list manager adds; signed when present (and over-signed per dkim_oversigned_headers).
+constexpr std::string_view kDkimSignedHeadersDefault =
+    "from, reply-to, subject, date, to, cc, resent-date, resent-from, resent-to, resent-cc, "
+    "in-reply-to, references, message-id, mime-version, content-type, "
+    "content-transfer-encoding, content-id, content-description, list-id, list-help, "
+    "list-unsubscribe, list-unsubscribe-post, list-subscribe, list-post, list-owner, "
+    "list-archive";
+
 constexpr ParamSpec text(std::string_view name, std::string_view def,
                          std::string_view choices = {}) {
   return ParamSpec{name, ParamType::kString, def, 0, INT64_MAX, 's', choices, false};
@@ -61,6 +70,8 @@ constexpr std::array kParameters = {
     integer("auth_throttle_refuse_after", "10", 1, 100000),
     time("auth_throttle_refuse_time", "600s", 1, kDay),
     time("auth_throttle_window", "600s", 1, kDay),
+    text("authmilter_authserv_id", "$myhostname"),
+    integer("authmilter_dns_cache_size", "10000", 0, 10000000),
     text("bounce_notice_recipient", "postmaster"),
     time("bounce_queue_lifetime", "5d", 0, 100 * kDay, 'd'),
     text("command_directory", "/usr/sbin"),
@@ -74,6 +85,13 @@ constexpr std::array kParameters = {
     time("delay_warning_time", "0h", 0, 100 * kDay, 'h'),
     time("deliver_lock_timeout", "30s", 1, kHour),
     integer("delivery_concurrency_limit", "4", 1, 1000),
+    text("dkim_canonicalization", "relaxed/relaxed",
+         "relaxed/relaxed|relaxed/simple|simple/relaxed|simple/simple|relaxed|simple"),
+    text("dkim_key_directory", "$config_directory/dkim"),
+    integer("dkim_min_key_bits", "1024", 1024, 16384),
+    list("dkim_oversigned_headers", "from, to, subject, date, message-id, reply-to"),
+    list("dkim_signed_headers", kDkimSignedHeadersDefault),
+    boolean("dmarc_enforcement", "no"),
     text("double_bounce_sender", "double-bounce"),
     size("header_size_limit", "102400", 1024, 64 * 1024 * 1024),
     text("home_mailbox", ""),

@@ -97,10 +97,10 @@ Status apply_setting(MilterSpec& spec, std::string_view setting) {
 }
 
 Result<MilterSpec> parse_entry(std::string_view address, const std::vector<std::string>& settings,
-                               const MilterSpec& base) {
+                               const MilterSpec& base, std::string_view unix_directory) {
   MilterSpec spec = base;
   spec.name = std::string(address);
-  Result<MilterAddress> resolved = resolve_milter_address(address);
+  Result<MilterAddress> resolved = resolve_milter_address(address, unix_directory);
   if (!resolved) return resolved.error();
   spec.address = *resolved;
   for (const std::string& one : settings) {
@@ -162,7 +162,8 @@ std::string_view default_action_name(DefaultAction action) {
   return "tempfail";
 }
 
-Result<MilterAddress> resolve_milter_address(std::string_view text) {
+Result<MilterAddress> resolve_milter_address(std::string_view text,
+                                             std::string_view unix_directory) {
   MilterAddress result;
   size_t colon = text.find(':');
   if (colon == std::string_view::npos) {
@@ -173,6 +174,11 @@ Result<MilterAddress> resolve_milter_address(std::string_view text) {
   std::string_view rest = text.substr(colon + 1);
   if (kind == "unix" || kind == "local") {
     auto* un = reinterpret_cast<sockaddr_un*>(&result.storage);
+    std::string path(rest);
+    if (!path.empty() && path.front() != '/' && !unix_directory.empty()) {
+      path = std::string(unix_directory) + "/" + path;
+    }
+    rest = path;
     if (rest.empty() || rest.size() >= sizeof(un->sun_path)) {
       return Error::config("bad milter socket path: " + std::string(text));
     }
@@ -229,7 +235,8 @@ Result<MilterAddress> resolve_milter_address(std::string_view text) {
   return result;
 }
 
-Result<std::vector<MilterSpec>> parse_milter_list(std::string_view text, const MilterSpec& base) {
+Result<std::vector<MilterSpec>> parse_milter_list(std::string_view text, const MilterSpec& base,
+                                                  std::string_view unix_directory) {
   std::vector<MilterSpec> milters;
   size_t i = 0;
   while (i < text.size()) {
@@ -246,7 +253,7 @@ Result<std::vector<MilterSpec>> parse_milter_list(std::string_view text, const M
       std::vector<std::string> tokens = group_tokens(text.substr(i + 1, close - i - 1));
       if (tokens.empty()) return Error::config("milter list: '{ }' without an address");
       std::vector<std::string> settings(tokens.begin() + 1, tokens.end());
-      Result<MilterSpec> spec = parse_entry(tokens.front(), settings, base);
+      Result<MilterSpec> spec = parse_entry(tokens.front(), settings, base, unix_directory);
       if (!spec) return spec.error();
       milters.push_back(std::move(spec).value());
       i = close + 1;
@@ -255,7 +262,7 @@ Result<std::vector<MilterSpec>> parse_milter_list(std::string_view text, const M
     size_t end = i;
     while (end < text.size() && !is_separator(text[end])) ++end;
     Result<MilterSpec> spec =
-        parse_entry(text.substr(i, end - i), std::vector<std::string>(), base);
+        parse_entry(text.substr(i, end - i), std::vector<std::string>(), base, unix_directory);
     if (!spec) return spec.error();
     milters.push_back(std::move(spec).value());
     i = end;
@@ -275,7 +282,9 @@ Result<MilterSettings> load_milter_settings(const MainConfig& config,
   base.protocol = static_cast<uint32_t>(config.get_int("milter_protocol"));
 
   MilterSettings settings;
-  Result<std::vector<MilterSpec>> milters = parse_milter_list(config.get(list_parameter), base);
+  std::string queue_directory = config.get("queue_directory");
+  Result<std::vector<MilterSpec>> milters =
+      parse_milter_list(config.get(list_parameter), base, queue_directory);
   if (!milters) return Error::config(std::string(list_parameter) + ": " + milters.error().message);
   settings.milters = std::move(milters).value();
   static constexpr std::string_view kMacroParameters[] = {

@@ -73,10 +73,14 @@ struct MilterSettings {
 Result<MilterSettings> load_milter_settings(const MainConfig& config,
                                             std::string_view list_parameter);
 
-// The parsing of one list, exposed for tests: defaults come from `base`.
-Result<std::vector<MilterSpec>> parse_milter_list(std::string_view text, const MilterSpec& base);
+// The parsing of one list, exposed for tests: defaults come from `base`; a relative unix path
+// ("unix:private/authmilter") is taken relative to unix_directory (load_milter_settings passes
+// queue_directory, where Postfix's daemons run).
+Result<std::vector<MilterSpec>> parse_milter_list(std::string_view text, const MilterSpec& base,
+                                                  std::string_view unix_directory = {});
 // "unix:/p", "local:/p", "inet:host:port", "inet6:host:port" (host may be [v6]); names other
 // than numeric addresses and localhost are resolved here (once, at daemon start).
-Result<MilterAddress> resolve_milter_address(std::string_view text);
+Result<MilterAddress> resolve_milter_address(std::string_view text,
+                                             std::string_view unix_directory = {});
 
 }  // namespace postern::milter

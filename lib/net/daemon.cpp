@@ -450,18 +450,26 @@ void drop_privileges(const MainConfig& config) {
 }
 
 DaemonStopWatch::DaemonStopWatch(event_base* base, int master_watch_fd,
-                                 std::function<void()> on_stop)
+                                 std::function<void()> on_stop, StopSignals signals)
     : on_stop_(std::move(on_stop)),
       watch_is_socket_(master_watch_fd >= 0 && is_socket(master_watch_fd)) {
   ::signal(SIGPIPE, SIG_IGN);
   // SIGUSR1 is master's (reopen the log); one sent to the whole group must not kill a worker.
   ::signal(SIGUSR1, SIG_IGN);
+  if (signals == StopSignals::kIgnore) {
+    watch_master(base, master_watch_fd);
+    return;
+  }
   sigterm_ = evsignal_new(base, SIGTERM, &DaemonStopWatch::on_event, this);
   sigint_ = evsignal_new(base, SIGINT, &DaemonStopWatch::on_event, this);
   if (sigterm_ == nullptr || sigint_ == nullptr || evsignal_add(sigterm_, nullptr) != 0 ||
       evsignal_add(sigint_, nullptr) != 0) {
     log::fatal("cannot watch SIGTERM and SIGINT");
   }
+  watch_master(base, master_watch_fd);
+}
+
+void DaemonStopWatch::watch_master(event_base* base, int master_watch_fd) {
   if (master_watch_fd >= 0) {
     master_ =
         event_new(base, master_watch_fd, EV_READ | EV_PERSIST, &DaemonStopWatch::on_event, this);

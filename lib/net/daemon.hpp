@@ -86,15 +86,21 @@ Status send_log_file(int watch_socket, int fd);
 // Also takes what master sends on fd 4: a reopened maillog_file becomes stderr (dup2), the old
 // file is closed. SIGPIPE and SIGUSR1 (master's reopen signal) are ignored. Owns its libevent
 // events.
+// StopSignals::kIgnore leaves SIGTERM and SIGINT to someone else (postern-authmilter: libmilter
+// takes them on its own signal thread) and watches only the master.
+enum class StopSignals { kWatch, kIgnore };
+
 class DaemonStopWatch {
  public:
-  DaemonStopWatch(event_base* base, int master_watch_fd, std::function<void()> on_stop);
+  DaemonStopWatch(event_base* base, int master_watch_fd, std::function<void()> on_stop,
+                  StopSignals signals = StopSignals::kWatch);
   DaemonStopWatch(const DaemonStopWatch&) = delete;
   DaemonStopWatch& operator=(const DaemonStopWatch&) = delete;
   ~DaemonStopWatch();
 
  private:
   static void on_event(int fd, short what, void* arg);
+  void watch_master(event_base* base, int master_watch_fd);
   void fire();
   std::function<void()> on_stop_;
   event* sigterm_ = nullptr;

@@ -414,5 +414,21 @@ TEST(LoadMilterSettings, MainCfChecksTheGlobalParameters) {
   EXPECT_FALSE(MainConfig::parse("milter_command_timeout = 2h\n", "main.cf", &warnings).ok());
 }
 
+// A relative unix path is relative to the directory given (queue_directory for the daemons),
+// as Postfix's daemons, which run there, read "unix:private/..."; an absolute one is kept.
+TEST(MilterAddress, RelativeUnixPathIsUnderTheGivenDirectory) {
+  Result<MilterAddress> relative =
+      resolve_milter_address("unix:private/authmilter", "/var/spool/postern");
+  ASSERT_TRUE(relative.ok());
+  EXPECT_EQ(describe(*relative), "unix:/var/spool/postern/private/authmilter");
+  Result<MilterAddress> absolute = resolve_milter_address("unix:/run/x.sock", "/var/spool/postern");
+  ASSERT_TRUE(absolute.ok());
+  EXPECT_EQ(describe(*absolute), "unix:/run/x.sock");
+  Result<std::vector<MilterSpec>> list =
+      parse_milter_list("{ unix:private/a, default_action=accept }", MilterSpec(), "/q");
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(describe(list->front().address), "unix:/q/private/a");
+}
+
 }  // namespace
 }  // namespace postern::milter
