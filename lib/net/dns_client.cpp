@@ -267,8 +267,8 @@ void DnsClient::start_tcp(Query& q) {
                           static_cast<char>(q.packet.size() & 0xff)} +
               q.packet;
   q.tcp_in.clear();
-  q.ev.reset(event_new(base_, q.fd.get(), EV_WRITE | EV_READ | EV_PERSIST,
-                       &DnsClient::on_tcp_event, &q));
+  q.ev.reset(
+      event_new(base_, q.fd.get(), EV_WRITE | EV_READ | EV_PERSIST, &DnsClient::on_tcp_event, &q));
   // One attempt over TCP, bounded by the same per-attempt timeout.
   timeval timeout = attempt_timeout();
   if (!q.ev || event_add(q.ev.get(), &timeout) != 0) {
@@ -296,8 +296,7 @@ void DnsClient::on_tcp(Query& q, short what) {
     q.tcp_out.erase(0, static_cast<size_t>(n));
     if (q.tcp_out.empty()) {
       // All sent: from now on only reading (this frees the event we are called from).
-      q.ev.reset(
-          event_new(base_, q.fd.get(), EV_READ | EV_PERSIST, &DnsClient::on_tcp_event, &q));
+      q.ev.reset(event_new(base_, q.fd.get(), EV_READ | EV_PERSIST, &DnsClient::on_tcp_event, &q));
       timeval timeout = attempt_timeout();
       if (!q.ev || event_add(q.ev.get(), &timeout) != 0) {
         return fail(q, DnsClientOutcome::kNetworkError, "DNS over TCP: cannot add event");
@@ -331,8 +330,7 @@ void DnsClient::on_tcp(Query& q, short what) {
   }
   if (!message->response || message->id != q.dns_id || message->question_name != q.name ||
       message->question_type != q.type) {
-    return fail(q, DnsClientOutcome::kMalformed,
-                "DNS answer over TCP does not match the question");
+    return fail(q, DnsClientOutcome::kMalformed, "DNS answer over TCP does not match the question");
   }
   accept_message(q, std::move(*message));
 }

@@ -54,20 +54,20 @@ struct ResolverAddress {
 Result<ResolverAddress> parse_resolver_address(std::string_view text);
 
 enum class DnsClientOutcome {
-  kAnswer,       // NOERROR: answer.records may be empty (NODATA)
-  kNxDomain,     // RCODE 3
-  kServerError,  // another rcode (SERVFAIL, REFUSED...): rcode says which
-  kTimeout,      // no usable answer after every attempt
-  kNetworkError, // a socket error, the TCP connection refused or closed early
-  kMalformed,    // the answer could not be used: a TCP answer that does not parse or match,
-                 // a CNAME loop or an over-long chain
+  kAnswer,        // NOERROR: answer.records may be empty (NODATA)
+  kNxDomain,      // RCODE 3
+  kServerError,   // another rcode (SERVFAIL, REFUSED...): rcode says which
+  kTimeout,       // no usable answer after every attempt
+  kNetworkError,  // a socket error, the TCP connection refused or closed early
+  kMalformed,     // the answer could not be used: a TCP answer that does not parse or match,
+                  // a CNAME loop or an over-long chain
 };
 
 struct DnsClientAnswer {
   DnsClientOutcome outcome = DnsClientOutcome::kTimeout;
   std::string name;  // as asked, lower-cased, no trailing dot
   uint16_t type = 0;
-  int rcode = -1;    // the response's rcode, -1 without a response
+  int rcode = -1;  // the response's rcode, -1 without a response
   bool over_tcp = false;
   // kAnswer: the records of the asked type at the end of the CNAME chain, their owner, and the
   // smallest TTL of the records used (CNAMEs included).

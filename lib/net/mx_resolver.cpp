@@ -70,11 +70,9 @@ Result<uint64_t> MxResolver::resolve(std::string_view domain, Callback done) {
   lookup->domain = normalized_domain(domain);
   lookup->done = std::move(done);
   uint64_t lookup_id = lookup->id;
-  Result<uint64_t> query =
-      client_->query(lookup->domain, kDnsTypeMx,
-                     [this, lookup_id](DnsClientAnswer answer) {
-                       on_mx_answer(lookup_id, std::move(answer));
-                     });
+  Result<uint64_t> query = client_->query(
+      lookup->domain, kDnsTypeMx,
+      [this, lookup_id](DnsClientAnswer answer) { on_mx_answer(lookup_id, std::move(answer)); });
   if (!query) return query.error();
   lookup->client_queries.push_back(*query);
   lookup->outstanding = 1;
@@ -165,11 +163,10 @@ bool MxResolver::start_address_phase(Lookup& lookup) {
       if (type == kDnsTypeAaaa && !options_.want_ipv6) continue;
       size_t index = lookup.address_queries.size();
       lookup.address_queries.push_back(Lookup::AddressQuery{lookup.hosts[i].host, i, false, ""});
-      Result<uint64_t> query =
-          client_->query(lookup.hosts[i].host, type,
-                         [this, lookup_id, index](DnsClientAnswer answer) {
-                           on_address_answer(lookup_id, index, std::move(answer));
-                         });
+      Result<uint64_t> query = client_->query(
+          lookup.hosts[i].host, type, [this, lookup_id, index](DnsClientAnswer answer) {
+            on_address_answer(lookup_id, index, std::move(answer));
+          });
       if (!query) {
         lookup.address_queries[index].failed = true;
         lookup.address_queries[index].failure = query.error().message;
@@ -182,8 +179,7 @@ bool MxResolver::start_address_phase(Lookup& lookup) {
   return lookup.outstanding > 0;
 }
 
-void MxResolver::on_address_answer(uint64_t lookup_id, size_t query_index,
-                                   DnsClientAnswer answer) {
+void MxResolver::on_address_answer(uint64_t lookup_id, size_t query_index, DnsClientAnswer answer) {
   auto it = lookups_.find(lookup_id);
   if (it == lookups_.end()) return;
   Lookup& lookup = *it->second;
