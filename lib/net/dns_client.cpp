@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 
@@ -61,6 +62,10 @@ struct DnsClient::Query {
   UniqueFd fd;
   SingleEventHandle ev;
   int attempts_left = 0;
+  // When the current attempt ends. libevent restarts a persistent event's timeout each time the
+  // event fires, so a flood of junk datagrams would keep the attempt alive: on_datagrams checks
+  // this itself.
+  std::chrono::steady_clock::time_point attempt_deadline;
   std::string setup_failure;  // the socket could not be opened: reported from the loop
   std::string malformed;      // why the last datagram that did not parse was ignored
   // TCP retry after a truncated UDP answer (RFC 1035 4.2.2, RFC 7766).
@@ -188,6 +193,8 @@ Result<uint64_t> DnsClient::query(std::string_view name, uint16_t type, Callback
     // A send error counts as a lost datagram: the timeout retries it.
     (void)send(q.fd.get(), q.packet.data(), q.packet.size(), 0);
     --q.attempts_left;
+    q.attempt_deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.timeout_ms);
   }
   uint64_t id = q.id;
   queries_.emplace(id, std::move(owned));
@@ -214,6 +221,8 @@ void DnsClient::on_udp_timeout(Query& q) {
     (void)send(q.fd.get(), q.packet.data(), q.packet.size(), 0);
     timeval timeout = attempt_timeout();
     event_add(q.ev.get(), &timeout);
+    q.attempt_deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.timeout_ms);
     return;
   }
   std::string why =
@@ -228,7 +237,7 @@ void DnsClient::on_datagrams(Query& q) {
     ssize_t n = recv(q.fd.get(), buffer.data(), buffer.size(), 0);
     // EAGAIN: read everything. ECONNREFUSED (ICMP port unreachable) and the like: wait for the
     // timeout and retry.
-    if (n < 0) return;
+    if (n < 0) break;
     buffer.resize(static_cast<size_t>(n));
     Result<DnsMessage> message = parse_dns_message(buffer);
     if (!message) {
@@ -245,6 +254,8 @@ void DnsClient::on_datagrams(Query& q) {
     if (message->truncated) return start_tcp(q);  // frees the event we are called from
     return accept_message(q, std::move(*message));
   }
+  // Only datagrams that were not the answer: the attempt ends on time all the same.
+  if (std::chrono::steady_clock::now() >= q.attempt_deadline) on_udp_timeout(q);
 }
 
 void DnsClient::start_tcp(Query& q) {
@@ -267,6 +278,8 @@ void DnsClient::start_tcp(Query& q) {
                           static_cast<char>(q.packet.size() & 0xff)} +
               q.packet;
   q.tcp_in.clear();
+  q.attempt_deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.timeout_ms);
   q.ev.reset(
       event_new(base_, q.fd.get(), EV_WRITE | EV_READ | EV_PERSIST, &DnsClient::on_tcp_event, &q));
   // One attempt over TCP, bounded by the same per-attempt timeout.
@@ -319,10 +332,19 @@ void DnsClient::on_tcp(Query& q, short what) {
                 "DNS over TCP: connection closed before the answer");
   }
   q.tcp_in.append(buffer, static_cast<size_t>(n));
-  if (q.tcp_in.size() < 2) return;
-  size_t length = (static_cast<size_t>(static_cast<uint8_t>(q.tcp_in[0])) << 8) |
-                  static_cast<uint8_t>(q.tcp_in[1]);
-  if (q.tcp_in.size() < 2 + length) return;
+  size_t length = q.tcp_in.size() < 2
+                      ? kMaxDnsMessageBytes
+                      : (static_cast<size_t>(static_cast<uint8_t>(q.tcp_in[0])) << 8) |
+                            static_cast<uint8_t>(q.tcp_in[1]);
+  if (q.tcp_in.size() < 2 + length) {
+    // A server that drips the answer a byte at a time restarts the event's timeout each time;
+    // the one TCP attempt still ends on time.
+    if (std::chrono::steady_clock::now() >= q.attempt_deadline) {
+      return fail(q, DnsClientOutcome::kTimeout,
+                  fmt::format("no answer over TCP from {}", server_.host));
+    }
+    return;
+  }
   Result<DnsMessage> message = parse_dns_message(std::string_view(q.tcp_in).substr(2, length));
   if (!message) {
     return fail(q, DnsClientOutcome::kMalformed,

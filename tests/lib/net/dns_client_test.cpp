@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -245,6 +246,27 @@ TEST_F(DnsClientTest, SilentServerTimesOutAfterTheConfiguredAttempts) {
   EXPECT_EQ(answer->rcode, -1);
   EXPECT_EQ(answer->reason, "no answer from 127.0.0.1 after 3 attempts");
   EXPECT_EQ(server_.seen().size(), 3u);
+}
+
+TEST_F(DnsClientTest, JunkFloodDoesNotKeepTheQueryAlive) {
+  DnsTestServer::Reply babble;
+  babble.babble = true;  // a junk datagram every 10 ms, for 3 s
+  server_.add("flood.test", kDnsTypeTxt, babble);
+  DnsClientOptions o = options();
+  o.timeout_ms = 100;
+  o.attempts = 2;
+  auto client = make(o);
+  auto start = std::chrono::steady_clock::now();
+  std::optional<DnsClientAnswer> answer = ask(*client, "flood.test", kDnsTypeTxt);
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->outcome, DnsClientOutcome::kTimeout);
+  EXPECT_EQ(answer->reason,
+            "no answer from 127.0.0.1 after 2 attempts (last datagram: malformed DNS answer: DNS "
+            "message truncated)");
+  // Two attempts of 100 ms, not the flood's 3 s (some slack for a loaded machine).
+  EXPECT_LT(elapsed, std::chrono::milliseconds(1500));
+  EXPECT_EQ(server_.seen().size(), 2u);
 }
 
 TEST_F(DnsClientTest, CancelAndBadNames) {

@@ -1,11 +1,12 @@
 // A small authoritative DNS server for the lib/net DNS tests (dns_client_test,
 // dns_lookup_session_test): UDP and TCP on one free port of 127.0.0.1, served from its own
 // thread (a DnsLookupSession runs its loop inside lookup(), so the server cannot share it).
-// It answers from a zone the test fills in, and can also answer SERVFAIL, stay silent, truncate
-// over UDP, or hold its UDP replies until several queries have arrived and then send them in
-// reverse order. It records every query it saw (name, type, UDP or TCP, the EDNS(0) size
-// offered). Answers are built by hand here, so the client's parser is tested against bytes it
-// did not produce. Only loopback is used; the thread is joined in the destructor.
+// It answers from a zone the test fills in, and can also answer SERVFAIL, stay silent, flood the
+// querier with junk datagrams, truncate over UDP, or hold its UDP replies until several queries
+// have arrived and then send them in reverse order. It records every query it saw (name, type, UDP
+// or TCP, the EDNS(0) size offered). Answers are built by hand here, so the client's parser is
+// tested against bytes it did not produce. Only loopback is used; the thread is joined in the
+// destructor.
 #pragma once
 
 #include <arpa/inet.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <map>
@@ -73,7 +75,12 @@ class DnsTestServer {
     std::vector<std::string> records;  // dns_rr() each
     bool silent = false;               // never answers (over UDP or TCP)
     bool force_truncation = false;     // over UDP: TC and no records, whatever the size
+    // Instead of answering, sends the querier a junk datagram every kBabbleIntervalMs for
+    // kBabbleMs (an off-path flood that must not keep the query alive).
+    bool babble = false;
   };
+  static constexpr int kBabbleIntervalMs = 10;
+  static constexpr int kBabbleMs = 3000;
   struct Seen {
     std::string name;  // lower-cased
     uint16_t type = 0;
@@ -134,6 +141,11 @@ class DnsTestServer {
     sockaddr_storage peer{};
     socklen_t peer_length = 0;
   };
+  struct Babbler {
+    sockaddr_storage peer{};
+    socklen_t peer_length = 0;
+    std::chrono::steady_clock::time_point next, until;
+  };
 
   bool bind_both() {
     udp_ = UniqueFd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
@@ -161,10 +173,26 @@ class DnsTestServer {
     while (true) {
       pollfd fds[3] = {
           {udp_.get(), POLLIN, 0}, {tcp_.get(), POLLIN, 0}, {stop_read_.get(), POLLIN, 0}};
-      if (poll(fds, 3, -1) < 0) continue;
+      if (poll(fds, 3, babblers_.empty() ? -1 : kBabbleIntervalMs) < 0) continue;
       if (fds[2].revents) return;
       if (fds[0].revents & POLLIN) serve_udp();
       if (fds[1].revents & POLLIN) serve_tcp();
+      send_junk();
+    }
+  }
+
+  void send_junk() {
+    auto now = std::chrono::steady_clock::now();
+    for (auto it = babblers_.begin(); it != babblers_.end();) {
+      if (now >= it->until) {
+        it = babblers_.erase(it);
+        continue;
+      }
+      if (now >= it->next) {
+        sendto(udp_.get(), "zzz", 3, 0, reinterpret_cast<sockaddr*>(&it->peer), it->peer_length);
+        it->next = now + std::chrono::milliseconds(kBabbleIntervalMs);
+      }
+      ++it;
     }
   }
 
@@ -175,7 +203,15 @@ class DnsTestServer {
     ssize_t n = recvfrom(udp_.get(), buffer, sizeof(buffer), 0,
                          reinterpret_cast<sockaddr*>(&held.peer), &held.peer_length);
     if (n <= 0) return;
-    if (!respond(std::string(buffer, static_cast<size_t>(n)), false, held.bytes)) return;
+    bool babble = false;
+    if (!respond(std::string(buffer, static_cast<size_t>(n)), false, held.bytes, &babble)) {
+      if (babble) {
+        auto now = std::chrono::steady_clock::now();
+        babblers_.push_back(
+            Babbler{held.peer, held.peer_length, now, now + std::chrono::milliseconds(kBabbleMs)});
+      }
+      return;
+    }
     std::lock_guard<std::mutex> lock(mutex_);
     held_.push_back(std::move(held));
     if (held_.size() < hold_until_) return;
@@ -214,7 +250,7 @@ class DnsTestServer {
   }
 
   // Builds the reply to one query; false when there is to be none.
-  bool respond(const std::string& query, bool tcp, std::string& out) {
+  bool respond(const std::string& query, bool tcp, std::string& out, bool* babble = nullptr) {
     if (query.size() < 12) return false;
     size_t end = 12;  // the question: its labels, then type and class
     std::string name;
@@ -250,7 +286,8 @@ class DnsTestServer {
         reply.rcode = name_exists ? 0 : 3;
       }
     }
-    if (reply.silent) return false;
+    if (babble != nullptr) *babble = reply.babble;
+    if (reply.silent || reply.babble) return false;
     std::string records;
     for (const std::string& record : reply.records) records += record;
     uint16_t flags = static_cast<uint16_t>(0x8400 | 0x0100 | 0x0080 | reply.rcode);  // QR AA RD RA
@@ -270,6 +307,7 @@ class DnsTestServer {
   std::map<std::pair<std::string, uint16_t>, Reply> zone_;
   std::vector<Seen> seen_;
   std::vector<Held> held_;
+  std::vector<Babbler> babblers_;  // the server thread's only
   size_t hold_until_ = 0;
   UniqueFd udp_, tcp_, stop_read_, stop_write_;
   uint16_t port_ = 0;
