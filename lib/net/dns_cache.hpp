@@ -29,7 +29,8 @@ struct DnsCacheOptions {
   uint32_t max_ttl_seconds = 3600;     // the ceiling on any answer's TTL
   uint32_t negative_ttl_seconds = 60;  // NXDOMAIN and NODATA (kOk without values)
   size_t max_answer_bytes = 16384;     // larger answers (values and reason) are not kept
-  // Milliseconds on a monotonic clock; empty: std::chrono::steady_clock.
+  // Milliseconds on a monotonic clock, called from any thread that uses the cache; empty:
+  // std::chrono::steady_clock.
   std::function<int64_t()> now_ms;
 };
 

@@ -5,6 +5,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <optional>
+
 #include "lib/base/ascii.hpp"
 #include "lib/net/dns_cache.hpp"
 #include "lib/net/dns_message.hpp"

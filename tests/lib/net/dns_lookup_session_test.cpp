@@ -99,6 +99,35 @@ TEST_F(DnsLookupSessionTest, BatchOfFiveAnsweredOutOfOrder) {
   EXPECT_EQ(session->queries_sent(), 5u);
 }
 
+TEST_F(DnsLookupSessionTest, AtMost32QuestionsInFlight) {
+  std::vector<DnsQuestion> questions;
+  for (int i = 0; i < 40; ++i) {
+    std::string name = "n" + std::to_string(i) + ".test";
+    server_.add(
+        name, kDnsTypeA,
+        {0, {dns_rr(name, kDnsTypeA, 60, dns_a_data(("192.0.2." + std::to_string(i)).c_str()))}});
+    questions.push_back({name, kDnsTypeA});
+  }
+  // The server answers nothing until a 33rd question is in. Sent 32 at a time, the first 32
+  // time out; the 33rd comes with the second round, which is then answered.
+  server_.hold_until(kMaxDnsQueriesInFlight + 1);
+  DnsClientOptions o = options();
+  o.timeout_ms = 200;
+  o.attempts = 1;
+  auto session = make(o);
+  std::vector<DnsAnswer> answers = session->lookup(questions);
+  ASSERT_EQ(answers.size(), 40u);
+  for (size_t i = 0; i < 40; ++i) {
+    if (i < kMaxDnsQueriesInFlight) {
+      EXPECT_EQ(answers[i].status, DnsLookupStatus::kTemporary) << i;
+    } else {
+      ASSERT_EQ(answers[i].status, DnsLookupStatus::kOk) << i << " " << answers[i].reason;
+      EXPECT_EQ(answers[i].values, std::vector<std::string>{"192.0.2." + std::to_string(i)});
+    }
+  }
+  EXPECT_EQ(session->queries_sent(), 40u);
+}
+
 TEST_F(DnsLookupSessionTest, StatusOfEveryKindOfAnswer) {
   server_.add("broken.test", kDnsTypeTxt, {kDnsServFail, {}});
   server_.add("refused.test", kDnsTypeTxt, {kDnsRefused, {}});
