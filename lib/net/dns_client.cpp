@@ -232,14 +232,14 @@ void DnsClient::on_udp_timeout(Query& q) {
 }
 
 void DnsClient::on_datagrams(Query& q) {
+  std::string buffer(kMaxDnsMessageBytes, '\0');
   for (int round = 0; round < kMaxDnsDatagramsPerWakeup; ++round) {
-    std::string buffer(kMaxDnsMessageBytes, '\0');
     ssize_t n = recv(q.fd.get(), buffer.data(), buffer.size(), 0);
     // EAGAIN: read everything. ECONNREFUSED (ICMP port unreachable) and the like: wait for the
     // timeout and retry.
     if (n < 0) break;
-    buffer.resize(static_cast<size_t>(n));
-    Result<DnsMessage> message = parse_dns_message(buffer);
+    Result<DnsMessage> message =
+        parse_dns_message(std::string_view(buffer.data(), static_cast<size_t>(n)));
     if (!message) {
       // Anyone who guesses the port can send junk: ignore it, keep waiting, and name it if the
       // query times out.
