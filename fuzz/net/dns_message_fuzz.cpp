@@ -1,7 +1,9 @@
-// libFuzzer target for lib/net/dns_message.cpp (parse_dns_message): relay's MX lookup runs it on
-// every datagram that arrives from the resolver. The input is one DNS message. Besides crashes
-// and sanitizer reports it checks that accepted messages respect the name and count limits and
-// that decoded addresses and names are well formed.
+// libFuzzer target for lib/net/dns_message.cpp (parse_dns_message, select_dns_answer):
+// lib/net/dns_client runs both on every datagram and TCP answer that arrives from the resolver,
+// for relay's MX lookup and for SPF, DKIM and DMARC. The input is one DNS message. Besides
+// crashes and sanitizer reports it checks that accepted messages respect the name, count and TXT
+// string limits, that decoded addresses and names are well formed, and that the selected answer
+// holds only records of the asked type owned by the end of a bounded CNAME chain.
 #include <arpa/inet.h>
 
 #include <cstddef>
@@ -36,11 +38,33 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const postern::DnsRecord& record : message->answers) {
     check_name(record.name);
     check_name(record.target);
+    check(record.strings.size() <= postern::kMaxDnsTxtStrings);
+    if (record.type == postern::kDnsTypeTxt && record.klass == postern::kDnsClassIn) {
+      check(!record.strings.empty());
+      size_t joined = 0;
+      for (const std::string& piece : record.strings) {
+        check(piece.size() <= 255);
+        joined += piece.size();
+      }
+      check(record.joined_text().size() == joined);
+    } else {
+      check(record.strings.empty());
+    }
     if (!record.address.empty()) {
       unsigned char raw[16];
       int family = record.type == postern::kDnsTypeA ? AF_INET : AF_INET6;
       check(inet_pton(family, record.address.c_str(), raw) == 1);
     }
+  }
+  postern::Result<postern::DnsAnswerSet> selected = postern::select_dns_answer(*message);
+  if (selected) {
+    check_name(selected->canonical_name);
+    for (const postern::DnsRecord& record : selected->records) {
+      check(record.type == message->question_type && record.klass == postern::kDnsClassIn);
+      check(record.name == selected->canonical_name);
+      check(record.ttl >= selected->ttl_seconds);
+    }
+    check(selected->records.empty() == (selected->kind != postern::DnsAnswerKind::kRecords));
   }
   // A query built for the parsed question must itself parse back to the same question.
   if (!message->question_name.empty()) {

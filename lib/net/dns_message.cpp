@@ -1,9 +1,13 @@
-// DNS query builder and response parser for relay's MX lookup (see dns_message.hpp). Every
-// byte of a response is untrusted: all reads go through Reader, which checks the bounds.
+// DNS query builder, response parser and answer selection for lib/net/dns_client (see
+// dns_message.hpp). Every byte of a response is untrusted: all reads go through Reader, which
+// checks the bounds; TXT strings and CNAME chains are counted against their limits.
 #include "lib/net/dns_message.hpp"
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
 
 #include "lib/base/ascii.hpp"
 
@@ -97,6 +101,55 @@ std::string_view strip_trailing_dot(std::string_view name) {
 
 }  // namespace
 
+std::string DnsRecord::joined_text() const {
+  std::string out;
+  for (const std::string& piece : strings) out += piece;
+  return out;
+}
+
+Result<DnsAnswerSet> select_dns_answer(const DnsMessage& message) {
+  DnsAnswerSet out;
+  if (message.rcode != kDnsNoError && message.rcode != kDnsNxDomain) {
+    out.kind = DnsAnswerKind::kServerError;
+    return out;
+  }
+  uint32_t ttl = std::numeric_limits<uint32_t>::max();
+  std::string name = message.question_name;
+  std::vector<std::string> chain{name};
+  // Asked for the CNAME itself: no chain to follow.
+  while (message.question_type != kDnsTypeCname) {
+    auto cname =
+        std::find_if(message.answers.begin(), message.answers.end(), [&](const DnsRecord& record) {
+          return record.klass == kDnsClassIn && record.type == kDnsTypeCname && record.name == name;
+        });
+    if (cname == message.answers.end()) break;
+    if (chain.size() > kMaxDnsCnameChain) {
+      return Error::limit(fmt::format("DNS CNAME chain longer than {}", kMaxDnsCnameChain));
+    }
+    if (std::find(chain.begin(), chain.end(), cname->target) != chain.end()) {
+      return Error::parse("DNS CNAME chain loops");
+    }
+    ttl = std::min(ttl, cname->ttl);
+    name = cname->target;
+    chain.push_back(name);
+  }
+  out.canonical_name = name;
+  if (message.rcode == kDnsNxDomain) {
+    out.kind = DnsAnswerKind::kNxDomain;
+    return out;
+  }
+  for (const DnsRecord& record : message.answers) {
+    if (record.klass == kDnsClassIn && record.type == message.question_type &&
+        record.name == name) {
+      ttl = std::min(ttl, record.ttl);
+      out.records.push_back(record);
+    }
+  }
+  out.kind = out.records.empty() ? DnsAnswerKind::kNoData : DnsAnswerKind::kRecords;
+  out.ttl_seconds = out.records.empty() ? 0 : ttl;
+  return out;
+}
+
 Status check_dns_name(std::string_view name) {
   name = strip_trailing_dot(name);
   if (name.empty()) return Error::parse("empty domain name");
@@ -188,10 +241,27 @@ Result<DnsMessage> parse_dns_message(std::string_view bytes) {
       Result<std::string> exchange = in.name();
       if (!exchange) return exchange.error();
       record.target = std::move(*exchange);
-    } else if (record.klass == kDnsClassIn && record.type == kDnsTypeCname) {
+    } else if (record.klass == kDnsClassIn &&
+               (record.type == kDnsTypeCname || record.type == kDnsTypePtr)) {
       Result<std::string> target = in.name();
       if (!target) return target.error();
       record.target = std::move(*target);
+    } else if (record.klass == kDnsClassIn && record.type == kDnsTypeTxt) {
+      // RFC 1035 3.3.14: one or more <character-string>s (a length byte, then that many bytes)
+      // filling the data exactly.
+      if (data_length == 0) return Error::parse("DNS TXT record without a string");
+      while (in.pos() < data_end) {
+        if (record.strings.size() >= kMaxDnsTxtStrings) {
+          return Error::limit(
+              fmt::format("DNS TXT record with over {} strings", kMaxDnsTxtStrings));
+        }
+        uint8_t length = 0;
+        if (!in.u8(length)) return truncated_message();
+        if (data_end - in.pos() < length)
+          return Error::parse("DNS TXT string runs past its record");
+        record.strings.emplace_back(bytes.substr(in.pos(), length));
+        if (!in.skip(length)) return truncated_message();
+      }
     } else if (record.klass == kDnsClassIn &&
                (record.type == kDnsTypeA || record.type == kDnsTypeAaaa)) {
       size_t expected = record.type == kDnsTypeA ? 4 : 16;
@@ -209,7 +279,7 @@ Result<DnsMessage> parse_dns_message(std::string_view bytes) {
     }
     // The decoded data must fit its declared length exactly; other types are skipped.
     if (in.pos() > data_end) return Error::parse("DNS record data longer than its length");
-    if ((record.type == kDnsTypeMx || record.type == kDnsTypeCname) &&
+    if ((record.type == kDnsTypeMx || record.type == kDnsTypeCname || record.type == kDnsTypePtr) &&
         record.klass == kDnsClassIn && in.pos() != data_end) {
       return Error::parse("DNS record data shorter than its length");
     }

@@ -1,30 +1,29 @@
 // Asynchronous MX lookup for relay (RFC 5321 5.1, null MX RFC 7505), on the caller's libevent
-// event_base. libevent's evdns resolves only A/AAAA/PTR, so this sends its own queries: one UDP
-// socket per query, built and parsed by lib/net/dns_message (bounded, treats every response as
-// hostile). A/AAAA of the MX hosts go through the same code, so one resolver address, one
-// timeout policy and one parser cover the whole lookup. Responses must come from the resolver
-// address (connected socket), carry our random ID and echo our question; datagrams that do not
-// are ignored. Queries offer EDNS(0); a truncated (TC) answer is asked again once over TCP.
-// Limits: timeout per attempt, attempts per query (one over TCP), MX hosts per domain
-// (MxResolverOptions), message size and answer counts (dns_message).
+// event_base. The MX query and the A/AAAA queries of the MX hosts all go through one
+// lib/net/dns_client (the query engine SPF, DKIM and DMARC use too), so one resolver address, one
+// timeout policy and one bounded parser cover the whole lookup; the client checks that answers
+// come from the resolver, carry our random ID and echo our question, offers EDNS(0) and asks a
+// truncated answer again over TCP. This file holds only the MX decisions: preference order,
+// random order among equals, the A/AAAA fallback, null MX. Limits: timeout per attempt and
+// attempts per query (DnsClient), MX hosts per domain (MxResolverOptions), message size and
+// answer counts (dns_message).
 #pragma once
 
 #include <event2/event.h>
-#include <sys/socket.h>
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "lib/base/result.hpp"
+#include "lib/net/dns_client.hpp"  // also ResolverAddress, parse_resolver_address
 
 namespace postern {
-
-struct DnsMessage;  // lib/net/dns_message.hpp
 
 struct MxResolverOptions {
   // "127.0.0.1:5353", "[::1]:53", "127.0.0.1" (port 53); empty: the first nameserver in
@@ -59,14 +58,6 @@ struct MxResult {
   std::string reason;         // why, for a status other than kOk
 };
 
-// Parses "host:port" / "[v6]:port" / "host" into a socket address (numeric only).
-struct ResolverAddress {
-  int family = 0;
-  std::string host;
-  uint16_t port = 53;
-};
-Result<ResolverAddress> parse_resolver_address(std::string_view text);
-
 class MxResolver {
  public:
   using Callback = std::function<void(MxResult)>;
@@ -91,25 +82,18 @@ class MxResolver {
 
  private:
   struct Lookup;  // one resolve() call: its MX query, then its A/AAAA queries
-  struct Query;   // one DNS question: its socket, event, retries and outcome
 
-  MxResolver(event_base* base, MxResolverOptions options, ResolverAddress server);
-  void start_query(Lookup& lookup, const std::string& name, uint16_t type, size_t host_index);
-  void query_done(Query& query);
-  void on_mx_answer(Lookup& lookup, Query& query);
-  void start_address_phase(Lookup& lookup);
+  MxResolver(MxResolverOptions options, std::unique_ptr<DnsClient> client);
+  void on_mx_answer(uint64_t lookup_id, DnsClientAnswer answer);
+  void on_address_answer(uint64_t lookup_id, size_t query_index, DnsClientAnswer answer);
+  // Starts the A (and AAAA) queries of every host; false when none could be started.
+  bool start_address_phase(Lookup& lookup);
   void finish_if_done(uint64_t lookup_id);
   void finish(uint64_t lookup_id, MxResult result);
-  void accept_answer(Query& query, DnsMessage message);
-  void fail_query(Query& query, std::string why);
-  void start_tcp(Query& query);
-  socklen_t server_socket_address(sockaddr_storage& address) const;
-  static void on_event(evutil_socket_t fd, short what, void* arg);
-  static void on_tcp_event(evutil_socket_t fd, short what, void* arg);
 
-  event_base* base_;
   MxResolverOptions options_;
-  ResolverAddress server_;
+  std::unique_ptr<DnsClient> client_;
+  std::mt19937 shuffle_;  // the order among equal preferences
   uint64_t next_lookup_id_ = 1;
   std::map<uint64_t, std::unique_ptr<Lookup>> lookups_;
 };
