@@ -2,7 +2,8 @@
 // for byte from rfc8463/unsigned.eml and the RFC's seed; sign-then-verify round trips for
 // rsa-1024, rsa-2048, rsa-4096 and ed25519 in each of the four canonicalizations over bodies fed
 // in chunks of 1, 7 and 4096 bytes; the h= list with over-signing; folding below 78 columns;
-// and the refusals (no From, no key).
+// the refusals (no From, no key); and dkimpy's cases (sign its messages, verify against each
+// of its key files; its ed25519 key; the Exim ed25519 signature; no From, no signature).
 #include "lib/dkim/dkim_signer.hpp"
 
 #include <gtest/gtest.h>
@@ -205,6 +206,102 @@ INSTANTIATE_TEST_SUITE_P(Keys, DkimRoundTripTest,
                                            RoundTrip{"rsa4096", 4096},
                                            RoundTrip{"ed25519", 0}),
                          [](const auto& info) { return std::string(info.param.name); });
+
+#define REQUIRE_FOLDER(folder)                                                          \
+  if (!std::filesystem::exists(kTestdata + "/" folder)) {                              \
+    GTEST_SKIP() << "shared DKIM test data not found at " << kTestdata << "/" folder;  \
+  }
+
+std::vector<DkimResult> verify(const std::string& raw, DnsLookup& dns, DkimVerifyOptions options) {
+  dkim_test::SplitMessage message = parse_message(raw);
+  DkimVerifier verifier(message.headers, options);
+  verifier.add_body(message.body);
+  return verifier.finish(dns);
+}
+
+using dkim_test::read_file;
+
+// dkimpy's sign-then-verify: test.message signed as example.com/test, checked against the
+// key file given as the TXT record.
+DkimResult dkimpy_sign_verify(const std::string& message_file, const std::string& key_file) {
+  const std::string dir = kTestdata + "/dkimpy/";
+  DkimPrivateKey key = load(read_file(dir + "test.private"));
+  std::string raw = read_file(dir + message_file);
+  dkim_test::SplitMessage message = parse_message(raw);
+  DkimSignOptions options;
+  options.timestamp = kNow;
+  DkimSigner signer({DkimSigningIdentity{"example.com", "test", &key, ""}}, options);
+  signer.add_body(message.body);
+  Result<std::vector<std::string>> values = signer.finish(message.headers);
+  if (!values) return DkimResult{};
+  ZoneDns dns;
+  std::string record = read_file(dir + key_file);
+  while (!record.empty() && (record.back() == '\n' || record.back() == '\r')) record.pop_back();
+  dns.add_txt("test._domainkey.example.com", record);
+  std::vector<DkimResult> results =
+      verify("DKIM-Signature:" + values->front() + "\r\n" + raw, dns, {kNow});
+  return results.front();
+}
+
+TEST(DkimpyCorpusTest, SignAndVerifyWithEachKeyRecord) {
+  REQUIRE_FOLDER("dkimpy");
+  EXPECT_EQ(dkimpy_sign_verify("test.message", "test.txt").status, DkimStatus::kPass);
+  EXPECT_EQ(dkimpy_sign_verify("test.message", "test2.txt").status, DkimStatus::kPass);  // no k=
+  EXPECT_EQ(dkimpy_sign_verify("test2.message", "test.txt").status, DkimStatus::kPass);
+  EXPECT_EQ(dkimpy_sign_verify("test_extra.message", "test.txt").status, DkimStatus::kPass);
+  EXPECT_EQ(dkimpy_sign_verify("message.mbox", "test.txt").status, DkimStatus::kPass);
+  // dkimpy: "fail/invalid" for these three; a key record we cannot use is permerror.
+  DkimResult badversion = dkimpy_sign_verify("test.message", "badversion.txt");
+  EXPECT_EQ(badversion.status, DkimStatus::kPermerror);
+  EXPECT_EQ(badversion.reason, "unsupported key record version");
+  DkimResult badk = dkimpy_sign_verify("test.message", "badk.txt");
+  EXPECT_EQ(badk.status, DkimStatus::kPermerror);
+  EXPECT_EQ(badk.reason, "unsupported key type k=");
+  EXPECT_EQ(dkimpy_sign_verify("test.message", "test_tlsrpt.txt").status, DkimStatus::kPermerror);
+  // A corrupted modulus: the key still parses, the signature does not verify.
+  DkimResult bad = dkimpy_sign_verify("test.message", "test_bad.txt");
+  EXPECT_TRUE(bad.status == DkimStatus::kFail || bad.status == DkimStatus::kPermerror)
+      << bad.resinfo();
+}
+
+TEST(DkimpyCorpusTest, MessageWithoutFromIsNotSigned) {
+  REQUIRE_FOLDER("dkimpy");
+  DkimPrivateKey key = load(read_file(kTestdata + "/dkimpy/test.private"));
+  dkim_test::SplitMessage message =
+      parse_message(read_file(kTestdata + "/dkimpy/test_nofrom.message"));
+  DkimSigner signer({DkimSigningIdentity{"example.com", "test", &key, ""}}, {});
+  signer.add_body(message.body);
+  EXPECT_FALSE(signer.finish(message.headers).ok());
+}
+
+TEST(DkimpyCorpusTest, Ed25519SignAndEximSignature) {
+  REQUIRE_FOLDER("dkimpy");
+  const std::string dir = kTestdata + "/dkimpy/";
+  DkimPrivateKey key =
+      load(dkim_test::ed25519_pem_from_seed_base64(read_file(dir + "ed25519test.key")));
+  std::string record = read_file(dir + "ed25519test.dns");
+  while (!record.empty() && record.back() == '\n') record.pop_back();
+  EXPECT_NE(record.find(key.public_key_base64()), std::string::npos);
+  std::string raw = read_file(dir + "ed25519test.msg");
+  dkim_test::SplitMessage message = parse_message(raw);
+  DkimSigner signer({DkimSigningIdentity{"example.com", "test", &key, ""}}, {});
+  signer.add_body(message.body);
+  Result<std::vector<std::string>> values = signer.finish(message.headers);
+  ASSERT_TRUE(values.ok());
+  ZoneDns dns;
+  dns.add_txt("test._domainkey.example.com", record);
+  std::vector<DkimResult> ours = verify("DKIM-Signature:" + values->front() + "\r\n" + raw, dns,
+                                        {kNow});
+  EXPECT_EQ(ours.front().status, DkimStatus::kPass) << ours.front().reason;
+
+  std::string exim_record = read_file(dir + "eximtest.dns");
+  while (!exim_record.empty() && exim_record.back() == '\n') exim_record.pop_back();
+  ZoneDns exim_dns;
+  exim_dns.add_txt("sed._domainkey.test.ex", exim_record);
+  std::vector<DkimResult> exim = verify(read_file(dir + "ed25519test2.msg"), exim_dns, {kNow});
+  ASSERT_EQ(exim.size(), 1u);
+  EXPECT_EQ(exim[0].status, DkimStatus::kPass) << exim[0].reason;
+}
 
 }  // namespace
 }  // namespace postern

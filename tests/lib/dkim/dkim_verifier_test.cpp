@@ -4,11 +4,20 @@
 // changed and added header fields, a changed body, l= with appended text, x= expired, t= in
 // the future, small keys, rsa-sha1, h= without From, revoked and missing keys, DNS temperror,
 // key-record k= h= s= t=s, i= outside d=, too many signatures, and the resinfo text.
+// Then the corpora: dkimpy's RFC 6376 message signed simple/simple, and every Mail::DKIM
+// corpus message verified with the keys of FAKE_DNS.dat, its overall result (pass if one
+// signature passes, else fail if one fails, else invalid) compared with expected-results.tsv.
+// That corpus is from the RFC 4871 era (512-bit keys, rsa-sha1), so it runs with min_rsa_bits
+// 512 and accept_rsa_sha1; a second run with the defaults checks that none of those passes.
+// Where an RFC 6376 / RFC 8301 verifier must differ from Mail::DKIM, kMailDkimDifferences
+// lists the case and why.
 #include "lib/dkim/dkim_verifier.hpp"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
+#include <sstream>
 #include <string>
 
 #include "lib/dkim/dkim_base64.hpp"
@@ -24,6 +33,13 @@ using dkim_test::ZoneDns;
 
 const std::string kTestdata = std::string(POSTERN_SHARED_TESTDATA) + "/dkim";
 constexpr int64_t kNow = 1700000000;
+
+#define REQUIRE_FOLDER(folder)                                                          \
+  if (!std::filesystem::exists(kTestdata + "/" folder)) {                              \
+    GTEST_SKIP() << "shared DKIM test data not found at " << kTestdata << "/" folder;  \
+  }
+
+using dkim_test::read_file;
 
 #define REQUIRE_TESTDATA()                                                           \
   if (!std::filesystem::exists(kTestdata + "/rfc8463")) {                           \
@@ -428,6 +444,144 @@ TEST(DkimVerifierResultTest, UnparsableSignatureKeepsWhatIsSafe) {
   EXPECT_EQ(results[0].status, DkimStatus::kPermerror);
   EXPECT_EQ(results[0].resinfo(),
             "dkim=permerror reason=\"missing tag b=\" header.d=example.org header.a=rsa-sha256");
+}
+
+TEST(DkimVerifierCorpusTest, Rfc6376MessageSignedSimpleByDkimpyVerifies) {
+  REQUIRE_FOLDER("dkimpy");
+  ZoneDns dns;
+  dns.load_zone_file(read_file(kTestdata + "/rfc8463/dns-records.zone"));
+  std::vector<DkimResult> results =
+      verify(read_file(kTestdata + "/dkimpy/rfc6376.signed.msg"), dns, {1528637909});
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].status, DkimStatus::kPass) << results[0].reason;
+  EXPECT_EQ(results[0].algorithm, "ed25519-sha256");
+  EXPECT_EQ(results[1].status, DkimStatus::kPass) << results[1].reason;
+}
+
+// Overall verdict in Mail::DKIM's words.
+std::string overall(const std::vector<DkimResult>& results) {
+  bool fail = false;
+  for (const DkimResult& result : results) {
+    if (result.status == DkimStatus::kPass) return "pass";
+    if (result.status == DkimStatus::kFail) fail = true;
+  }
+  if (results.size() == 1 && results[0].status == DkimStatus::kNone) return "none";
+  return fail ? "fail" : "invalid";
+}
+
+struct Difference {
+  const char* ours;
+  const char* why;
+};
+
+// Where an RFC 6376 verifier gives another overall result than Mail::DKIM's expectation.
+const std::map<std::string, Difference> kMailDkimDifferences = {
+    // DomainKeys (DomainKey-Signature, RFC 4870) is not DKIM: these messages have no
+    // DKIM-Signature, so the DKIM result is none.
+    {"good_dk_1.txt", {"none", "DomainKeys only"}},
+    {"good_dk_2.txt", {"none", "DomainKeys only"}},
+    {"good_dk_3.txt", {"none", "DomainKeys only"}},
+    {"good_dk_4.txt", {"none", "DomainKeys only"}},
+    {"good_dk_5.txt", {"none", "DomainKeys only"}},
+    {"good_dk_6.txt", {"none", "DomainKeys only"}},
+    {"good_dk_7.txt", {"none", "DomainKeys only"}},
+    {"good_dk_gmail.txt", {"none", "DomainKeys only"}},
+    {"good_dk_yahoo.txt", {"none", "DomainKeys only"}},
+    {"dk_headers_1.txt", {"none", "DomainKeys only"}},
+    {"dk_headers_2.txt", {"none", "DomainKeys only"}},
+    {"dk_multiple_1.txt", {"none", "DomainKeys only"}},
+    {"bad_dk_1.txt", {"none", "DomainKeys only"}},
+    {"bad_dk_2.txt", {"none", "DomainKeys only"}},
+    {"bad_dk_3.txt", {"none", "DomainKeys only"}},
+    {"bad_dk_4.txt", {"none", "DomainKeys only"}},
+    {"bad_dk_5.txt", {"none", "DomainKeys only"}},
+    // Draft signatures (ietf-00/01, v=0.5, no v=): RFC 6376 3.5 requires v=1.
+    {"good_ietf00_1.txt", {"invalid", "draft signature without v=1"}},
+    {"good_ietf00_2.txt", {"invalid", "draft signature without v=1"}},
+    {"good_ietf00_3.txt", {"invalid", "draft signature without v=1"}},
+    {"good_ietf00_4.txt", {"invalid", "draft signature without v=1"}},
+    {"good_ietf00_5.txt", {"invalid", "draft signature without v=1"}},
+    {"good_ietf01_1.txt", {"invalid", "draft signature without v=1"}},
+    {"good_ietf01_2.txt", {"invalid", "draft signature without v=1"}},
+    {"mine_ietf01_1.txt", {"invalid", "draft signature without v=1"}},
+    {"mine_ietf01_2.txt", {"invalid", "draft signature without v=1"}},
+    {"mine_ietf01_3.txt", {"invalid", "draft signature without v=1"}},
+    {"mine_ietf01_4.txt", {"invalid", "draft signature without v=1"}},
+    {"mine_ietf05_1.txt", {"invalid", "draft signature v=0.5"}},
+    {"multiple_1.txt", {"invalid", "draft signatures without v=1"}},
+    {"no_body_1.txt", {"invalid", "draft signature v=0.5"}},
+    {"no_body_2.txt", {"invalid", "draft signature v=0.5"}},
+    {"no_body_3.txt", {"invalid", "draft signature v=0.5"}},
+    {"bad_ietf01_1.txt", {"invalid", "draft signature without v=1: not checked, so no fail"}},
+    {"bad_ietf01_2.txt", {"invalid", "draft signature without v=1: not checked, so no fail"}},
+    {"bad_ietf01_3.txt", {"invalid", "draft signature without v=1: not checked, so no fail"}},
+    {"bad_1.txt", {"invalid", "draft signature without v=1: not checked, so no fail"}},
+    // g= (key granularity) was dropped by RFC 6376; an RFC 6376 verifier ignores the tag.
+    {"badkey_8.txt", {"pass", "g= ignored (RFC 6376 dropped it)"}},
+    {"badkey_9.txt", {"pass", "g= ignored (RFC 6376 dropped it)"}},
+    {"badkey_12.txt", {"pass", "g= ignored (RFC 6376 dropped it)"}},
+    {"badkey_13.txt", {"pass", "g= ignored (RFC 6376 dropped it)"}},
+};
+
+TEST(MailDkimCorpusTest, EveryMessageAsExpected) {
+  REQUIRE_FOLDER("mail-dkim");
+  const std::string dir = kTestdata + "/mail-dkim/";
+  ZoneDns dns;
+  dns.load_fake_dns(read_file(dir + "FAKE_DNS.dat"));
+  std::istringstream table(read_file(dir + "expected-results.tsv"));
+  std::string line;
+  int checked = 0;
+  int as_expected = 0;
+  while (std::getline(table, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    std::string file, expected;
+    std::getline(fields, file, '\t');
+    std::getline(fields, expected, '\t');
+    SCOPED_TRACE(file);
+    std::string raw = read_file(dir + "corpus/" + file);
+    ASSERT_FALSE(raw.empty());
+    DkimVerifyOptions old{kNow};
+    old.min_rsa_bits = 512;
+    old.accept_rsa_sha1 = true;
+    std::vector<DkimResult> results = verify(raw, dns, old);
+    std::string ours = overall(results);
+    auto difference = kMailDkimDifferences.find(file);
+    std::string want = difference == kMailDkimDifferences.end() ? expected : difference->second.ours;
+    std::string detail;
+    for (const DkimResult& result : results) detail += " [" + result.resinfo() + "]";
+    EXPECT_EQ(ours, want) << detail;
+    ++checked;
+    if (ours == expected) ++as_expected;
+
+    // With the defaults (RFC 8301), nothing signed with rsa-sha1 or a key under 1024 bits passes.
+    for (const DkimResult& result : verify(raw, dns, {kNow})) {
+      if (result.status != DkimStatus::kPass) continue;
+      EXPECT_NE(result.algorithm, "rsa-sha1");
+      if (result.algorithm != "ed25519-sha256") {
+        EXPECT_GE(result.key_bits, 1024);
+      }
+    }
+  }
+  EXPECT_EQ(checked, 79);
+  EXPECT_EQ(as_expected, 79 - static_cast<int>(kMailDkimDifferences.size()));
+}
+
+TEST(MailDkimCorpusTest, MultipleSignaturesOneResultEach) {
+  REQUIRE_FOLDER("mail-dkim");
+  const std::string dir = kTestdata + "/mail-dkim/";
+  ZoneDns dns;
+  dns.load_fake_dns(read_file(dir + "FAKE_DNS.dat"));
+  DkimVerifyOptions old{kNow};
+  old.min_rsa_bits = 512;
+  old.accept_rsa_sha1 = true;
+  std::vector<DkimResult> results = verify(read_file(dir + "corpus/multiple_2.txt"), dns, old);
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_EQ(results[0].status, DkimStatus::kPermerror);  // c=foobar
+  EXPECT_EQ(results[1].status, DkimStatus::kPass);
+  EXPECT_EQ(results[2].status, DkimStatus::kFail);
+  EXPECT_EQ(results[3].status, DkimStatus::kPermerror);  // "synerr"
+  EXPECT_EQ(dns.batches, 1);
 }
 
 }  // namespace
