@@ -26,7 +26,10 @@ class Folder {
           text.remove_prefix(room);
         }
       }
-      if (!text.empty()) newline();
+      if (!text.empty()) {
+        newline();
+        if (text.front() == ' ') text.remove_prefix(1);  // the TAB separates already
+      }
     }
     while (breakable && column_ + text.size() >= kDkimFoldColumns) {
       size_t room = kDkimFoldColumns - 1 - column_;
@@ -101,6 +104,9 @@ Result<std::vector<std::string>> DkimSigner::finish(const std::vector<DkimHeader
   }
   for (const std::string& wanted : options_.oversigned_headers) {
     names.push_back(ascii_lowercase(wanted));
+  }
+  if (std::find(names.begin(), names.end(), "from") == names.end()) {
+    return Error::config("From is not among the signed header fields");
   }
   std::string body_hash = dkim_base64_encode(body_hash_.digest());
 

@@ -55,8 +55,9 @@ class DkimSigner {
 
   void add_body(std::string_view chunk);
   // The DKIM-Signature header VALUES (each beginning with a space, folded with CRLF TAB), RSA
-  // keys first, then Ed25519, each group in the order given. Fails when there is no From, no
-  // identity, an identity without key or with a bad domain/selector, or a key cannot sign.
+  // keys first, then Ed25519, each group in the order given. Fails when the message has no
+  // From or the options would not sign it, when there is no identity, an identity has no key
+  // or a bad domain/selector, or a key cannot sign.
   Result<std::vector<std::string>> finish(const std::vector<DkimHeader>& headers);
 
  private:

@@ -126,6 +126,11 @@ TEST(DkimSignerTest, RefusesMessageWithoutFromAndIdentityWithoutKey) {
   EXPECT_FALSE(signer.finish(message.headers).ok());
   DkimSigner keyless({DkimSigningIdentity{"example.org", "s", nullptr, ""}}, {});
   EXPECT_FALSE(keyless.finish(parse_message("From: a@b\r\n\r\n").headers).ok());
+  DkimSignOptions no_from;
+  no_from.signed_headers = {"To"};
+  no_from.oversigned_headers = {};
+  DkimSigner unsigned_from({DkimSigningIdentity{"example.org", "s", &key, ""}}, no_from);
+  EXPECT_FALSE(unsigned_from.finish(parse_message("From: a@b\r\n\r\n").headers).ok());
   DkimSigner bad_domain({DkimSigningIdentity{"exa mple.org", "s", &key, ""}}, {});
   EXPECT_FALSE(bad_domain.finish(parse_message("From: a@b\r\n\r\n").headers).ok());
 }
