@@ -3,8 +3,7 @@
 
 namespace postern {
 
-DkimBodyHash::DkimBodyHash(DkimCanon canon, DkimHashAlgorithm hash,
-                           std::optional<uint64_t> limit)
+DkimBodyHash::DkimBodyHash(DkimCanon canon, DkimHashAlgorithm hash, std::optional<uint64_t> limit)
     : canon_(canon),
       hash_(hash),
       limit_(limit),

@@ -7,7 +7,9 @@
 namespace postern {
 namespace {
 
-bool is_wsp(char c) { return c == ' ' || c == '\t'; }
+bool is_wsp(char c) {
+  return c == ' ' || c == '\t';
+}
 
 std::string to_crlf(std::string_view value) {
   std::string out;

@@ -41,7 +41,9 @@ DkimDigest& DkimDigest::operator=(DkimDigest&& other) noexcept {
   return *this;
 }
 
-DkimDigest::~DkimDigest() { EVP_MD_CTX_free(context_); }
+DkimDigest::~DkimDigest() {
+  EVP_MD_CTX_free(context_);
+}
 
 void DkimDigest::update(std::string_view bytes) {
   if (!bytes.empty()) EVP_DigestUpdate(context_, bytes.data(), bytes.size());
@@ -100,9 +102,13 @@ DkimPublicKey& DkimPublicKey::operator=(DkimPublicKey&& other) noexcept {
   return *this;
 }
 
-DkimPublicKey::~DkimPublicKey() { EVP_PKEY_free(key_); }
+DkimPublicKey::~DkimPublicKey() {
+  EVP_PKEY_free(key_);
+}
 
-int DkimPublicKey::bits() const { return EVP_PKEY_get_bits(key_); }
+int DkimPublicKey::bits() const {
+  return EVP_PKEY_get_bits(key_);
+}
 
 bool DkimPublicKey::verify(DkimAlgorithm algorithm, std::string_view data,
                            std::string_view signature) const {

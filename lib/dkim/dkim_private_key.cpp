@@ -15,7 +15,9 @@
 namespace postern {
 namespace {
 
-int refuse_passphrase(char*, int, int, void*) { return -1; }
+int refuse_passphrase(char*, int, int, void*) {
+  return -1;
+}
 
 struct BioFree {
   void operator()(BIO* bio) const { BIO_free(bio); }
@@ -54,9 +56,13 @@ DkimPrivateKey& DkimPrivateKey::operator=(DkimPrivateKey&& other) noexcept {
   return *this;
 }
 
-DkimPrivateKey::~DkimPrivateKey() { EVP_PKEY_free(key_); }
+DkimPrivateKey::~DkimPrivateKey() {
+  EVP_PKEY_free(key_);
+}
 
-int DkimPrivateKey::bits() const { return EVP_PKEY_get_bits(key_); }
+int DkimPrivateKey::bits() const {
+  return EVP_PKEY_get_bits(key_);
+}
 
 std::string DkimPrivateKey::public_key_base64() const {
   if (type_ == DkimKeyType::kEd25519) {

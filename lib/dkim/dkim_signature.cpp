@@ -12,7 +12,9 @@ namespace {
 constexpr size_t kMaxDkimDomainBytes = 253;
 constexpr size_t kMaxDkimLabelBytes = 63;
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 Result<uint64_t> parse_digits(std::string_view text, size_t max_digits, const char* tag) {
   if (text.empty()) return Error::parse(std::string(tag) + " is empty");

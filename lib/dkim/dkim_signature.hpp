@@ -33,18 +33,18 @@ struct DkimSignature {
   DkimAlgorithm algorithm = DkimAlgorithm::kRsaSha256;
   DkimCanon header_canon = DkimCanon::kSimple;
   DkimCanon body_canon = DkimCanon::kSimple;
-  std::string domain;    // d=, lower-cased
-  std::string selector;  // s=, lower-cased
-  std::string identity;  // i= decoded ("@" + d= when absent)
-  std::string identity_domain;                // the part of identity after the last '@'
-  std::vector<std::string> signed_headers;    // h=, lower-cased, in order
-  std::string body_hash;                      // bh= decoded
-  std::string signature;                      // b= decoded
-  std::string signature_text;                 // b= as base64 without whitespace (header.b)
-  std::optional<uint64_t> body_length;        // l=
-  std::optional<int64_t> timestamp;           // t=
-  std::optional<int64_t> expiration;          // x=
-  size_t b_raw_begin = 0;                     // the b= value's raw span in the header value
+  std::string domain;                       // d=, lower-cased
+  std::string selector;                     // s=, lower-cased
+  std::string identity;                     // i= decoded ("@" + d= when absent)
+  std::string identity_domain;              // the part of identity after the last '@'
+  std::vector<std::string> signed_headers;  // h=, lower-cased, in order
+  std::string body_hash;                    // bh= decoded
+  std::string signature;                    // b= decoded
+  std::string signature_text;               // b= as base64 without whitespace (header.b)
+  std::optional<uint64_t> body_length;      // l=
+  std::optional<int64_t> timestamp;         // t=
+  std::optional<int64_t> expiration;        // x=
+  size_t b_raw_begin = 0;                   // the b= value's raw span in the header value
   size_t b_raw_end = 0;
 };
 

@@ -66,10 +66,22 @@ std::string canon_name(DkimCanon canon) {
 }  // namespace
 
 std::vector<std::string> dkim_default_signed_headers() {
-  return {"From",        "Reply-To",   "Subject",      "Date",        "To",
-          "Cc",          "Message-ID", "In-Reply-To",  "References",  "MIME-Version",
-          "Content-Type", "Content-Transfer-Encoding", "List-Id",     "List-Unsubscribe",
-          "List-Unsubscribe-Post",     "Sender"};
+  return {"From",
+          "Reply-To",
+          "Subject",
+          "Date",
+          "To",
+          "Cc",
+          "Message-ID",
+          "In-Reply-To",
+          "References",
+          "MIME-Version",
+          "Content-Type",
+          "Content-Transfer-Encoding",
+          "List-Id",
+          "List-Unsubscribe",
+          "List-Unsubscribe-Post",
+          "Sender"};
 }
 
 std::vector<std::string> dkim_default_oversigned_headers() {
@@ -81,7 +93,9 @@ DkimSigner::DkimSigner(std::vector<DkimSigningIdentity> identities, DkimSignOpti
       options_(std::move(options)),
       body_hash_(options_.body_canon, DkimHashAlgorithm::kSha256, std::nullopt) {}
 
-void DkimSigner::add_body(std::string_view chunk) { body_hash_.add(chunk); }
+void DkimSigner::add_body(std::string_view chunk) {
+  body_hash_.add(chunk);
+}
 
 Result<std::vector<std::string>> DkimSigner::finish(const std::vector<DkimHeader>& headers) {
   body_hash_.finish();

@@ -43,9 +43,9 @@ struct DkimSignOptions {
   DkimCanon body_canon = DkimCanon::kRelaxed;
   std::vector<std::string> signed_headers = dkim_default_signed_headers();
   std::vector<std::string> oversigned_headers = dkim_default_oversigned_headers();
-  int64_t timestamp = 0;        // t=, seconds since the epoch (the caller's clock)
-  int64_t expiry_seconds = 0;   // x= = t= + this; 0 writes no x=
-  bool write_query_method = false;        // q=dns/txt (the default; RFC 8463 A.3 writes it)
+  int64_t timestamp = 0;                    // t=, seconds since the epoch (the caller's clock)
+  int64_t expiry_seconds = 0;               // x= = t= + this; 0 writes no x=
+  bool write_query_method = false;          // q=dns/txt (the default; RFC 8463 A.3 writes it)
   std::string header_list_separator = ":";  // ":" or " : " (RFC 8463 A.3's form)
 };
 

@@ -6,11 +6,19 @@
 namespace postern {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 // tval characters: VCHAR except ';' (RFC 6376 3.2, %x21-3A / %x3C-7E).
-bool is_value_char(char c) { return c >= 0x21 && c <= 0x7e && c != ';'; }
+bool is_value_char(char c) {
+  return c >= 0x21 && c <= 0x7e && c != ';';
+}
 
 size_t skip_space(std::string_view text, size_t at) {
   while (at < text.size() && is_space(text[at])) ++at;
@@ -88,9 +96,8 @@ std::vector<std::string> dkim_split_colon_list(std::string_view value) {
   size_t start = 0;
   while (true) {
     size_t colon = value.find(':', start);
-    std::string_view item =
-        value.substr(start, colon == std::string_view::npos ? std::string_view::npos
-                                                            : colon - start);
+    std::string_view item = value.substr(
+        start, colon == std::string_view::npos ? std::string_view::npos : colon - start);
     size_t b = 0;
     size_t e = item.size();
     while (b < e && is_space(item[b])) ++b;

@@ -212,8 +212,8 @@ DkimResult DkimVerifier::check(Entry& entry, const DnsAnswer& answer) {
     return result;
   }
   const DkimHeader& own = headers_[entry.header_index];
-  std::string blanked = own.value.substr(0, signature.b_raw_begin) +
-                        own.value.substr(signature.b_raw_end);
+  std::string blanked =
+      own.value.substr(0, signature.b_raw_begin) + own.value.substr(signature.b_raw_end);
   std::string input = dkim_header_hash_input(signature.header_canon, headers_,
                                              signature.signed_headers, own.name, blanked);
   if (!key->verify(signature.algorithm, input, signature.signature)) {

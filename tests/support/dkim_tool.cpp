@@ -78,8 +78,8 @@ int main(int argc, char** argv) {
       return 2;
     }
     if (command == "record") {
-      std::cout << "v=DKIM1; k=" << (key->type() == postern::DkimKeyType::kEd25519 ? "ed25519"
-                                                                                   : "rsa")
+      std::cout << "v=DKIM1; k="
+                << (key->type() == postern::DkimKeyType::kEd25519 ? "ed25519" : "rsa")
                 << "; p=" << key->public_key_base64() << "\n";
       return 0;
     }

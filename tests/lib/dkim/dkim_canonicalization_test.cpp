@@ -102,8 +102,7 @@ TEST(DkimCanonicalizationTest, HeaderBlockTakesInstancesFromTheBottom) {
   std::string block = dkim_header_hash_input(DkimCanon::kRelaxed, headers,
                                              {"received", "from", "received", "received", "cc"},
                                              "DKIM-Signature", " v=1; b=");
-  EXPECT_EQ(block,
-            "received:two\r\nfrom:a@example.org\r\nreceived:one\r\ndkim-signature:v=1; b=");
+  EXPECT_EQ(block, "received:two\r\nfrom:a@example.org\r\nreceived:one\r\ndkim-signature:v=1; b=");
 }
 
 }  // namespace

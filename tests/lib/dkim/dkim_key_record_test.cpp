@@ -23,9 +23,8 @@ const std::string kRsaP =
 const std::string kEdP = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
 
 TEST(DkimKeyRecordTest, ParsesFields) {
-  Result<DkimKeyRecord> record =
-      parse_dkim_key_record("v=DKIM1; k=ed25519; h=SHA256:sha1; s=email:*; t=y:s; n=notes; p=" +
-                            kEdP);
+  Result<DkimKeyRecord> record = parse_dkim_key_record(
+      "v=DKIM1; k=ed25519; h=SHA256:sha1; s=email:*; t=y:s; n=notes; p=" + kEdP);
   ASSERT_TRUE(record.ok()) << record.error().message;
   EXPECT_EQ(record->key_type, DkimKeyType::kEd25519);
   EXPECT_EQ(record->public_key.size(), 32u);
@@ -74,8 +73,8 @@ TEST(DkimKeyRecordTest, TagLimitsThroughARecord) {
 }
 
 TEST(DkimPublicKeyTest, FromRecordBytes) {
-  Result<DkimPublicKey> rsa = DkimPublicKey::from_record(DkimKeyType::kRsa,
-                                                         *dkim_base64_decode(kRsaP));
+  Result<DkimPublicKey> rsa =
+      DkimPublicKey::from_record(DkimKeyType::kRsa, *dkim_base64_decode(kRsaP));
   ASSERT_TRUE(rsa.ok());
   EXPECT_EQ(rsa->bits(), 1024);
   // The same key as a bare RSAPublicKey (the SPKI minus its 22-byte header).
@@ -94,10 +93,11 @@ TEST(DkimPublicKeyTest, FromRecordBytes) {
   EXPECT_FALSE(DkimPublicKey::from_record(DkimKeyType::kEd25519, ed + "x").ok());
   EXPECT_FALSE(DkimPublicKey::from_record(DkimKeyType::kEd25519, ed.substr(1)).ok());
   // An Ed25519 key wrapped in SPKI (Mail::DKIM's "invalid" selector) is not the raw key.
-  EXPECT_FALSE(DkimPublicKey::from_record(
-                   DkimKeyType::kEd25519,
-                   *dkim_base64_decode("MCowBQYDK2VwAyEA3SUqa9UbfciWkk7tlcJ9P1VD5pXAasg0JUn/OgjVbKE="))
-                   .ok());
+  EXPECT_FALSE(
+      DkimPublicKey::from_record(
+          DkimKeyType::kEd25519,
+          *dkim_base64_decode("MCowBQYDK2VwAyEA3SUqa9UbfciWkk7tlcJ9P1VD5pXAasg0JUn/OgjVbKE="))
+          .ok());
   // An Ed25519 key never checks an RSA signature and the other way round.
   EXPECT_FALSE(ed_key->verify(DkimAlgorithm::kRsaSha256, "data", std::string(64, 'x')));
   EXPECT_FALSE(rsa->verify(DkimAlgorithm::kEd25519Sha256, "data", std::string(128, 'x')));

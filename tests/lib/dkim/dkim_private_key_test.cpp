@@ -57,8 +57,8 @@ TEST(DkimPrivateKeyTest, RsaSignsWhatThePublicKeyChecks) {
   ASSERT_TRUE(key.ok());
   Result<std::string> signature = key->sign("header block");
   ASSERT_TRUE(signature.ok());
-  Result<DkimPublicKey> pub = DkimPublicKey::from_record(
-      DkimKeyType::kRsa, *dkim_base64_decode(key->public_key_base64()));
+  Result<DkimPublicKey> pub =
+      DkimPublicKey::from_record(DkimKeyType::kRsa, *dkim_base64_decode(key->public_key_base64()));
   ASSERT_TRUE(pub.ok());
   EXPECT_TRUE(pub->verify(DkimAlgorithm::kRsaSha256, "header block", *signature));
   EXPECT_FALSE(pub->verify(DkimAlgorithm::kRsaSha1, "header block", *signature));

@@ -101,8 +101,7 @@ TEST(DkimSignatureTest, Checks) {
 }
 
 TEST(DkimSignatureTest, QuotedPrintableIdentity) {
-  EXPECT_EQ(parse_dkim_signature(with("i", "=6Along@example.org"))->identity,
-            "jlong@example.org");
+  EXPECT_EQ(parse_dkim_signature(with("i", "=6Along@example.org"))->identity, "jlong@example.org");
   EXPECT_EQ(parse_dkim_signature(with("i", "jlong=40example.org"))->identity, "jlong@example.org");
   EXPECT_FALSE(parse_dkim_signature(with("i", "a=4@example.org")).ok());
   EXPECT_FALSE(parse_dkim_signature(with("i", "a@example.org=")).ok());

@@ -208,13 +208,12 @@ TEST_P(DkimRoundTripTest, EveryCanonicalizationAndChunking) {
 
 INSTANTIATE_TEST_SUITE_P(Keys, DkimRoundTripTest,
                          ::testing::Values(RoundTrip{"rsa1024", 1024}, RoundTrip{"rsa2048", 2048},
-                                           RoundTrip{"rsa4096", 4096},
-                                           RoundTrip{"ed25519", 0}),
+                                           RoundTrip{"rsa4096", 4096}, RoundTrip{"ed25519", 0}),
                          [](const auto& info) { return std::string(info.param.name); });
 
-#define REQUIRE_FOLDER(folder)                                                          \
-  if (!std::filesystem::exists(kTestdata + "/" folder)) {                              \
-    GTEST_SKIP() << "shared DKIM test data not found at " << kTestdata << "/" folder;  \
+#define REQUIRE_FOLDER(folder)                                                        \
+  if (!std::filesystem::exists(kTestdata + "/" folder)) {                             \
+    GTEST_SKIP() << "shared DKIM test data not found at " << kTestdata << "/" folder; \
   }
 
 std::vector<DkimResult> verify(const std::string& raw, DnsLookup& dns, DkimVerifyOptions options) {
@@ -295,8 +294,8 @@ TEST(DkimpyCorpusTest, Ed25519SignAndEximSignature) {
   ASSERT_TRUE(values.ok());
   ZoneDns dns;
   dns.add_txt("test._domainkey.example.com", record);
-  std::vector<DkimResult> ours = verify("DKIM-Signature:" + values->front() + "\r\n" + raw, dns,
-                                        {kNow});
+  std::vector<DkimResult> ours =
+      verify("DKIM-Signature:" + values->front() + "\r\n" + raw, dns, {kNow});
   EXPECT_EQ(ours.front().status, DkimStatus::kPass) << ours.front().reason;
 
   std::string exim_record = read_file(dir + "eximtest.dns");

@@ -30,8 +30,9 @@ struct SplitMessage {
   std::string body;  // the bytes after the empty line, as in the file
 };
 
-// Splits at the first empty line (use parse_message, which also trims the values) ("\n" or "\r\n"). A line starting with SP or TAB continues
-// the field above; the value keeps its inner line breaks as written and loses the last one.
+// Splits at the first empty line (use parse_message, which also trims the values) ("\n" or "\r\n").
+// A line starting with SP or TAB continues the field above; the value keeps its inner line breaks
+// as written and loses the last one.
 inline SplitMessage split_message(std::string_view raw) {
   SplitMessage message;
   size_t at = 0;

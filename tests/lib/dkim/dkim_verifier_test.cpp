@@ -34,16 +34,16 @@ using dkim_test::ZoneDns;
 const std::string kTestdata = std::string(POSTERN_SHARED_TESTDATA) + "/dkim";
 constexpr int64_t kNow = 1700000000;
 
-#define REQUIRE_FOLDER(folder)                                                          \
-  if (!std::filesystem::exists(kTestdata + "/" folder)) {                              \
-    GTEST_SKIP() << "shared DKIM test data not found at " << kTestdata << "/" folder;  \
+#define REQUIRE_FOLDER(folder)                                                        \
+  if (!std::filesystem::exists(kTestdata + "/" folder)) {                             \
+    GTEST_SKIP() << "shared DKIM test data not found at " << kTestdata << "/" folder; \
   }
 
 using dkim_test::read_file;
 
-#define REQUIRE_TESTDATA()                                                           \
-  if (!std::filesystem::exists(kTestdata + "/rfc8463")) {                           \
-    GTEST_SKIP() << "shared DKIM test data not found at " << kTestdata;             \
+#define REQUIRE_TESTDATA()                                              \
+  if (!std::filesystem::exists(kTestdata + "/rfc8463")) {               \
+    GTEST_SKIP() << "shared DKIM test data not found at " << kTestdata; \
   }
 
 std::vector<DkimResult> verify(const std::string& raw, DnsLookup& dns,
@@ -158,9 +158,7 @@ DkimStatus first_status(const std::string& raw, ZoneDns& dns, DkimVerifyOptions 
 
 class SignedMessageTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dns.add_txt("sel._domainkey.example.org", dkim_test::key_record(key));
-  }
+  void SetUp() override { dns.add_txt("sel._domainkey.example.org", dkim_test::key_record(key)); }
   std::string replace(std::string text, const std::string& from, const std::string& to) {
     size_t at = text.find(from);
     EXPECT_NE(at, std::string::npos) << from;
@@ -186,8 +184,8 @@ TEST_F(SignedMessageTest, ChangedSignedHeaderFails) {
 TEST_F(SignedMessageTest, AddedOversignedHeaderFails) {
   for (const char* added : {"Subject: second\r\n", "From: mallory@example.com\r\n",
                             "Reply-To: mallory@example.com\r\n", "To: eve@example.com\r\n"}) {
-    std::string raw = replace(sign(kMessage, key), "Message-ID:", std::string(added) +
-                                                                      "Message-ID:");
+    std::string raw =
+        replace(sign(kMessage, key), "Message-ID:", std::string(added) + "Message-ID:");
     EXPECT_EQ(first_status(raw, dns), DkimStatus::kFail) << added;
   }
   // An unsigned header field added does not matter.
@@ -341,8 +339,8 @@ TEST_F(SignedMessageTest, BodyLengthLeavingTextUnsignedNeverPasses) {
   const uint64_t body_bytes = 20;  // "Shall we?\r\n\r\nAlice\r\n", relaxed
   std::string tags = "v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.org; s=sel; h=from:to; l=" +
                      std::to_string(body_bytes) + ";";
-  std::string raw = hand_signed(kMessage, key, tags, DkimCanon::kRelaxed, DkimCanon::kRelaxed,
-                                body_bytes);
+  std::string raw =
+      hand_signed(kMessage, key, tags, DkimCanon::kRelaxed, DkimCanon::kRelaxed, body_bytes);
   EXPECT_EQ(first_status(raw, dns), DkimStatus::kPass);
   std::string reason;
   EXPECT_EQ(first_status(raw + "Click here: http://phish.example/\r\n", dns, {kNow}, &reason),
@@ -422,8 +420,8 @@ TEST_F(SignedMessageTest, DualSignedRsaAndEd25519InOneBatch) {
   ASSERT_EQ(values->size(), 2u);
   EXPECT_NE((*values)[0].find("a=rsa-sha256"), std::string::npos);  // rsa first
   EXPECT_NE((*values)[1].find("a=ed25519-sha256"), std::string::npos);
-  std::string raw = "DKIM-Signature:" + (*values)[0] + "\r\nDKIM-Signature:" + (*values)[1] +
-                    "\r\n" + kMessage;
+  std::string raw =
+      "DKIM-Signature:" + (*values)[0] + "\r\nDKIM-Signature:" + (*values)[1] + "\r\n" + kMessage;
   dns.add_txt("ed._domainkey.example.org", dkim_test::key_record(ed));
   std::vector<DkimResult> results = verify(raw, dns);
   ASSERT_EQ(results.size(), 2u);
@@ -547,7 +545,8 @@ TEST(MailDkimCorpusTest, EveryMessageAsExpected) {
     std::vector<DkimResult> results = verify(raw, dns, old);
     std::string ours = overall(results);
     auto difference = kMailDkimDifferences.find(file);
-    std::string want = difference == kMailDkimDifferences.end() ? expected : difference->second.ours;
+    std::string want =
+        difference == kMailDkimDifferences.end() ? expected : difference->second.ours;
     std::string detail;
     for (const DkimResult& result : results) detail += " [" + result.resinfo() + "]";
     EXPECT_EQ(ours, want) << detail;
