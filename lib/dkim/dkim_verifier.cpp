@@ -104,7 +104,7 @@ void DkimVerifier::add_body(std::string_view chunk) {
 
 std::vector<DkimResult> DkimVerifier::finish(DnsLookup& dns) {
   std::vector<DkimResult> results;
-  if (entries_.empty()) {
+  if (entries_.empty() && !too_many_) {
     results.push_back(DkimResult{});  // none
     return results;
   }

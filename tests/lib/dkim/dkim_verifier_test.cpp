@@ -406,6 +406,11 @@ TEST_F(SignedMessageTest, MoreThanMaxSignatures) {
   EXPECT_EQ(results.back().reason, "too many signatures");
   EXPECT_EQ(dns.batches, 1);
   EXPECT_EQ(dns.asked, 1u);  // the same key for all: asked once
+
+  options.max_signatures = 0;  // none checked: still a result, never none
+  results = verify(raw, dns, options);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].status, DkimStatus::kPolicy);
 }
 
 TEST_F(SignedMessageTest, DualSignedRsaAndEd25519InOneBatch) {
