@@ -156,7 +156,7 @@ DkimStatus first_status(const std::string& raw, ZoneDns& dns, DkimVerifyOptions 
   return results.empty() ? DkimStatus::kNone : results[0].status;
 }
 
-class SignedMessageTest : public ::testing::Test {
+class DkimSignedMessageTest : public ::testing::Test {
  protected:
   void SetUp() override { dns.add_txt("sel._domainkey.example.org", dkim_test::key_record(key)); }
   std::string replace(std::string text, const std::string& from, const std::string& to) {
@@ -169,19 +169,19 @@ class SignedMessageTest : public ::testing::Test {
   ZoneDns dns;
 };
 
-TEST_F(SignedMessageTest, PassesUntouched) {
+TEST_F(DkimSignedMessageTest, PassesUntouched) {
   std::string reason;
   EXPECT_EQ(first_status(sign(kMessage, key), dns, {kNow}, &reason), DkimStatus::kPass) << reason;
 }
 
-TEST_F(SignedMessageTest, ChangedSignedHeaderFails) {
+TEST_F(DkimSignedMessageTest, ChangedSignedHeaderFails) {
   std::string raw = replace(sign(kMessage, key), "Subject: lunch", "Subject: dinner");
   std::string reason;
   EXPECT_EQ(first_status(raw, dns, {kNow}, &reason), DkimStatus::kFail);
   EXPECT_EQ(reason, "signature did not verify");
 }
 
-TEST_F(SignedMessageTest, AddedOversignedHeaderFails) {
+TEST_F(DkimSignedMessageTest, AddedOversignedHeaderFails) {
   for (const char* added : {"Subject: second\r\n", "From: mallory@example.com\r\n",
                             "Reply-To: mallory@example.com\r\n", "To: eve@example.com\r\n"}) {
     std::string raw =
@@ -193,21 +193,21 @@ TEST_F(SignedMessageTest, AddedOversignedHeaderFails) {
   EXPECT_EQ(first_status(raw, dns), DkimStatus::kPass);
 }
 
-TEST_F(SignedMessageTest, ChangedBodyByteFails) {
+TEST_F(DkimSignedMessageTest, ChangedBodyByteFails) {
   std::string raw = replace(sign(kMessage, key), "Shall we?", "Shall we!");
   std::string reason;
   EXPECT_EQ(first_status(raw, dns, {kNow}, &reason), DkimStatus::kFail);
   EXPECT_EQ(reason, "body hash did not verify");
 }
 
-TEST_F(SignedMessageTest, RelaxedToleratesWhitespaceAndTrailingBlankLines) {
+TEST_F(DkimSignedMessageTest, RelaxedToleratesWhitespaceAndTrailingBlankLines) {
   std::string raw = sign(kMessage, key) + "\r\n\r\n";
   raw = replace(raw, "Shall we?", "Shall  \t we?  ");
   raw = replace(raw, "Subject: lunch", "Subject:   lunch ");
   EXPECT_EQ(first_status(raw, dns), DkimStatus::kPass);
 }
 
-TEST_F(SignedMessageTest, ExpiredSignatureIsPermerrorAndUnexpiredPasses) {
+TEST_F(DkimSignedMessageTest, ExpiredSignatureIsPermerrorAndUnexpiredPasses) {
   DkimSignOptions options;
   options.timestamp = kNow;
   options.expiry_seconds = 600;
@@ -219,7 +219,7 @@ TEST_F(SignedMessageTest, ExpiredSignatureIsPermerrorAndUnexpiredPasses) {
   EXPECT_EQ(reason, "signature expired");
 }
 
-TEST_F(SignedMessageTest, TimestampInTheFutureToleratedUpToTheBound) {
+TEST_F(DkimSignedMessageTest, TimestampInTheFutureToleratedUpToTheBound) {
   DkimSignOptions options;
   options.timestamp = kNow + kDkimDefaultMaxFutureSeconds;
   EXPECT_EQ(first_status(sign(kMessage, key, options), dns), DkimStatus::kPass);
@@ -230,7 +230,7 @@ TEST_F(SignedMessageTest, TimestampInTheFutureToleratedUpToTheBound) {
   EXPECT_EQ(reason, "signature timestamp in the future");
 }
 
-TEST_F(SignedMessageTest, RevokedKeyFails) {
+TEST_F(DkimSignedMessageTest, RevokedKeyFails) {
   ZoneDns revoked;
   revoked.add_txt("sel._domainkey.example.org", "v=DKIM1; k=rsa; p=");
   std::vector<DkimResult> results = verify(sign(kMessage, key), revoked);
@@ -241,20 +241,20 @@ TEST_F(SignedMessageTest, RevokedKeyFails) {
             0u);
 }
 
-TEST_F(SignedMessageTest, DnsTemporaryFailureIsTemperror) {
+TEST_F(DkimSignedMessageTest, DnsTemporaryFailureIsTemperror) {
   ZoneDns broken;
   broken.set_status("sel._domainkey.example.org", DnsLookupStatus::kTemporary);
   EXPECT_EQ(first_status(sign(kMessage, key), broken), DkimStatus::kTemperror);
 }
 
-TEST_F(SignedMessageTest, MissingKeyIsPermerror) {
+TEST_F(DkimSignedMessageTest, MissingKeyIsPermerror) {
   ZoneDns empty;
   std::string reason;
   EXPECT_EQ(first_status(sign(kMessage, key), empty, {kNow}, &reason), DkimStatus::kPermerror);
   EXPECT_EQ(reason, "no key for signature");
 }
 
-TEST_F(SignedMessageTest, KeyRecordRestrictionsAreHonoured) {
+TEST_F(DkimSignedMessageTest, KeyRecordRestrictionsAreHonoured) {
   std::string raw = sign(kMessage, key);
   auto with_record = [&](const std::string& extra) {
     ZoneDns zone;
@@ -284,7 +284,7 @@ TEST_F(SignedMessageTest, KeyRecordRestrictionsAreHonoured) {
   EXPECT_EQ(testing[0].status, DkimStatus::kPass);
 }
 
-TEST_F(SignedMessageTest, StrictKeyRefusesSubdomainIdentity) {
+TEST_F(DkimSignedMessageTest, StrictKeyRefusesSubdomainIdentity) {
   dkim_test::SplitMessage message = parse_message(kMessage);
   DkimSigner signer({DkimSigningIdentity{"example.org", "sel", &key, "alice@mail.example.org"}},
                     {});
@@ -334,7 +334,7 @@ std::string hand_signed(const std::string& raw, const DkimPrivateKey& key, const
   return "DKIM-Signature:" + value + dkim_base64_encode(*signature) + "\r\n" + raw;
 }
 
-TEST_F(SignedMessageTest, BodyLengthLeavingTextUnsignedNeverPasses) {
+TEST_F(DkimSignedMessageTest, BodyLengthLeavingTextUnsignedNeverPasses) {
   dkim_test::SplitMessage message = parse_message(kMessage);
   const uint64_t body_bytes = 20;  // "Shall we?\r\n\r\nAlice\r\n", relaxed
   std::string tags = "v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.org; s=sel; h=from:to; l=" +
@@ -355,7 +355,7 @@ TEST_F(SignedMessageTest, BodyLengthLeavingTextUnsignedNeverPasses) {
   EXPECT_EQ(reason, "body shorter than l=");
 }
 
-TEST_F(SignedMessageTest, SignatureWithoutFromInHIsPermerror) {
+TEST_F(DkimSignedMessageTest, SignatureWithoutFromInHIsPermerror) {
   std::string raw = hand_signed(kMessage, key,
                                 "v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.org; s=sel; "
                                 "h=to:subject;",
@@ -365,7 +365,7 @@ TEST_F(SignedMessageTest, SignatureWithoutFromInHIsPermerror) {
   EXPECT_EQ(reason, "From not signed");
 }
 
-TEST_F(SignedMessageTest, IdentityOutsideDomainIsPermerror) {
+TEST_F(DkimSignedMessageTest, IdentityOutsideDomainIsPermerror) {
   std::string raw = hand_signed(kMessage, key,
                                 "v=1; a=rsa-sha256; d=example.org; s=sel; i=a@example.org.evil; "
                                 "h=from;",
@@ -378,7 +378,7 @@ TEST_F(SignedMessageTest, IdentityOutsideDomainIsPermerror) {
   EXPECT_EQ(first_status(sub, dns), DkimStatus::kPass);
 }
 
-TEST_F(SignedMessageTest, RsaSha1IsPolicyUnlessAccepted) {
+TEST_F(DkimSignedMessageTest, RsaSha1IsPolicyUnlessAccepted) {
   std::string raw =
       "DKIM-Signature: v=1; a=rsa-sha1; d=example.org; s=sel; h=from; bh=AAAA; b=AAAA\r\n" +
       kMessage;
@@ -391,7 +391,7 @@ TEST_F(SignedMessageTest, RsaSha1IsPolicyUnlessAccepted) {
   EXPECT_EQ(first_status(raw, dns, old), DkimStatus::kFail);  // bh=AAAA is not the body's
 }
 
-TEST_F(SignedMessageTest, MoreThanMaxSignatures) {
+TEST_F(DkimSignedMessageTest, MoreThanMaxSignatures) {
   std::string raw = kMessage;
   for (int i = 0; i < 10; ++i) raw = sign(raw, key);
   DkimVerifyOptions options{kNow};
@@ -413,7 +413,7 @@ TEST_F(SignedMessageTest, MoreThanMaxSignatures) {
   EXPECT_EQ(results[0].status, DkimStatus::kPolicy);
 }
 
-TEST_F(SignedMessageTest, DualSignedRsaAndEd25519InOneBatch) {
+TEST_F(DkimSignedMessageTest, DualSignedRsaAndEd25519InOneBatch) {
   DkimPrivateKey ed = load(dkim_test::new_ed25519_pem());
   dkim_test::SplitMessage message = parse_message(kMessage);
   DkimSigner signer({DkimSigningIdentity{"example.org", "ed", &ed, ""},
