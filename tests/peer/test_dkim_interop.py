@@ -7,6 +7,10 @@ message with a folded header, runs of whitespace and trailing blank lines. Each 
 must verify with both tools; the same message with one body byte changed after signing, and
 with a signed header changed, must fail with both.
 
+The other way round, messages signed by python3-dkim's `dkimsign` with the same keys (each
+algorithm and canonicalization) verify with `dkim_tool verify` (our verifier, keys from a zone
+file), and fail once a body byte is changed.
+
 Both tools find keys through the system resolver. They run in a fresh network and mount
 namespace (`unshare --net --mount`): loopback up, dnsmasq on 127.0.0.1:53 serving only this
 test's TXT records, and a temporary resolv.conf naming it bind-mounted over /etc/resolv.conf in
@@ -14,6 +18,7 @@ that mount namespace only. Nothing leaves the namespace; the machine's resolv.co
 
 Exits 77 (skip) with a message when a tool is missing or namespaces cannot be made (not root).
 """
+import base64
 import json
 import os
 import shutil
@@ -26,7 +31,7 @@ import time
 
 DOMAIN = "example.org"
 CANONS = ("simple/simple", "simple/relaxed", "relaxed/simple", "relaxed/relaxed")
-TOOLS = ("dkimverify", "opendkim-testmsg", "dnsmasq", "unshare", "ip", "openssl", "mount")
+TOOLS = ("dkimverify", "dkimsign", "opendkim-testmsg", "dnsmasq", "unshare", "ip", "openssl", "mount")
 MESSAGE = (b"From: Alice Example <alice@example.org>\r\n"
            b"To: bob@example.net,\r\n"
            b"    carol@example.net\r\n"
@@ -117,6 +122,45 @@ def run(command, **kwargs):
     return subprocess.run(command, check=True, capture_output=True, **kwargs).stdout
 
 
+def ed25519_seed_file(work, pem):
+    """dkimsign's Ed25519 key file: the base64 of the 32-byte seed, which ends the PKCS#8 DER."""
+    der = run(["openssl", "pkey", "-in", pem, "-outform", "DER"])
+    path = os.path.join(work, "ed.seed")
+    with open(path, "w") as f:
+        f.write(base64.b64encode(der[-32:]).decode() + "\n")
+    return path
+
+
+def ours_verify_theirs(tool, work, keys):
+    """Messages signed by dkimsign, checked by dkim_tool verify; returns the failures."""
+    zone = os.path.join(work, "keys.zone")
+    with open(zone, "w") as f:
+        for selector, key in keys.items():
+            record = run([tool, "record", "--key", key]).decode().strip()
+            f.write(f'{selector}._domainkey.{DOMAIN}. IN TXT "{record}"\n')
+    key_files = {"rsa": (keys["rsa"], "rsa-sha256"),
+                 "ed": (ed25519_seed_file(work, keys["ed"]), "ed25519-sha256")}
+    failures = 0
+    for selector, (key_file, algorithm) in key_files.items():
+        for canon in CANONS:
+            header, body = canon.split("/")
+            signed = run(["dkimsign", "--hcanon", header, "--bcanon", body, "--signalg", algorithm,
+                          selector, DOMAIN, key_file], input=MESSAGE)
+            for what, data, good in (("signed", signed, True),
+                                     ("body changed",
+                                      signed.replace(b"Hello Bob", b"Hello Rob"), False)):
+                checked = subprocess.run([tool, "verify", "--zone", zone], input=data,
+                                         capture_output=True)
+                verdict = checked.returncode == 0
+                line = checked.stdout.decode(errors="replace").strip()
+                print(f"dkimsign {selector} {canon} {what}: dkim_tool verify {line}")
+                if verdict != good or (good and f"header.a={algorithm}" not in line):
+                    failures += 1
+                    print(f"FAIL dkimsign {selector} {canon} {what}: expected "
+                          f"{'pass' if good else 'fail'}")
+    return failures
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--inside":
         return inside(sys.argv[2])
@@ -193,7 +237,7 @@ def main():
                           f"{'pass' if case['good'] else 'fail'}: "
                           f"{got[verifier + '_output']!r}")
         print(f"{len(cases)} messages, 2 verifiers each, {failures} failures")
-        return 1 if failures else 0
+        return 1 if (failures + ours_verify_theirs(tool, work, keys)) else 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
