@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/spf/spf_record.hpp"
 #include "tests/lib/spf/openspf_zone.hpp"
 
 namespace postern::spf {
@@ -158,6 +159,222 @@ INSTANTIATE_TEST_SUITE_P(OpenSpf, OpenSpfSuite, ::testing::ValuesIn(suite_cases(
                          [](const ::testing::TestParamInfo<SuiteCase>& info) {
                            return info.param.test_name;
                          });
+
+}  // namespace
+}  // namespace postern::spf
+
+namespace postern::spf {
+namespace {
+
+// A zone written in the suites' format, and a lookup that records each batch it is asked.
+class RecordingZone : public DnsLookup {
+ public:
+  explicit RecordingZone(const std::string& zone_yaml) : zone_(YAML::Load(zone_yaml)) {}
+  std::vector<DnsAnswer> lookup(std::span<const DnsQuestion> questions) override {
+    batches.push_back(questions.size());
+    return zone_.lookup(questions);
+  }
+  std::vector<size_t> batches;
+
+ private:
+  testing::OpenSpfZone zone_;
+};
+
+SpfRequest request_from(const std::string& client, const std::string& mail_from) {
+  SpfRequest request;
+  request.client_address = client;
+  request.mail_from = mail_from;
+  request.helo = "helo.example.org";
+  request.receiving_host = "mx.example.net";
+  request.now_seconds = 1700000000;
+  return request;
+}
+
+SpfResultCode run(const std::string& zone_yaml, const std::string& client = "192.0.2.1",
+                  const SpfLimits& limits = {}) {
+  RecordingZone zone(zone_yaml);
+  SpfResult result = check_spf(zone, request_from(client, "user@example.com"), limits);
+  return result.code;
+}
+
+// "v=spf1 a:h1.example.com ... a:hN.example.com ip4:192.0.2.1 -all", each hN with an A record
+// that does not match (so none is void).
+std::string terms_zone(size_t dns_terms) {
+  std::string record = "v=spf1";
+  std::string hosts;
+  for (size_t i = 1; i <= dns_terms; ++i) {
+    record += " a:h" + std::to_string(i) + ".example.com";
+    hosts += "h" + std::to_string(i) + ".example.com:\n  - A: 198.51.100.1\n";
+  }
+  record += " ip4:192.0.2.1 -all";
+  return "example.com:\n  - TXT: \"" + record + "\"\n" + hosts;
+}
+
+TEST(SpfEvaluator, DnsTermsAtTheLimit) {
+  EXPECT_EQ(run(terms_zone(kMaxSpfDnsTerms)), SpfResultCode::kPass);
+  EXPECT_EQ(run(terms_zone(kMaxSpfDnsTerms + 1)), SpfResultCode::kPermError);
+  SpfLimits lower;
+  lower.max_dns_terms = 3;
+  EXPECT_EQ(run(terms_zone(3), "192.0.2.1", lower), SpfResultCode::kPass);
+  EXPECT_EQ(run(terms_zone(4), "192.0.2.1", lower), SpfResultCode::kPermError);
+}
+
+TEST(SpfEvaluator, DnsTermsCountAcrossIncludeAndRedirect) {
+  // include (1) + 8 a (9) in the included record, then redirect (10): at the limit.
+  std::string zone =
+      "example.com:\n  - TXT: v=spf1 include:inc.example.com redirect=last.example.com\n"
+      "inc.example.com:\n  - TXT: v=spf1 a a a a a a a a\n  - A: 198.51.100.1\n"
+      "last.example.com:\n  - TXT: v=spf1 ip4:192.0.2.1 -all\n";
+  EXPECT_EQ(run(zone), SpfResultCode::kPass);
+  std::string over =
+      "example.com:\n  - TXT: v=spf1 include:inc.example.com redirect=last.example.com\n"
+      "inc.example.com:\n  - TXT: v=spf1 a a a a a a a a a\n  - A: 198.51.100.1\n"
+      "last.example.com:\n  - TXT: v=spf1 ip4:192.0.2.1 -all\n";
+  EXPECT_EQ(run(over), SpfResultCode::kPermError);
+}
+
+std::string void_zone(size_t voids) {
+  std::string record = "v=spf1";
+  for (size_t i = 1; i <= voids; ++i) record += " a:void" + std::to_string(i) + ".example.com";
+  return "example.com:\n  - TXT: \"" + record + " -all\"\n";
+}
+
+TEST(SpfEvaluator, VoidLookupsAtTheLimit) {
+  EXPECT_EQ(run(void_zone(kMaxSpfVoidLookups)), SpfResultCode::kFail);
+  EXPECT_EQ(run(void_zone(kMaxSpfVoidLookups + 1)), SpfResultCode::kPermError);
+  // NODATA is void as NXDOMAIN is.
+  EXPECT_EQ(run("example.com:\n  - TXT: v=spf1 mx exists:e.example.com a -all\n"
+                "e.example.com:\n  - AAAA: 2001:db8::1\n"),
+            SpfResultCode::kPermError);
+}
+
+std::string mx_zone(size_t names) {
+  std::string zone = "example.com:\n  - TXT: v=spf1 mx -all\n";
+  for (size_t i = 1; i <= names; ++i) {
+    zone += "  - MX: [" + std::to_string(i) + ", mx" + std::to_string(i) + ".example.com]\n";
+  }
+  for (size_t i = 1; i <= names; ++i) {
+    // Only the last name holds the client's address.
+    zone += "mx" + std::to_string(i) + ".example.com:\n  - A: " +
+            (i == names ? "192.0.2.1" : "198.51.100." + std::to_string(i)) + "\n";
+  }
+  return zone;
+}
+
+TEST(SpfEvaluator, MxNamesAtTheLimitInOneBatch) {
+  RecordingZone zone(mx_zone(kMaxSpfMxNames));
+  SpfResult result = check_spf(zone, request_from("192.0.2.1", "user@example.com"));
+  EXPECT_EQ(result.code, SpfResultCode::kPass);
+  EXPECT_EQ(result.mechanism, "mx");
+  // TXT, MX, then every MX host's address in one batch.
+  EXPECT_EQ(zone.batches, (std::vector<size_t>{1, 1, kMaxSpfMxNames}));
+  EXPECT_EQ(run(mx_zone(kMaxSpfMxNames + 1)), SpfResultCode::kPermError);
+}
+
+std::string ptr_zone(size_t names) {
+  std::string zone = "example.com:\n  - TXT: v=spf1 ptr -all\n1.2.0.192.in-addr.arpa:\n";
+  for (size_t i = 1; i <= names; ++i) {
+    zone += "  - PTR: host" + std::to_string(i) + (i == names ? ".example.com\n" : ".other.net\n");
+  }
+  for (size_t i = 1; i <= names; ++i) {
+    zone += "host" + std::to_string(i) + (i == names ? ".example.com" : ".other.net") +
+            ":\n  - A: 192.0.2.1\n";
+  }
+  return zone;
+}
+
+TEST(SpfEvaluator, PtrNamesAtTheLimit) {
+  RecordingZone zone(ptr_zone(kMaxSpfPtrNames));
+  EXPECT_EQ(check_spf(zone, request_from("192.0.2.1", "user@example.com")).code,
+            SpfResultCode::kPass);
+  EXPECT_EQ(zone.batches, (std::vector<size_t>{1, 1, kMaxSpfPtrNames}));
+  // The eleventh name is ignored, not an error.
+  EXPECT_EQ(run(ptr_zone(kMaxSpfPtrNames + 1)), SpfResultCode::kFail);
+}
+
+std::string chain_zone(size_t includes) {
+  std::string zone;
+  for (size_t i = 0; i < includes; ++i) {
+    zone += (i == 0 ? std::string("example.com") : "c" + std::to_string(i) + ".example.com") +
+            ":\n  - TXT: v=spf1 include:c" + std::to_string(i + 1) + ".example.com -all\n";
+  }
+  zone += "c" + std::to_string(includes) + ".example.com:\n  - TXT: v=spf1 +all\n";
+  return zone;
+}
+
+TEST(SpfEvaluator, IncludeDepthAtTheLimit) {
+  SpfLimits many_terms;
+  many_terms.max_dns_terms = 100;
+  EXPECT_EQ(run(chain_zone(kMaxSpfRecursionDepth), "192.0.2.1", many_terms), SpfResultCode::kPass);
+  EXPECT_EQ(run(chain_zone(kMaxSpfRecursionDepth + 1), "192.0.2.1", many_terms),
+            SpfResultCode::kPermError);
+  // A loop ends at the term limit.
+  EXPECT_EQ(run("example.com:\n  - TXT: v=spf1 include:example.com -all\n"),
+            SpfResultCode::kPermError);
+}
+
+TEST(SpfEvaluator, RecordOctetsAtTheLimit) {
+  std::string record = "v=spf1 ip4:192.0.2.1";
+  std::string padding(kMaxSpfRecordBytes - record.size() - 5, 'x');
+  std::string at = record + " " + std::string("z=") + padding.substr(0, padding.size() - 2);
+  while (at.size() < kMaxSpfRecordBytes) at += "x";
+  ASSERT_EQ(at.size(), kMaxSpfRecordBytes);
+  EXPECT_EQ(run("example.com:\n  - TXT: \"" + at + "\"\n"), SpfResultCode::kPass);
+  EXPECT_EQ(run("example.com:\n  - TXT: \"" + at + "x\"\n"), SpfResultCode::kPermError);
+}
+
+TEST(SpfEvaluator, IdentitiesAndResultFields) {
+  std::string zone =
+      "example.com:\n  - TXT: v=spf1 ip4:192.0.2.1 -all exp=why.example.com\n"
+      "why.example.com:\n  - TXT: \"%{i} may not send for %{d} (%{l})\"\n"
+      "helo.example.org:\n  - TXT: v=spf1 a -all\n  - A: 192.0.2.9\n";
+  RecordingZone dns(zone);
+  SpfResult pass = check_spf(dns, request_from("::ffff:192.0.2.1", "user@Example.COM"));
+  EXPECT_EQ(pass.code, SpfResultCode::kPass);
+  EXPECT_EQ(pass.identity, SpfIdentity::kMailFrom);
+  EXPECT_EQ(pass.domain, "Example.COM");
+  EXPECT_EQ(pass.mechanism, "ip4:192.0.2.1");
+  EXPECT_EQ(pass.explanation, "");
+
+  SpfResult fail = check_spf(dns, request_from("192.0.2.7", "user@example.com"));
+  EXPECT_EQ(fail.code, SpfResultCode::kFail);
+  EXPECT_EQ(fail.mechanism, "-all");
+  EXPECT_EQ(fail.explanation, "192.0.2.7 may not send for example.com (user)");
+
+  // MAIL FROM:<> checks postmaster@helo.
+  SpfResult null_sender = check_spf(dns, request_from("192.0.2.9", ""));
+  EXPECT_EQ(null_sender.code, SpfResultCode::kPass);
+  EXPECT_EQ(null_sender.identity, SpfIdentity::kHelo);
+  EXPECT_EQ(null_sender.domain, "helo.example.org");
+  SpfResult helo = check_spf_helo(dns, request_from("192.0.2.1", "user@example.com"));
+  EXPECT_EQ(helo.code, SpfResultCode::kFail);
+  EXPECT_EQ(helo.identity, SpfIdentity::kHelo);
+  EXPECT_EQ(helo.mechanism, "-all");
+
+  // No lookup at all for an unusable domain or client address.
+  size_t batches = dns.batches.size();
+  for (const char* sender : {"user@localhost", "user@[192.0.2.1]", "user@a..example.com", "x@"}) {
+    SpfResult none = check_spf(dns, request_from("192.0.2.1", sender));
+    EXPECT_EQ(none.code, SpfResultCode::kNone) << sender;
+    EXPECT_FALSE(none.problem.empty()) << sender;
+  }
+  EXPECT_EQ(check_spf(dns, request_from("192.0.2.300", "user@example.com")).code,
+            SpfResultCode::kNone);
+  EXPECT_EQ(
+      check_spf(dns, request_from("192.0.2.1", "u@" + std::string(kMaxSpfIdentityBytes, 'a'))).code,
+      SpfResultCode::kNone);
+  EXPECT_EQ(dns.batches.size(), batches);
+}
+
+TEST(SpfEvaluator, ResultNames) {
+  EXPECT_EQ(spf_result_name(SpfResultCode::kNone), "none");
+  EXPECT_EQ(spf_result_name(SpfResultCode::kNeutral), "neutral");
+  EXPECT_EQ(spf_result_name(SpfResultCode::kPass), "pass");
+  EXPECT_EQ(spf_result_name(SpfResultCode::kFail), "fail");
+  EXPECT_EQ(spf_result_name(SpfResultCode::kSoftFail), "softfail");
+  EXPECT_EQ(spf_result_name(SpfResultCode::kTempError), "temperror");
+  EXPECT_EQ(spf_result_name(SpfResultCode::kPermError), "permerror");
+}
 
 }  // namespace
 }  // namespace postern::spf
