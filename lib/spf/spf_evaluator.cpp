@@ -91,7 +91,9 @@ class Evaluation {
         sender_domain_(std::move(sender_domain)),
         sender_(local_part_ + "@" + sender_domain_) {}
 
-  Outcome check_host(const std::string& domain, size_t depth) {
+  // explain: compute the explanation of a fail (not inside an include, whose fail only means
+  // "no match" to the record that included it).
+  Outcome check_host(const std::string& domain, size_t depth, bool explain_fail) {
     if (depth > limits_.max_recursion_depth) {
       return Outcome{SpfResultCode::kPermError, "include/redirect nested too deep", {}, {}};
     }
@@ -123,7 +125,9 @@ class Evaluation {
       if (match.kind == MatchKind::kError) return match.error;
       if (match.kind == MatchKind::kNoMatch) continue;
       Outcome outcome{qualifier_result(mechanism.qualifier), {}, {}, mechanism.text};
-      if (outcome.code == SpfResultCode::kFail) outcome.explanation = explain(*record, domain);
+      if (outcome.code == SpfResultCode::kFail && explain_fail) {
+        outcome.explanation = explain(*record, domain);
+      }
       return outcome;
     }
 
@@ -133,7 +137,7 @@ class Evaluation {
       if (!target) {
         return Outcome{SpfResultCode::kPermError, "redirect= names no usable domain", {}, {}};
       }
-      Outcome inner = check_host(*target, depth + 1);
+      Outcome inner = check_host(*target, depth + 1, explain_fail);
       if (inner.code == SpfResultCode::kNone) {
         return Outcome{
             SpfResultCode::kPermError, "redirect=" + *target + " has no SPF record", {}, {}};
@@ -234,7 +238,7 @@ class Evaluation {
   Match evaluate_include(const SpfMechanism& mechanism, const std::string& domain, size_t depth) {
     std::optional<std::string> target = target_of(mechanism, domain);
     if (!target) return failed(SpfResultCode::kPermError, mechanism.text + ": no usable domain");
-    Outcome inner = check_host(*target, depth + 1);
+    Outcome inner = check_host(*target, depth + 1, false);
     switch (inner.code) {
       case SpfResultCode::kPass:
         return matched();
@@ -379,7 +383,7 @@ SpfResult evaluate_identity(DnsLookup& dns, const SpfRequest& request, const Spf
   }
   if (local_part.empty()) local_part = "postmaster";
   Evaluation evaluation(dns, limits, request, *client, std::move(local_part), result.domain);
-  Outcome outcome = evaluation.check_host(result.domain, 0);
+  Outcome outcome = evaluation.check_host(result.domain, 0, true);
   result.code = outcome.code;
   result.problem = std::move(outcome.problem);
   result.mechanism = std::move(outcome.mechanism);

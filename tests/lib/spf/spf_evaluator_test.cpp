@@ -172,9 +172,11 @@ class RecordingZone : public DnsLookup {
   explicit RecordingZone(const std::string& zone_yaml) : zone_(YAML::Load(zone_yaml)) {}
   std::vector<DnsAnswer> lookup(std::span<const DnsQuestion> questions) override {
     batches.push_back(questions.size());
+    for (const DnsQuestion& question : questions) names.push_back(question.name);
     return zone_.lookup(questions);
   }
   std::vector<size_t> batches;
+  std::vector<std::string> names;
 
  private:
   testing::OpenSpfZone zone_;
@@ -364,6 +366,23 @@ TEST(SpfEvaluator, IdentitiesAndResultFields) {
       check_spf(dns, request_from("192.0.2.1", "u@" + std::string(kMaxSpfIdentityBytes, 'a'))).code,
       SpfResultCode::kNone);
   EXPECT_EQ(dns.batches.size(), batches);
+}
+
+TEST(SpfEvaluator, ExplanationLookedUpOnceForTheDecidingRecordOnly) {
+  RecordingZone dns(
+      "example.com:\n  - TXT: v=spf1 include:inner.example.com -all exp=outer-why.example.com\n"
+      "inner.example.com:\n  - TXT: v=spf1 -all exp=inner-why.example.com\n"
+      "outer-why.example.com:\n  - TXT: outer says no\n"
+      "inner-why.example.com:\n  - TXT: inner says no\n");
+  SpfResult result = check_spf(dns, request_from("192.0.2.1", "user@example.com"));
+  EXPECT_EQ(result.code, SpfResultCode::kFail);
+  EXPECT_EQ(result.explanation, "outer says no");
+  EXPECT_EQ(dns.names, (std::vector<std::string>{"example.com", "inner.example.com",
+                                                 "outer-why.example.com"}));
+  // No exp= lookup for a pass.
+  RecordingZone pass("example.com:\n  - TXT: v=spf1 +all exp=why.example.com\n");
+  EXPECT_EQ(check_spf(pass, request_from("192.0.2.1", "user@example.com")).explanation, "");
+  EXPECT_EQ(pass.names, (std::vector<std::string>{"example.com"}));
 }
 
 TEST(SpfEvaluator, ResultNames) {
