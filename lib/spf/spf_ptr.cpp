@@ -14,15 +14,14 @@ SpfPtrNames spf_validated_names(DnsLookup& dns, const SpfAddress& client, size_t
   out.ptr_status = ptr.status;
   if (ptr.status != DnsLookupStatus::kOk) return out;
   out.ptr_answers = ptr.values.size();
-  std::vector<std::string> names;
+  size_t names = 0;
   std::vector<DnsQuestion> questions;
   uint16_t type = client.ipv4 ? kDnsTypeA : kDnsTypeAaaa;
   for (const std::string& value : ptr.values) {
-    if (names.size() >= max_names) break;
+    if (names++ >= max_names) break;
     std::string name = ascii_lowercase(spf_without_trailing_dot(value));
-    names.push_back(name);
     // A name DNS cannot carry is still one of the first max_names, but is not asked.
-    if (spf_domain_is_valid(name, false)) questions.push_back(DnsQuestion{name, type});
+    if (spf_domain_is_valid(name, false)) questions.push_back(DnsQuestion{std::move(name), type});
   }
   if (questions.empty()) return out;
   std::vector<DnsAnswer> answers = dns.lookup(questions);

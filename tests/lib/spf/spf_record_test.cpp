@@ -79,7 +79,7 @@ TEST(SpfRecord, EmptyAndSpacedRecords) {
   EXPECT_EQ(odd->mechanisms[0].domain_spec, "foo:bar/baz.example.com");
   EXPECT_EQ(odd->mechanisms[0].ip4_prefix_bits, 24);
   EXPECT_TRUE(parse_spf_record("v=spf1 include:o.example.com. a:x.xn--zckzah -all").ok());
-  EXPECT_TRUE(parse_spf_record("v=spf1 a:%{d}% -all").ok() == false);
+  EXPECT_FALSE(parse_spf_record("v=spf1 a:%{d}% -all").ok());
   EXPECT_TRUE(parse_spf_record("v=spf1 a:123-456.example.1-2 -all").ok());
 }
 
