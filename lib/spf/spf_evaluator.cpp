@@ -189,8 +189,13 @@ class Evaluation {
   std::optional<std::string> expand_target(const std::string& spec, std::string_view domain) {
     Result<std::string> expanded =
         expand_spf_macro_string(spec, SpfMacroUse::kDomainSpec, context(domain));
-    if (!expanded || !spf_domain_is_valid(*expanded, false)) return std::nullopt;
-    return std::string(spf_without_trailing_dot(*expanded));
+    // The expansion has already dropped the one trailing dot a domain may have: another one
+    // means an empty label.
+    if (!expanded || expanded->empty() || expanded->back() == '.' ||
+        !spf_domain_is_valid(*expanded, false)) {
+      return std::nullopt;
+    }
+    return std::move(*expanded);
   }
 
   // The term's target: its domain-spec expanded, or the current domain.

@@ -385,6 +385,28 @@ TEST(SpfEvaluator, ExplanationLookedUpOnceForTheDecidingRecordOnly) {
   EXPECT_EQ(pass.names, (std::vector<std::string>{"example.com"}));
 }
 
+TEST(SpfEvaluator, TargetNamesDnsCannotCarryAreNotAsked) {
+  // a:%{l}.example.com with an empty label, a 64-octet label, or two trailing dots: no match,
+  // and no question (so nothing void either); the trailing dot of a good name is dropped.
+  std::string zone =
+      "example.com:\n  - TXT: v=spf1 a:%{l}.example.com -all\n"
+      "ok.example.com:\n  - A: 192.0.2.1\n";
+  for (const std::string& local : {std::string("a.."), std::string(64, 'x'), std::string(".x")}) {
+    RecordingZone dns(zone);
+    SpfResult result = check_spf(dns, request_from("192.0.2.1", local + "@example.com"));
+    EXPECT_EQ(result.code, SpfResultCode::kFail) << local;
+    EXPECT_EQ(dns.names, (std::vector<std::string>{"example.com"})) << local;
+  }
+  RecordingZone dots("example.com:\n  - TXT: v=spf1 a:ok.example.com.. -all\n");
+  EXPECT_EQ(check_spf(dots, request_from("192.0.2.1", "u@example.com")).code,
+            SpfResultCode::kPermError);  // a literal empty label is a syntax error
+  RecordingZone dot(
+      "example.com:\n  - TXT: v=spf1 a:ok.example.com. -all\n"
+      "ok.example.com:\n  - A: 192.0.2.1\n");
+  EXPECT_EQ(check_spf(dot, request_from("192.0.2.1", "u@example.com")).code, SpfResultCode::kPass);
+  EXPECT_EQ(dot.names, (std::vector<std::string>{"example.com", "ok.example.com"}));
+}
+
 TEST(SpfEvaluator, ResultNames) {
   EXPECT_EQ(spf_result_name(SpfResultCode::kNone), "none");
   EXPECT_EQ(spf_result_name(SpfResultCode::kNeutral), "neutral");
