@@ -6,7 +6,7 @@
 // local part. The context is otherwise fixed; the DnsLookup answers nothing (NXDOMAIN).
 // Besides crashes and sanitizer reports it checks that checking and expanding agree, that a
 // domain expansion is at most 253 octets and already cut (cutting again changes nothing), and an
-// explanation stops at kMaxSpfExplanationBytes.
+// explanation stops at kMaxSpfExplanationBytes and is printable ASCII.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -76,6 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(spf_truncate_domain(*expanded) == *expanded || expanded->back() == '.');
   } else {
     check(expanded->size() <= kMaxSpfExplanationBytes);
+    for (char c : *expanded) check(c >= 0x20 && c <= 0x7e);
   }
   return 0;
 }

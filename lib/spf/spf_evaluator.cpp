@@ -366,6 +366,17 @@ class Evaluation {
   std::optional<SpfPtrNames> ptr_names_;
 };
 
+// The problem text names hostile names (a macro expansion of the sender, a DNS answer): it is
+// cut to kMaxSpfProblemBytes and made printable before it leaves, as it may be logged.
+std::string printable_problem(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, kMaxSpfProblemBytes)) {
+    auto byte = static_cast<unsigned char>(c);
+    out += (byte < 0x20 || byte > 0x7e) ? '?' : c;
+  }
+  return out;
+}
+
 SpfResult evaluate_identity(DnsLookup& dns, const SpfRequest& request, const SpfLimits& limits,
                             SpfIdentity identity, std::string local_part, std::string domain) {
   SpfResult result;
@@ -378,7 +389,8 @@ SpfResult evaluate_identity(DnsLookup& dns, const SpfRequest& request, const Spf
   }
   Result<SpfAddress> client = parse_spf_client_address(request.client_address);
   if (!client) {
-    result.problem = "client address \"" + request.client_address + "\" is not an IP address";
+    result.problem =
+        printable_problem("client address \"" + request.client_address + "\" is not an IP address");
     return result;
   }
   // RFC 7208 4.3: a malformed or single-label domain gives none without a lookup.
@@ -390,7 +402,7 @@ SpfResult evaluate_identity(DnsLookup& dns, const SpfRequest& request, const Spf
   Evaluation evaluation(dns, limits, request, *client, std::move(local_part), result.domain);
   Outcome outcome = evaluation.check_host(result.domain, 0, true);
   result.code = outcome.code;
-  result.problem = std::move(outcome.problem);
+  result.problem = printable_problem(outcome.problem);
   result.mechanism = std::move(outcome.mechanism);
   if (result.code == SpfResultCode::kFail) result.explanation = std::move(outcome.explanation);
   return result;

@@ -27,6 +27,8 @@ inline constexpr size_t kMaxSpfRecursionDepth = 10;
 // The sender and HELO as the MTA passes them (SMTP bounds a path to 256 octets, a command
 // line to 512); longer gives "none" without a lookup.
 inline constexpr size_t kMaxSpfIdentityBytes = 1024;
+// SpfResult::problem: cut to this and made printable (it names hostile names and may be logged).
+inline constexpr size_t kMaxSpfProblemBytes = 512;
 
 struct SpfLimits {
   size_t max_dns_terms = kMaxSpfDnsTerms;

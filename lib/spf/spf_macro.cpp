@@ -72,7 +72,10 @@ class Output {
   void append(std::string_view text) {
     if (use_ == SpfMacroUse::kExplanation) {
       size_t room = kMaxSpfExplanationBytes - std::min(text_.size(), kMaxSpfExplanationBytes);
-      text_.append(text.substr(0, room));
+      for (char c : text.substr(0, room)) {
+        auto byte = static_cast<unsigned char>(c);
+        text_ += (byte < 0x20 || byte > 0x7e) ? '?' : c;
+      }
       return;
     }
     if (text.size() > kMaxSpfMacroKeptBytes)

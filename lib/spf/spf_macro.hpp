@@ -6,7 +6,8 @@
 // The macro-string is hostile (an SPF record or TXT answer), and so are the values (sender,
 // HELO, PTR names): a part count saturates at kMaxSpfMacroParts; a domain expansion keeps only
 // its right-hand side and is cut to 253 octets by whole labels (7.3), so its buffer never grows
-// past kMaxSpfMacroWorkBytes; an explanation stops at kMaxSpfExplanationBytes.
+// past kMaxSpfMacroWorkBytes; an explanation stops at kMaxSpfExplanationBytes and is printable
+// ASCII (a value's other octets become '?'), as it may end up in an SMTP reply.
 #pragma once
 
 #include <cstdint>
@@ -51,7 +52,8 @@ struct SpfMacroContext {
 Status check_spf_macro_string(std::string_view text, SpfMacroUse use);
 
 // Expands a macro-string. kDomainSpec: the result is cut to 253 octets by 7.3 (a trailing dot
-// dropped); kExplanation: the result stops at kMaxSpfExplanationBytes. A syntax error is an
+// dropped); kExplanation: the result stops at kMaxSpfExplanationBytes and holds only printable
+// ASCII and spaces (other octets of the values become '?'). A syntax error is an
 // Error (kParse), so a caller may expand without checking first.
 Result<std::string> expand_spf_macro_string(std::string_view text, SpfMacroUse use,
                                             const SpfMacroContext& context);

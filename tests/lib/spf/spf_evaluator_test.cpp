@@ -417,6 +417,24 @@ TEST(SpfEvaluator, TargetNamesDnsCannotCarryAreNotAsked) {
   EXPECT_EQ(dot.names, (std::vector<std::string>{"example.com", "ok.example.com"}));
 }
 
+TEST(SpfEvaluator, ProblemTextIsCutAndPrintable) {
+  RecordingZone dns("example.com:\n  - TXT: v=spf1 -all\n");
+  SpfResult bad_client = check_spf(
+      dns, request_from("192.0.2.1\r\n" + std::string(2 * kMaxSpfProblemBytes, 'x'), "u@x.y"));
+  EXPECT_EQ(bad_client.code, SpfResultCode::kNone);
+  EXPECT_EQ(bad_client.problem.size(), kMaxSpfProblemBytes);
+  EXPECT_EQ(bad_client.problem.find_first_of("\r\n"), std::string::npos);
+  // The sender's control octet reaches a DNS name through %{l}; the problem shows it as '?'.
+  RecordingZone timeout(
+      "example.com:\n  - TXT: v=spf1 a:%{l}.example.com -all\n"
+      "\"a\\x01b.example.com\":\n  - TIMEOUT\n");
+  SpfResult temperror = check_spf(timeout, request_from("192.0.2.1",
+                                                        "a\x01"
+                                                        "b@example.com"));
+  EXPECT_EQ(temperror.code, SpfResultCode::kTempError);
+  EXPECT_NE(temperror.problem.find("a?b.example.com"), std::string::npos) << temperror.problem;
+}
+
 TEST(SpfEvaluator, ResultNames) {
   EXPECT_EQ(spf_result_name(SpfResultCode::kNone), "none");
   EXPECT_EQ(spf_result_name(SpfResultCode::kNeutral), "neutral");

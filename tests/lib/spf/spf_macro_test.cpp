@@ -172,6 +172,14 @@ TEST(SpfMacro, HugeDomainExpansionKeepsItsRightHandSide) {
   EXPECT_TRUE(out.ends_with(".tail.example"));
 }
 
+TEST(SpfMacro, ExplanationIsPrintableAscii) {
+  SpfMacroContext context = rfc_context("192.0.2.3");
+  context.local_part = "a\r\nb\x7f\xc3\xa9";
+  EXPECT_EQ(expand("%{l} denied", context, SpfMacroUse::kExplanation), "a??b??? denied");
+  // A domain keeps the octets: DNS carries them, and the lookup then finds nothing.
+  EXPECT_EQ(expand("%{l}.example.com", context), "a\r\nb\x7f\xc3\xa9.example.com");
+}
+
 TEST(SpfMacro, ExplanationStopsAtItsCap) {
   SpfMacroContext context = rfc_context("192.0.2.3");
   std::string exactly(kMaxSpfExplanationBytes, 'e');
