@@ -1,13 +1,23 @@
 // The pieces of an Authentication-Results header field (RFC 8601) as our writer takes them and
 // our parser returns them: one resinfo per evaluated method, with its result, optional reason
-// and properties. Plain data shared by authres_writer and authres_parser; nothing here is
-// trusted or checked by itself (the parser bounds what it fills in, see authres_parser.hpp).
+// and properties, and the RFC 2045 token alphabet both use. Plain data shared by authres_writer
+// and authres_parser; nothing here is trusted or checked by itself (the parser bounds what it
+// fills in, see authres_parser.hpp).
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace postern {
+
+// RFC 2045 5.1 token characters: US-ASCII CHAR except SPACE, CTLs and tspecials. A value made
+// of them is written bare; anything else is a quoted-string.
+constexpr bool is_authres_token_char(char c) {
+  constexpr std::string_view kTspecials = "()<>@,;:\\\"/[]?=";
+  unsigned char u = static_cast<unsigned char>(c);
+  return u > 0x20 && u < 0x7f && kTspecials.find(c) == std::string_view::npos;
+}
 
 // ptype.property=value, e.g. smtp.mailfrom=user@example.org or header.d=example.org.
 struct AuthResultsProperty {

@@ -6,36 +6,10 @@
 namespace postern {
 namespace {
 
-// RFC 2045 5.1: token := 1*<any (US-ASCII) CHAR except SPACE, CTLs, or tspecials>.
-bool is_token_char(char c) {
-  unsigned char u = static_cast<unsigned char>(c);
-  if (u <= 0x20 || u >= 0x7f) return false;
-  switch (c) {
-    case '(':
-    case ')':
-    case '<':
-    case '>':
-    case '@':
-    case ',':
-    case ';':
-    case ':':
-    case '\\':
-    case '"':
-    case '/':
-    case '[':
-    case ']':
-    case '?':
-    case '=':
-      return false;
-    default:
-      return true;
-  }
-}
-
 bool is_token(std::string_view text) {
   if (text.empty()) return false;
   for (char c : text) {
-    if (!is_token_char(c)) return false;
+    if (!is_authres_token_char(c)) return false;
   }
   return true;
 }
