@@ -4,6 +4,7 @@
 // the From: domain's A, AAAA and MX (for np=, RFC 9091).
 #include "lib/dmarc/dmarc_evaluator.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "lib/authres/authres_writer.hpp"
@@ -197,7 +198,8 @@ DmarcResult evaluate_dmarc(DnsLookup& dns, const DmarcRequest& request) {
   }
 
   // pct= sampling (RFC 7489 6.6.4) and the disposition.
-  result.sampled = request.random_percent < record.percent;
+  int random_percent = std::clamp(request.random_percent, 0, 99);
+  result.sampled = random_percent < record.percent;
   if (result.outcome == DmarcOutcome::kFail) {
     result.disposition = result.sampled ? result.policy : milder(result.policy);
   }

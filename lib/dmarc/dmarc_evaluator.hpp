@@ -3,7 +3,7 @@
 // domain, and says what the policy asks for. Run by postern-authmilter at end of message, after
 // SPF and DKIM. The From: domain, the SPF and DKIM domains and every DNS answer are hostile:
 // domains are checked by normalize_dmarc_domain, records are bounded by parse_dmarc_record, and
-// the DNS work is at most two batches (the _dmarc records, the From: domain's existence).
+// the DNS work is one batch of at most five questions.
 //
 // Policy discovery (RFC 7489 6.6.3): TXT _dmarc.<From domain>; when that has no DMARC record,
 // TXT _dmarc.<organizational domain>. TXT records that do not start with v=DMARC1 are dropped;
@@ -54,7 +54,8 @@ struct DmarcRequest {
   std::string from_domain;  // the RFC5322.From domain: one (the caller rejects several)
   DmarcSpfInput spf;
   std::vector<DmarcDkimInput> dkim;  // one per signature
-  int random_percent = 0;  // uniform in [0, 100): the pct= sample; injected so tests choose it
+  // Uniform in [0, 100): the pct= sample, injected so tests choose it; clamped to that range.
+  int random_percent = 0;
 };
 
 enum class DmarcOutcome { kNone, kPass, kFail, kTempError, kPermError };

@@ -188,6 +188,9 @@ TEST_F(DmarcEvaluator, PctSampling) {
   EXPECT_EQ(disposition("pct50.example", 50), DmarcPolicy::kNone);  // quarantine -> none
   EXPECT_EQ(disposition("pct50.example", 99), DmarcPolicy::kNone);
   EXPECT_EQ(disposition("pct100.example", 99), DmarcPolicy::kReject);
+  // Out of range values are clamped to [0, 100): pct=100 still samples every message.
+  EXPECT_EQ(disposition("pct100.example", 100), DmarcPolicy::kReject);
+  EXPECT_EQ(disposition("pct0.example", -5), DmarcPolicy::kQuarantine);
   DmarcRequest req = request("pct50.example", kFail, "");
   req.random_percent = 70;
   DmarcResult result = evaluate_dmarc(zone, req);
