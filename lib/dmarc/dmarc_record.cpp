@@ -100,7 +100,7 @@ bool starts_with_dmarc_version(std::string_view text) {
   size_t equals = first.find('=');
   if (equals == std::string_view::npos) return false;
   return ascii_iequals(trim(first.substr(0, equals)), "v") &&
-         ascii_iequals(trim(first.substr(equals + 1)), "DMARC1");
+         trim(first.substr(equals + 1)) == "DMARC1";
 }
 
 DmarcRecordParse failed(DmarcRecordError error, std::string detail) {
@@ -159,8 +159,9 @@ DmarcRecordParse parse_dmarc_record(std::string_view text) {
     std::string_view value =
         equals == std::string_view::npos ? std::string_view() : trim(tag_text.substr(equals + 1));
     if (tags == 1) {
-      // RFC 7489 6.4: "v" must be the first tag; its value is DMARC1.
-      if (name != "v" || equals == std::string_view::npos || !ascii_iequals(value, "DMARC1")) {
+      // RFC 7489 6.4: "v" must be the first tag; its value is DMARC1, in capitals (the ABNF
+      // spells it in %x values, which are case-sensitive).
+      if (name != "v" || equals == std::string_view::npos || value != "DMARC1") {
         return failed(DmarcRecordError::kNotDmarc, "v=DMARC1 must come first");
       }
       seen.insert(name);

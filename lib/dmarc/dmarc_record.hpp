@@ -15,7 +15,8 @@
 //                   as p=none when rua= holds a syntactically valid URI (record.rua is filled),
 //                   and applies no DMARC processing otherwise.
 // Unknown tags are ignored (RFC 7489 6.3). Tag names and keyword values are case-insensitive
-// (ABNF literals). Defaults: adkim=r aspf=r pct=100 fo=0 rf=afrf ri=86400.
+// (ABNF literals); the version value is exactly DMARC1 (spelled in %x values in 6.4). Defaults:
+// adkim=r aspf=r pct=100 fo=0 rf=afrf ri=86400.
 #pragma once
 
 #include <cstddef>

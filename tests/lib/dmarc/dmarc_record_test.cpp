@@ -31,7 +31,7 @@ TEST(DmarcRecord, Defaults) {
 
 TEST(DmarcRecord, EveryTag) {
   DmarcRecordParse parse = parse_dmarc_record(
-      " V = dmarc1 ;P=Quarantine; sp=reject; np=REJECT; adkim=s; aspf=S; pct=25; "
+      " V = DMARC1 ;P=Quarantine; sp=reject; np=REJECT; adkim=s; aspf=S; pct=25; "
       "rua=mailto:agg@example.org!10m, mailto:agg2@example.net; ruf=mailto:f@example.org; "
       "fo=1:d:s; rf=afrf; ri=3600;");
   ASSERT_TRUE(parse.ok()) << parse.detail;
@@ -52,7 +52,7 @@ TEST(DmarcRecord, EveryTag) {
 
 TEST(DmarcRecord, NotDmarc) {
   for (std::string_view text : {"v=spf1 -all", "p=reject; v=DMARC1", "v=DMARC2; p=none",
-                                "; v=DMARC1; p=none", "v; p=none", "V=BOB"}) {
+                                "v=dmarc1; p=none", "; v=DMARC1; p=none", "v; p=none", "V=BOB"}) {
     EXPECT_EQ(parse_dmarc_record(text).error, DmarcRecordError::kNotDmarc) << text;
   }
   EXPECT_EQ(parse_dmarc_record("").error, DmarcRecordError::kEmpty);
