@@ -74,6 +74,7 @@ constexpr std::array kParameters = {
     time("delay_warning_time", "0h", 0, 100 * kDay, 'h'),
     time("deliver_lock_timeout", "30s", 1, kHour),
     integer("delivery_concurrency_limit", "4", 1, 1000),
+    text("dkim_key_directory", "$config_directory/dkim"),
     text("double_bounce_sender", "double-bounce"),
     size("header_size_limit", "102400", 1024, 64 * 1024 * 1024),
     text("home_mailbox", ""),
