@@ -132,10 +132,11 @@ std::vector<DnsRecord> domain_dns_records(const DnsRecordInputs& inputs) {
     records.push_back({under(service.srv_label, domain), "SRV", value, std::string(service.what)});
   }
   records.push_back({under("autoconfig", domain), "CNAME", host,
-                     "autoconfig (Thunderbird) and autodiscover (Outlook): mail clients look "
-                     "here for their settings;\nthe host must serve them over HTTPS (Postern "
-                     "does not)"});
-  records.push_back({under("autodiscover", domain), "CNAME", host, ""});
+                     "autoconfig (Thunderbird): mail clients look here for their settings; the "
+                     "host must\nserve /mail/config-v1.1.xml over HTTPS (Postern does not)"});
+  records.push_back(
+      {under("autodiscover", domain), "CNAME", host,
+       "autodiscover (Outlook): the same for Outlook's /autodiscover/autodiscover.xml"});
   return records;
 }
 
