@@ -34,7 +34,7 @@ int run_dns(const Invocation& invocation) {
   std::optional<MainConfig> config = load_dkim_config(invocation);
   if (!config) return kExitFailed;
   Result<DkimKeyStore> store = open_dkim_key_store(*config);
-  if (!store) return report_failure(invocation, "", store.error());
+  if (!store) return report_failure(invocation, "keys", store.error());
   Result<std::vector<DkimKeyEntry>> keys = store->domain_keys(domain);
   if (!keys) return report_failure(invocation, "DKIM keys", keys.error());
 
