@@ -138,16 +138,25 @@ Result<std::string> read_key_file(const std::string& path) {
   return text;
 }
 
-// The selectors of the *.key regular files in folder (sorted); none when it does not exist.
+// The selectors of the *.key regular files in folder (sorted); none when it does not exist. A
+// symbolic link in place of the folder is not followed (an error).
 Result<std::vector<std::string>> selectors_in(const std::string& folder) {
   std::vector<std::string> selectors;
-  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(folder.c_str()), ::closedir);
-  if (!dir) {
+  int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
     if (errno == ENOENT) return selectors;
     return Error::system("open " + folder);
   }
-  errno = 0;
-  while (dirent* entry = ::readdir(dir.get())) {
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::fdopendir(fd), ::closedir);
+  if (!dir) {
+    Error error = Error::system("open " + folder);
+    ::close(fd);
+    return error;
+  }
+  for (;;) {
+    errno = 0;  // readdir's end and its failure differ only in errno
+    dirent* entry = ::readdir(dir.get());
+    if (entry == nullptr) break;
     std::string_view name = entry->d_name;
     if (name.size() <= kDkimKeyFileSuffix.size() || !name.ends_with(kDkimKeyFileSuffix)) continue;
     std::string_view selector = name.substr(0, name.size() - kDkimKeyFileSuffix.size());
@@ -317,8 +326,10 @@ Result<std::vector<std::string>> DkimKeyStore::domains() const {
     if (errno == ENOENT) return found;
     return Error::system("open " + directory_);
   }
-  errno = 0;
-  while (dirent* entry = ::readdir(dir.get())) {
+  for (;;) {
+    errno = 0;
+    dirent* entry = ::readdir(dir.get());
+    if (entry == nullptr) break;
     if (!is_valid_dkim_domain(entry->d_name)) continue;
     struct stat info {};
     if (::fstatat(::dirfd(dir.get()), entry->d_name, &info, AT_SYMLINK_NOFOLLOW) != 0 ||

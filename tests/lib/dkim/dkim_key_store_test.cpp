@@ -427,6 +427,8 @@ TEST(DkimKeyStore, WhatTheListingSkipsAndRefuses) {
   Result<std::vector<std::string>> domains = store.domains();
   ASSERT_TRUE(domains.ok());
   EXPECT_EQ(*domains, std::vector<std::string>{"example.org"});
+  // A domain folder that is a symbolic link is not followed.
+  EXPECT_FALSE(store.domain_keys("linked.example").ok());
 
   // A .key file that is no key is an error naming it, not silently skipped.
   write_text(folder + "/broken.key", "-----BEGIN PRIVATE KEY-----\nAAAA\n");
