@@ -26,6 +26,8 @@ int run_domain(const Invocation& invocation);   // accounts_cli.cpp
 int run_map(const Invocation& invocation);      // map_cli.cpp
 int run_aliases(const Invocation& invocation);  // aliases_cli.cpp
 int run_log(const Invocation& invocation);      // log_cli.cpp
+int run_dkim(const Invocation& invocation);     // dkim_cli.cpp
+int run_dns(const Invocation& invocation);      // dns_cli.cpp
 
 inline constexpr CommandGroup kCommandGroups[] = {
     {"setup", "write main.cf for one of the four kinds of mail system", run_setup},
@@ -39,6 +41,8 @@ inline constexpr CommandGroup kCommandGroups[] = {
     {"map", "query and build lookup tables (postmap's jobs)", run_map},
     {"aliases", "build the aliases table (what newaliases runs)", run_aliases},
     {"log", "reopen maillog_file after it was rotated", run_log},
+    {"dkim", "make, rotate, list and remove the DKIM signing keys", run_dkim},
+    {"dns", "the DNS records a domain should publish (MX, SPF, DKIM, DMARC, ...)", run_dns},
 };
 
 }  // namespace postern::cli
