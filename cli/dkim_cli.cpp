@@ -13,6 +13,7 @@
 #include "cli/dkim_commands.hpp"
 #include "cli/dns_records.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/master_process.hpp"
 #include "lib/base/ascii.hpp"
 
 namespace postern::cli {
@@ -90,6 +91,20 @@ void print_new_key(const NewDkimKey& made) {
   write_stdout(text);
 }
 
+// postern-authmilter reads the keys when it starts: a running suite is reloaded so that the
+// new set signs at once. A suite that is not running reads them when it starts.
+void reload_for_keys(const MainConfig& config) {
+  Result<pid_t> master = reload_master(config);
+  if (master) {
+    write_stdout(fmt::format("postern-master (pid {}) reloaded: postern-authmilter signs with "
+                             "the keys above from now on\n",
+                             *master));
+  } else if (master.error().kind != ErrorKind::kTemporary) {
+    std::fprintf(stderr, "postern dkim: could not reload postern-master: %s\n",
+                 master.error().describe().c_str());
+  }
+}
+
 int run_keygen(const Invocation& invocation, const ParsedArgs& args, const Words& words) {
   std::optional<MainConfig> config = load_dkim_config(invocation);
   if (!config) return kExitFailed;
@@ -112,6 +127,7 @@ int run_keygen(const Invocation& invocation, const ParsedArgs& args, const Words
                                           words.bits != 0 ? words.bits : kDefaultDkimRsaBits);
   if (!made) return report_failure(invocation, "keygen", made.error());
   print_new_key(*made);
+  reload_for_keys(*config);
   return finish_stdout();
 }
 
@@ -133,6 +149,7 @@ int run_rotate(const Invocation& invocation, const Words& words) {
       "signed with them still verifies; then remove them from the zone and run\n"
       "postern dkim remove {} SELECTOR. postern dns {} prints every record.\n",
       words.domain, words.domain));
+  reload_for_keys(*config);
   return finish_stdout();
 }
 

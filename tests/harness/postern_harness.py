@@ -233,8 +233,12 @@ service_throttle_time = 0s
                 name = line.split("=", 1)[0].strip() if "=" in line else ""
                 dropping = not line.startswith("#") and name in SHIPPED_OVERRIDES
                 kept.append("#" + line if dropping else line)
+        # The shipped milters check mail on port 25 through DNS: never the machine's resolver.
+        # Nothing listens on 127.0.0.1:1, so every question fails at once (temperror); a test
+        # that needs answers names its own DNS server in extra, which comes later and wins.
         return ("".join(kept) + "\n# ---- tests/harness/postern_harness.py: this test's paths\n"
-                + self.paths_main_cf_text() + extra + "\n")
+                + self.paths_main_cf_text() + "smtp_dns_resolver_address = 127.0.0.1:1\n"
+                + extra + "\n")
 
     def write_main_cf(self, extra=""):
         with open(os.path.join(self.etc, "main.cf"), "w") as f:
@@ -263,6 +267,10 @@ service_throttle_time = 0s
             lines += [f"127.0.0.1:{self.imap_port} inet n - n - 1 imapd",
                       f"127.0.0.1:{self.imaps_port} inet n - n - 1 imapd"
                       " -o imapd_tls_wrappermode=yes"]
+        if self.has_program("authmilter"):
+            # Idle unless main.cf names unix:private/authmilter in a milter list (the shipped
+            # main.cf does, as do the authmilter tests).
+            lines.append("authmilter unix - - n - 1 authmilter")
         return lines
 
     def write_master_cf(self, services=None):
@@ -301,6 +309,7 @@ service_throttle_time = 0s
             if self._log_file is not None:
                 self._log_file.close()
             self._log_file = open(self.log_path, "ab")
+            listening_before = self.authmilter_listening_count()
             self.process = subprocess.Popen(self.master_command(), stdout=self._log_file,
                                             stderr=subprocess.STDOUT, start_new_session=True)
             if not wait:
@@ -310,6 +319,7 @@ service_throttle_time = 0s
                 # may start with any of them (waiting for smtp alone lost that race under load).
                 for port in self.listening_ports():
                     self.wait_for_port(port)
+                self.wait_for_authmilter(listening_before)
                 return self.process
             except RuntimeError:
                 # Another test (ctest runs two at a time) took a port between free_port() and
@@ -325,6 +335,19 @@ service_throttle_time = 0s
                 os.replace(self.log_path, f"{self.log_path}.port-clash-{attempt + 1}")
                 self._move_port(int(taken[-1]))
         return self.process
+
+    def authmilter_listening_count(self):
+        return len(re.findall(r"postern/authmilter\[\d+\]: listening on", self.log()))
+
+    def wait_for_authmilter(self, listening_before, timeout=20.0):
+        """With an authmilter service, waits until a new authmilter has its socket (it binds
+        the path master made again, libmilter cannot adopt master's socket): a session that
+        starts earlier gets the milter's default action."""
+        with open(os.path.join(self.etc, "master.cf")) as f:
+            if not re.search(r"^authmilter\s+unix\b", f.read(), re.MULTILINE):
+                return
+        wait_until(lambda: self.authmilter_listening_count() > listening_before, timeout,
+                   what="authmilter listening")
 
     def _move_port(self, old):
         new = free_port()

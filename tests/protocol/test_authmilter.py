@@ -16,6 +16,7 @@ holding the test zones; no DNS from outside):
 """
 import json
 import os
+import re
 import shutil
 import smtplib
 import subprocess
@@ -25,7 +26,6 @@ from postern_harness import BIN_DIR, Suite, TEST_DOMAIN, TEST_PASSWORD, password
 from relay_peers import Dnsmasq, header_fields, make_message, split_header, submit, temp_dir
 
 RECEIVER_DOMAIN = "receiver.test"
-AUTHMILTER_SERVICE = "authmilter unix - - n - 1 authmilter"
 POSTERN = os.path.join(BIN_DIR, "postern")
 
 
@@ -62,6 +62,18 @@ def make_keys(suite):
             options.append(txt_option(record["name"].rstrip("."), record["value"]))
     assert len(options) == 2, listing
     return options
+
+
+def flatten_keys(listing):
+    """The keys of `postern dkim list --json`, whatever nesting it uses (a list of keys, or
+    domains holding keys)."""
+    if isinstance(listing, dict):
+        if "selector" in listing:
+            return [listing]
+        return [k for value in listing.values() for k in flatten_keys(value)]
+    if isinstance(listing, list):
+        return [k for item in listing for k in flatten_keys(item)]
+    return []
 
 
 def auth_results(raw):
@@ -126,17 +138,12 @@ def run(directory):
                 f"smtpd_milters = unix:private/authmilter\n"
                 f"relayhost = [127.0.0.1]:{receiver.smtp_port}\n"
                 f"smtp_dns_resolver_address = {dns.address}\n")
-            sender_suite.write_master_cf(sender_suite.default_services() + [AUTHMILTER_SERVICE])
             receiver_cf = (f"smtpd_milters = unix:private/authmilter\n"
                            f"smtp_dns_resolver_address = {dns.address}\n")
             receiver.write_main_cf(receiver_cf)
-            receiver.write_master_cf(receiver.default_services() + [AUTHMILTER_SERVICE])
             with sender_suite, receiver:
                 sender_suite.start()
                 receiver.start()
-                for suite in (sender_suite, receiver):
-                    wait_until(lambda: "postern/authmilter" in suite.log()
-                               and "listening on" in suite.log(), 20, what="authmilter")
                 bob = f"bob@{RECEIVER_DOMAIN}"
                 demo = f"demo@{TEST_DOMAIN}"
 
@@ -155,13 +162,35 @@ def run(directory):
                 assert "header.a=rsa-sha256" in text and "header.a=ed25519-sha256" in text, text
                 assert f"dmarc=pass" in text and f"header.from={TEST_DOMAIN}" in text, text
 
+                # 1b. rotate the Ed25519 key while the suite runs: postern reloads it, and
+                # the next message is signed with the new selector (B has no record for it yet)
+                before = sender_suite.authmilter_listening_count()
+                rotated = subprocess.run([POSTERN, "-c", sender_suite.etc, "dkim", "rotate",
+                                          TEST_DOMAIN, "--type", "ed25519"],
+                                         check=True, capture_output=True, text=True).stdout
+                assert "reloaded" in rotated, rotated
+                sender_suite.wait_for_authmilter(before)
+                listing = json.loads(subprocess.run(
+                    [POSTERN, "-c", sender_suite.etc, "dkim", "list", "--json"],
+                    check=True, capture_output=True, text=True).stdout)
+                new_selectors = [k["selector"] for k in
+                                 flatten_keys(listing)
+                                 if k["state"] == "signing" and k["selector"] != "r2026"]
+                assert len(new_selectors) == 1 and new_selectors[0] != "e2026", listing
+                message, _ = make_message(demo, [bob], "signed with the rotated key")
+                submit(sender_suite, demo, [bob], message, via="submission")
+                raw = newest_message(receiver, bob, 2)
+                selectors = sorted(re.search(rb"\bs=([a-z0-9-]+)", field).group(1).decode()
+                                   for field in fields_named(raw, "DKIM-Signature"))
+                assert selectors == sorted(["r2026", new_selectors[0]]), selectors
+
                 # 2. a forged From: at B's port 25, then with enforcement on
                 forged, _ = make_message(demo, [bob], "forged", extra_headers=[
                     f"Authentication-Results: mx.example.test; dkim=pass header.d={TEST_DOMAIN}",
                     "Authentication-Results: elsewhere.test; spf=pass"])
                 code, reply = send_as_stranger(receiver, "mallory@other.test", bob, forged)
                 assert code == 250, (code, reply)
-                raw = newest_message(receiver, bob, 2)
+                raw = newest_message(receiver, bob, 3)
                 results = auth_results(raw)
                 ours = [r for r in results if "mx.example.test" in r]
                 assert len(ours) == 1, results          # 3. the forged one is gone
