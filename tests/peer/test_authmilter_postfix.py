@@ -33,6 +33,7 @@ bounded; only processes this test started are stopped, by their PID.
 import importlib
 import json
 import os
+import re
 import shutil
 import smtplib
 import subprocess
@@ -227,6 +228,14 @@ def delivered(receiver, marker):
     return wait_until(find, DELIVERY_TIMEOUT, 0.1, f"delivery of {marker} at B")
 
 
+def queue_id(postfix, marker):
+    """The queue ID Postfix's cleanup gave the message whose Message-ID carries marker."""
+    found = re.search(r"cleanup\[\d+\]: ([0-9A-F]+): message-id=<" + re.escape(marker) + "@",
+                      postfix.log())
+    assert found, postfix.log()[-3000:]
+    return found.group(1)
+
+
 def fields_named(raw, name):
     head, _ = split_header(raw)
     prefix = name.lower().encode() + b":"
@@ -338,7 +347,9 @@ def scenarios(signer, checker, checker_cf, records, relay, originating_port, rec
         (SENDER_DOMAIN, "e2026", "ed25519-sha256"),
         (SENDER_DOMAIN, "r2026", "rsa-sha256")], verdicts
     assert all(ok for *_, ok in verdicts), f"python3-dkim: {verdicts}"
-    assert f"dkim signed d={SENDER_DOMAIN} signatures=2" in signer.log(), signer.log()
+    # Logged with the queue ID Postfix names only at the end of the message ({i}).
+    assert f"{queue_id(relay, marker)}: dkim signed d={SENDER_DOMAIN} signatures=2" in \
+        signer.log(), signer.log()
 
     # The verifiers can say no: a body byte, or one more space in a signed header field.
     tampered = message.replace(f"Line 7 of {marker}".encode(), f"Line 8 of {marker}".encode())
@@ -357,6 +368,8 @@ def scenarios(signer, checker, checker_cf, records, relay, originating_port, rec
     assert text.count("dkim=pass") == 2, text
     assert "header.a=rsa-sha256" in text and "header.a=ed25519-sha256" in text, text
     assert "dmarc=pass" in text and f"header.from={SENDER_DOMAIN}" in text, text
+    assert f"{queue_id(receiver, marker)}: spf=pass dkim=pass,pass dmarc=pass" in checker.log(), \
+        checker.log()
 
     # ---- 1b. A's plain port: the same sender is checked there, never signed --------------
     plain = f"plain{time.time_ns():x}"
