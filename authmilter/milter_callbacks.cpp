@@ -96,8 +96,8 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) {
 sfsistat on_header(SMFICTX* ctx, char* name, char* value) {
   if (AuthSession* session = session_of(ctx)) {
     // Without the leading-space option the MTA took the space after the colon away.
-    std::string text = value != nullptr ? value : "";
-    if (!session->leading_space()) text.insert(0, " ");
+    std::string text = session->leading_space() ? std::string() : std::string(" ");
+    if (value != nullptr) text += value;
     session->header(name != nullptr ? name : "", text);
   }
   return SMFIS_CONTINUE;
