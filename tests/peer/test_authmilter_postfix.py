@@ -176,7 +176,7 @@ def make_keys(signer):
     return records
 
 
-def interop_message(subject, marker):
+def interop_message(subject, marker, extra_headers=()):
     """A CRLF message whose header bytes a milter could easily get wrong: no space after the
     colon (In-Reply-To), several spaces (Subject), a tab and a folded line (Content-Type)."""
     headers = [f"From: Demo Sender <{DEMO}>",
@@ -186,7 +186,7 @@ def interop_message(subject, marker):
                "Date: Mon, 07 Dec 2026 20:00:00 +0000",
                f"In-Reply-To:<parent-{marker}@client.test>",
                "MIME-Version: 1.0",
-               "Content-Type:\ttext/plain;\r\n\tcharset=us-ascii"]
+               "Content-Type:\ttext/plain;\r\n\tcharset=us-ascii", *extra_headers]
     body = [f"Line {n} of {marker}: signed behind a real Postfix." for n in range(30)]
     body += [".a line that starts with a dot", "   trailing spaces   ", "", ""]
     return ("\r\n".join(headers) + "\r\n\r\n" + "\r\n".join(body) + "\r\n").encode()
@@ -386,16 +386,25 @@ def scenarios(signer, checker, checker_cf, records, relay, originating_port, rec
 
     # ---- 2b. a forged From: on B's port 25 ----------------------------------------------
     forged_marker = f"forged{time.time_ns():x}"
-    forged = interop_message("forged at B", forged_marker)
+    # It also brings an Authentication-Results claiming B's authserv-id, second of two: the
+    # milter removes that occurrence (smfi_chgheader index 2, as Postfix counts) and no other.
+    forged = interop_message("forged at B", forged_marker, extra_headers=[
+        "Authentication-Results: elsewhere.test; spf=pass smtp.mailfrom=other.test",
+        f"Authentication-Results: {RECEIVER_AUTHSERV_ID}; dkim=pass header.d={SENDER_DOMAIN}"])
     code, reply = send(receiver.smtp_port, "mallory@other.test", BOB, forged,
                        helo="stranger.test")
     assert code == 250, (code, reply)
     message = delivered(receiver, forged_marker)
     results = [unfolded(f) for f in fields_named(message, "Authentication-Results")]
-    assert len(results) == 1, results
-    assert results[0].startswith(f"Authentication-Results: {RECEIVER_AUTHSERV_ID};"), results
-    assert "dmarc=fail" in results[0] and "dkim=none" in results[0], results
-    assert "p=reject" in results[0], results
+    assert len(results) == 2, results
+    assert results[1] == ("Authentication-Results: elsewhere.test; spf=pass "
+                          "smtp.mailfrom=other.test"), results
+    ours = results[0]  # inserted at the top
+    assert ours.startswith(f"Authentication-Results: {RECEIVER_AUTHSERV_ID};"), results
+    assert "dmarc=fail" in ours and "dkim=none" in ours and "p=reject" in ours, results
+    line = re.search(rf"{queue_id(receiver, forged_marker)}: spf=none dkim=none dmarc=fail .*",
+                     checker.log())
+    assert line and line.group(0).endswith(" removed=1"), checker.log()
 
     checker.restart(checker_cf + "dmarc_enforcement = yes\n")
     refused_marker = f"refused{time.time_ns():x}"
