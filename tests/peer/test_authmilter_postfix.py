@@ -12,13 +12,16 @@ loopback:
 1. Signing: a message sent to A's ORIGINATING port goes through the signing milter (keys made by
    `postern dkim keygen`: one RSA, one Ed25519; mynetworks left empty, so only {daemon_name}
    makes the mail ours) and reaches B with two DKIM-Signature fields, each verified on its own by
-   python3-dkim (dkim.verify with a dnsfunc answering from `postern dns --json`'s records). The
-   same message sent to A's plain port is checked by that milter, never signed.
+   python3-dkim (dkim.verify with a dnsfunc answering from `postern dns --json`'s records). A
+   message from the same sender on A's plain port is checked by that milter, never signed.
 2. Verifying at B: (a) the signed message from A (SPF allows 127.0.0.1, _dmarc says p=reject)
    gets one Authentication-Results with B's milter's authserv-id, spf=pass, dkim=pass twice,
-   dmarc=pass; (b) a stranger forging From: on B's port 25 gets dmarc=fail, and after the milter
-   is restarted with dmarc_enforcement = yes in its main.cf, Postfix answers that DATA with
-   550 5.7.1 and the milter's text, while the signed message from A still gets through.
+   dmarc=pass; (b) a stranger forging From: on B's port 25 gets dmarc=fail, and the
+   Authentication-Results it brought claiming B's authserv-id (the second of two) is removed,
+   the other kept; after the milter is restarted with dmarc_enforcement = yes in its main.cf,
+   Postfix answers that DATA with 550 5.7.1 and the milter's text, while the signed message from
+   A still gets through. Every verdict line in the milters' logs starts with the queue ID Postfix
+   gave the message (Postfix names it only from the end of the headers on).
 3. Postfix's leading-space handling: the signer uses simple/simple canonicalization and the
    message has header fields with no space, several spaces and a tab after the colon, so the
    signatures only verify (at B's milter and with python3-dkim) if the header bytes authmilter
@@ -135,6 +138,8 @@ class Authmilter:
 def skip_reason():
     if not os.access(AUTHMILTER, os.X_OK):
         return f"{AUTHMILTER} is not built (libmilter-dev missing?)"
+    if not os.access(POSTERN, os.X_OK):
+        return f"{POSTERN} is not built (it makes the DKIM keys)"
     reason = postfix_unavailable_reason()
     if reason:
         return reason
@@ -253,7 +258,7 @@ def signature_tags(field):
 
 
 def verified_signatures(message, records):
-    """[(d, s, verdict)] for every DKIM-Signature of message, each verified on its own by
+    """[(d, s, a, verified)] for every DKIM-Signature of message, each verified on its own by
     python3-dkim, keys only from records (no DNS asked)."""
     dkim = import_dkim()
 
