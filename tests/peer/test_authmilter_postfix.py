@@ -12,7 +12,8 @@ loopback:
 1. Signing: a message sent to A's ORIGINATING port goes through the signing milter (keys made by
    `postern dkim keygen`: one RSA, one Ed25519; mynetworks left empty, so only {daemon_name}
    makes the mail ours) and reaches B with two DKIM-Signature fields, each verified on its own by
-   python3-dkim (dkim.verify with a dnsfunc answering from `postern dns --json`'s records). A
+   python3-dkim (dkim.verify with a dnsfunc answering from `postern dns --json`'s records), a
+   body of over 256 KB (several BODY packets from Postfix) too. A
    message from the same sender on A's plain port is checked by that milter, never signed.
 2. Verifying at B: (a) the signed message from A (SPF allows 127.0.0.1, _dmarc says p=reject)
    gets one Authentication-Results with B's milter's authserv-id, spf=pass, dkim=pass twice,
@@ -181,7 +182,7 @@ def make_keys(signer):
     return records
 
 
-def interop_message(subject, marker, extra_headers=()):
+def interop_message(subject, marker, extra_headers=(), body_lines=30):
     """A CRLF message whose header bytes a milter could easily get wrong: no space after the
     colon (In-Reply-To), several spaces (Subject), a tab and a folded line (Content-Type)."""
     headers = [f"From: Demo Sender <{DEMO}>",
@@ -192,7 +193,7 @@ def interop_message(subject, marker, extra_headers=()):
                f"In-Reply-To:<parent-{marker}@client.test>",
                "MIME-Version: 1.0",
                "Content-Type:\ttext/plain;\r\n\tcharset=us-ascii", *extra_headers]
-    body = [f"Line {n} of {marker}: signed behind a real Postfix." for n in range(30)]
+    body = [f"Line {n} of {marker}: signed behind a real Postfix." for n in range(body_lines)]
     body += [".a line that starts with a dot", "   trailing spaces   ", "", ""]
     return ("\r\n".join(headers) + "\r\n\r\n" + "\r\n".join(body) + "\r\n").encode()
 
@@ -363,6 +364,19 @@ def scenarios(signer, checker, checker_cf, records, relay, originating_port, rec
     respaced = message.replace(b"\r\nSubject:   ", b"\r\nSubject:    ", 1)
     assert respaced != message
     assert not any(ok for *_, ok in verified_signatures(respaced, records)), "header respaced"
+
+    # A body over 256 KB reaches the milter in several BODY packets (Postfix sends at most 65535
+    # bytes in each): both body hashes only match if every byte arrived once, in order.
+    long_marker = f"long{time.time_ns():x}"
+    code, reply = send(originating_port, DEMO, BOB,
+                       interop_message("long body", long_marker, body_lines=4000))
+    assert code == 250, (code, reply)
+    long_message = delivered(receiver, long_marker)
+    assert len(long_message) > 4 * 65535, len(long_message)
+    verdicts = verified_signatures(long_message, records)
+    assert len(verdicts) == len(KEYS) and all(ok for *_, ok in verdicts), verdicts
+    long_results = [unfolded(f) for f in fields_named(long_message, "Authentication-Results")]
+    assert len(long_results) == 1 and long_results[0].count("dkim=pass") == 2, long_results
 
     # ---- 2a. checked at Postfix B --------------------------------------------------------
     results = [unfolded(f) for f in fields_named(message, "Authentication-Results")]
