@@ -13,8 +13,8 @@ loopback:
    `postern dkim keygen`: one RSA, one Ed25519; mynetworks left empty, so only {daemon_name}
    makes the mail ours) and reaches B with two DKIM-Signature fields, each verified on its own by
    python3-dkim (dkim.verify with a dnsfunc answering from `postern dns --json`'s records), a
-   body of over 256 KB (several BODY packets from Postfix) too. A
-   message from the same sender on A's plain port is checked by that milter, never signed.
+   body of over 256 KB (several BODY packets from Postfix) too. A message from the same sender
+   on A's plain port is checked by that milter, never signed.
 2. Verifying at B: (a) the signed message from A (SPF allows 127.0.0.1, _dmarc says p=reject)
    gets one Authentication-Results with B's milter's authserv-id, spf=pass, dkim=pass twice,
    dmarc=pass; (b) a stranger forging From: on B's port 25 gets dmarc=fail, and the
