@@ -8,6 +8,7 @@
 #include <libmilter/mfapi.h>
 
 #include <string>
+#include <string_view>
 
 #include "lib/base/log.hpp"
 #include "lib/net/network_list.hpp"
@@ -16,6 +17,8 @@ namespace postern::authmilter {
 namespace {
 
 const AuthServices* g_services = nullptr;
+
+constexpr std::string_view kNoQueueId = "NOQUEUE";  // as AuthSession writes it
 
 AuthSession* session_of(SMFICTX* ctx) {
   return static_cast<AuthSession*>(smfi_getpriv(ctx));
@@ -93,8 +96,8 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) {
 sfsistat on_header(SMFICTX* ctx, char* name, char* value) {
   if (AuthSession* session = session_of(ctx)) {
     // Without the leading-space option the MTA took the space after the colon away.
-    std::string text = value != nullptr ? value : "";
-    if (!session->leading_space()) text.insert(0, " ");
+    std::string text = session->leading_space() ? std::string() : std::string(" ");
+    if (value != nullptr) text += value;
     session->header(name != nullptr ? name : "", text);
   }
   return SMFIS_CONTINUE;
@@ -112,17 +115,37 @@ sfsistat on_body(SMFICTX* ctx, unsigned char* chunk, size_t length) {
   return SMFIS_CONTINUE;
 }
 
+// The queue ID for this message's log lines. Postfix has none yet when it sends the MAIL
+// macros (its smtpd opens the queue file after the first valid RCPT,
+// smtpd_delay_open_until_valid_rcpt), so {i} comes with the end of the message (asked for in
+// on_negotiate); AuthSession only knows the one given at MAIL.
+std::string queue_id_of(SMFICTX* ctx, const AuthSession& session) {
+  if (!session.queue_id().empty()) return session.queue_id();
+  std::string late = macro(ctx, "i");
+  return late.empty() ? std::string(kNoQueueId) : late;
+}
+
+// AuthSession starts its log line with "NOQUEUE:" when it had no queue ID at MAIL.
+std::string with_queue_id(std::string line, const std::string& queue_id) {
+  if (queue_id != kNoQueueId && line.starts_with(kNoQueueId) &&
+      line.compare(kNoQueueId.size(), 1, ":") == 0) {
+    line.replace(0, kNoQueueId.size(), queue_id);
+  }
+  return line;
+}
+
 sfsistat on_end_of_message(SMFICTX* ctx) {
   AuthSession* session = session_of(ctx);
   if (session == nullptr) return SMFIS_CONTINUE;
+  std::string queue_id = queue_id_of(ctx, *session);
   MessageOutcome outcome = session->end_of_message();
-  if (!outcome.log_line.empty()) log::info("{}", outcome.log_line);
+  if (!outcome.log_line.empty()) log::info("{}", with_queue_id(outcome.log_line, queue_id));
   // Deletions name occurrences of the headers as the MTA has them: do them before inserting.
   for (const HeaderEdit& edit : outcome.edits) {
     if (edit.kind != HeaderEdit::Kind::kDelete) continue;
     if (smfi_chgheader(ctx, const_cast<char*>(edit.name.c_str()), edit.index, nullptr) !=
         MI_SUCCESS) {
-      log::warning("{}: could not remove {} #{}", session->queue_id(), edit.name, edit.index);
+      log::warning("{}: could not remove {} #{}", queue_id, edit.name, edit.index);
     }
   }
   for (const HeaderEdit& edit : outcome.edits) {
@@ -132,7 +155,7 @@ sfsistat on_end_of_message(SMFICTX* ctx) {
     if (!session->leading_space() && !value.empty() && value.front() == ' ') value.erase(0, 1);
     if (smfi_insheader(ctx, edit.index, const_cast<char*>(edit.name.c_str()),
                        const_cast<char*>(value.c_str())) != MI_SUCCESS) {
-      log::warning("{}: could not add {}", session->queue_id(), edit.name);
+      log::warning("{}: could not add {}", queue_id, edit.name);
     }
   }
   if (outcome.reject) {
