@@ -84,6 +84,9 @@ class AuthSession {
 
   MessageRole role() const { return role_; }
   const std::string& queue_id() const { return queue_id_; }
+  // A queue ID the MTA names only later: Postfix opens its queue file after the first valid
+  // RCPT, so {i} is empty at MAIL and arrives with the end of the message.
+  void set_queue_id(std::string queue_id) { queue_id_ = std::move(queue_id); }
 
  private:
   void reset_message();

@@ -18,8 +18,6 @@ namespace {
 
 const AuthServices* g_services = nullptr;
 
-constexpr std::string_view kNoQueueId = "NOQUEUE";  // as AuthSession writes it
-
 AuthSession* session_of(SMFICTX* ctx) {
   return static_cast<AuthSession*>(smfi_getpriv(ctx));
 }
@@ -115,31 +113,14 @@ sfsistat on_body(SMFICTX* ctx, unsigned char* chunk, size_t length) {
   return SMFIS_CONTINUE;
 }
 
-// The queue ID for this message's log lines. Postfix has none yet when it sends the MAIL
-// macros (its smtpd opens the queue file after the first valid RCPT,
-// smtpd_delay_open_until_valid_rcpt), so {i} comes with the end of the message (asked for in
-// on_negotiate); AuthSession only knows the one given at MAIL.
-std::string queue_id_of(SMFICTX* ctx, const AuthSession& session) {
-  if (!session.queue_id().empty()) return session.queue_id();
-  std::string late = macro(ctx, "i");
-  return late.empty() ? std::string(kNoQueueId) : late;
-}
-
-// AuthSession starts its log line with "NOQUEUE:" when it had no queue ID at MAIL.
-std::string with_queue_id(std::string line, const std::string& queue_id) {
-  if (queue_id != kNoQueueId && line.starts_with(kNoQueueId) &&
-      line.compare(kNoQueueId.size(), 1, ":") == 0) {
-    line.replace(0, kNoQueueId.size(), queue_id);
-  }
-  return line;
-}
-
 sfsistat on_end_of_message(SMFICTX* ctx) {
   AuthSession* session = session_of(ctx);
   if (session == nullptr) return SMFIS_CONTINUE;
-  std::string queue_id = queue_id_of(ctx, *session);
+  // Postfix names its queue ID only now (see AuthSession::set_queue_id).
+  if (session->queue_id().empty()) session->set_queue_id(macro(ctx, "i"));
+  const std::string queue_id = session->queue_id().empty() ? "NOQUEUE" : session->queue_id();
   MessageOutcome outcome = session->end_of_message();
-  if (!outcome.log_line.empty()) log::info("{}", with_queue_id(outcome.log_line, queue_id));
+  if (!outcome.log_line.empty()) log::info("{}", outcome.log_line);
   // Deletions name occurrences of the headers as the MTA has them: do them before inserting.
   for (const HeaderEdit& edit : outcome.edits) {
     if (edit.kind != HeaderEdit::Kind::kDelete) continue;
