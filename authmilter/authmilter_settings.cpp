@@ -2,6 +2,7 @@
 #include "authmilter/authmilter_settings.hpp"
 
 #include "lib/base/ascii.hpp"
+#include "lib/dkim/dkim_signature.hpp"
 
 namespace postern::authmilter {
 namespace {
@@ -22,19 +23,14 @@ Result<AuthmilterSettings> load_authmilter_settings(const MainConfig& config) {
     return Error::config("authmilter_authserv_id must not be empty");
   }
   settings.key_directory = config.get("dkim_key_directory");
-  std::string canonicalization = ascii_lowercase(config.get("dkim_canonicalization"));
-  size_t slash = canonicalization.find('/');
-  std::string header_part = canonicalization.substr(0, slash);
-  std::string body_part =
-      slash == std::string::npos ? "simple" : canonicalization.substr(slash + 1);
-  for (const std::string& part : {header_part, body_part}) {
-    if (part != "relaxed" && part != "simple") {
-      return Error::config("dkim_canonicalization must be relaxed or simple, header/body: " +
-                           canonicalization);
-    }
+  std::optional<DkimCanonPair> canon =
+      parse_dkim_canonicalization(ascii_lowercase(config.get("dkim_canonicalization")));
+  if (!canon) {
+    return Error::config("dkim_canonicalization must be relaxed or simple, header/body: " +
+                         config.get("dkim_canonicalization"));
   }
-  settings.header_relaxed = header_part == "relaxed";
-  settings.body_relaxed = body_part == "relaxed";
+  settings.header_canon = canon->header;
+  settings.body_canon = canon->body;
   settings.signed_headers = lower_list(config.get_list("dkim_signed_headers"));
   settings.oversigned_headers = lower_list(config.get_list("dkim_oversigned_headers"));
   bool signs_from = false;

@@ -11,19 +11,20 @@
 
 #include "lib/base/result.hpp"
 #include "lib/config/main_cf.hpp"
+#include "lib/dkim/dkim_signature.hpp"
 #include "lib/net/network_list.hpp"
 
 namespace postern::authmilter {
 
 struct AuthmilterSettings {
-  std::string authserv_id;                      // authmilter_authserv_id (default $myhostname)
-  std::string key_directory;                    // dkim_key_directory
-  bool header_relaxed = true;                   // dkim_canonicalization, the part before the slash
-  bool body_relaxed = true;                     // and after it
-  std::vector<std::string> signed_headers;      // dkim_signed_headers, lower-cased
-  std::vector<std::string> oversigned_headers;  // dkim_oversigned_headers, lower-cased
-  int min_key_bits = 1024;                      // dkim_min_key_bits
-  bool dmarc_enforcement = false;               // dmarc_enforcement
+  std::string authserv_id;                       // authmilter_authserv_id (default $myhostname)
+  std::string key_directory;                     // dkim_key_directory
+  DkimCanon header_canon = DkimCanon::kRelaxed;  // dkim_canonicalization, before the slash
+  DkimCanon body_canon = DkimCanon::kRelaxed;    // and after it
+  std::vector<std::string> signed_headers;       // dkim_signed_headers, lower-cased
+  std::vector<std::string> oversigned_headers;   // dkim_oversigned_headers, lower-cased
+  int min_key_bits = 1024;                       // dkim_min_key_bits
+  bool dmarc_enforcement = false;                // dmarc_enforcement
   NetworkList mynetworks;  // clients whose mail is ours to sign (like OpenDKIM's InternalHosts)
   std::string resolver_address;  // smtp_dns_resolver_address ("" = /etc/resolv.conf)
   int dns_timeout_ms = 2000;

@@ -60,8 +60,8 @@ std::unique_ptr<MessageSigning> MessageSigning::start(const AuthServices& servic
     identities.push_back(DkimSigningIdentity{domain, key.selector, &key.key, ""});
   }
   DkimSignOptions options;
-  options.header_canon = settings.header_relaxed ? DkimCanon::kRelaxed : DkimCanon::kSimple;
-  options.body_canon = settings.body_relaxed ? DkimCanon::kRelaxed : DkimCanon::kSimple;
+  options.header_canon = settings.header_canon;
+  options.body_canon = settings.body_canon;
   options.signed_headers = settings.signed_headers;
   options.oversigned_headers = settings.oversigned_headers;
   options.timestamp = static_cast<int64_t>(std::time(nullptr));

@@ -34,31 +34,21 @@ bool contains_space(std::string_view text) {
   return false;
 }
 
-Status parse_canon(std::string_view text, DkimSignature& signature) {
-  auto one = [](std::string_view word, DkimCanon& out) {
-    if (word == "simple") {
-      out = DkimCanon::kSimple;
-    } else if (word == "relaxed") {
-      out = DkimCanon::kRelaxed;
-    } else {
-      return false;
-    }
-    return true;
+}  // namespace
+
+std::optional<DkimCanonPair> parse_dkim_canonicalization(std::string_view text) {
+  auto one = [](std::string_view word) -> std::optional<DkimCanon> {
+    if (word == "simple") return DkimCanon::kSimple;
+    if (word == "relaxed") return DkimCanon::kRelaxed;
+    return std::nullopt;
   };
   size_t slash = text.find('/');
-  if (slash == std::string_view::npos) {
-    signature.body_canon = DkimCanon::kSimple;
-    if (!one(text, signature.header_canon)) return Error::parse("unknown canonicalization c=");
-    return Status::success();
-  }
-  if (!one(text.substr(0, slash), signature.header_canon) ||
-      !one(text.substr(slash + 1), signature.body_canon)) {
-    return Error::parse("unknown canonicalization c=");
-  }
-  return Status::success();
+  std::optional<DkimCanon> header = one(text.substr(0, slash));
+  std::optional<DkimCanon> body =
+      slash == std::string_view::npos ? DkimCanon::kSimple : one(text.substr(slash + 1));
+  if (!header || !body) return std::nullopt;
+  return DkimCanonPair{*header, *body};
 }
-
-}  // namespace
 
 std::string_view dkim_algorithm_name(DkimAlgorithm algorithm) {
   switch (algorithm) {
@@ -161,7 +151,12 @@ Result<DkimSignature> parse_dkim_signature(std::string_view value) {
   }
 
   if (const DkimTag* c = tags.find("c")) {
-    Status status = parse_canon(c->value, signature);
+    std::optional<DkimCanonPair> canon = parse_dkim_canonicalization(c->value);
+    Status status = canon ? Status::success() : Status(Error::parse("unknown canonicalization c="));
+    if (canon) {
+      signature.header_canon = canon->header;
+      signature.body_canon = canon->body;
+    }
     if (!status) return status.error();
   }
 

@@ -26,6 +26,14 @@ enum class DkimCanon { kSimple, kRelaxed };
 enum class DkimHashAlgorithm { kSha256, kSha1 };
 
 std::string_view dkim_algorithm_name(DkimAlgorithm algorithm);  // "rsa-sha256"
+
+struct DkimCanonPair {
+  DkimCanon header = DkimCanon::kSimple;
+  DkimCanon body = DkimCanon::kSimple;
+};
+// A c= value, or the same form in main.cf (dkim_canonicalization): "relaxed/simple", or one
+// word for the header with simple for the body (RFC 6376 3.5). Case-sensitive, as c= is.
+std::optional<DkimCanonPair> parse_dkim_canonicalization(std::string_view text);
 DkimHashAlgorithm dkim_algorithm_hash(DkimAlgorithm algorithm);
 bool dkim_algorithm_is_rsa(DkimAlgorithm algorithm);
 

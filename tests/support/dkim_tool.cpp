@@ -25,29 +25,19 @@
 
 namespace {
 
-using postern::DkimCanon;
+bool parse_canon_option(const std::string& text, postern::DkimSignOptions& options) {
+  std::optional<postern::DkimCanonPair> canon = postern::parse_dkim_canonicalization(text);
+  if (!canon) return false;
+  options.header_canon = canon->header;
+  options.body_canon = canon->body;
+  return true;
+}
 
 int usage() {
   std::cerr << "usage: dkim_tool sign --key PEM --domain D --selector S [--canon H/B] [--time T]\n"
                "       dkim_tool record --key PEM\n"
                "       dkim_tool verify --zone FILE [--time T]\n";
   return 2;
-}
-
-bool parse_canon(const std::string& text, DkimCanon& header, DkimCanon& body) {
-  auto one = [](const std::string& word, DkimCanon& out) {
-    if (word == "simple") {
-      out = DkimCanon::kSimple;
-    } else if (word == "relaxed") {
-      out = DkimCanon::kRelaxed;
-    } else {
-      return false;
-    }
-    return true;
-  };
-  size_t slash = text.find('/');
-  if (slash == std::string::npos) return false;
-  return one(text.substr(0, slash), header) && one(text.substr(slash + 1), body);
 }
 
 std::string to_crlf(const std::string& text) {
@@ -86,8 +76,7 @@ int main(int argc, char** argv) {
     if (!options.count("--domain") || !options.count("--selector")) return usage();
     postern::DkimSignOptions sign_options;
     sign_options.timestamp = now;
-    if (options.count("--canon") &&
-        !parse_canon(options["--canon"], sign_options.header_canon, sign_options.body_canon)) {
+    if (options.count("--canon") && !parse_canon_option(options["--canon"], sign_options)) {
       return usage();
     }
     std::string raw = to_crlf(std::string(std::istreambuf_iterator<char>(std::cin), {}));

@@ -152,5 +152,20 @@ TEST(DkimSignatureTest, LabelsOfAnUnparsableSignature) {
   EXPECT_EQ(dkim_signature_labels("garbage").domain, "");
 }
 
+TEST(DkimCanonicalizationWords, HeaderSlashBodyOrOneWord) {
+  auto pair = parse_dkim_canonicalization("relaxed/simple");
+  ASSERT_TRUE(pair.has_value());
+  EXPECT_EQ(pair->header, DkimCanon::kRelaxed);
+  EXPECT_EQ(pair->body, DkimCanon::kSimple);
+  pair = parse_dkim_canonicalization("relaxed");  // RFC 6376 3.5: the body is simple
+  ASSERT_TRUE(pair.has_value());
+  EXPECT_EQ(pair->header, DkimCanon::kRelaxed);
+  EXPECT_EQ(pair->body, DkimCanon::kSimple);
+  EXPECT_FALSE(parse_dkim_canonicalization("").has_value());
+  EXPECT_FALSE(parse_dkim_canonicalization("relaxed/").has_value());
+  EXPECT_FALSE(parse_dkim_canonicalization("Relaxed/relaxed").has_value());
+  EXPECT_FALSE(parse_dkim_canonicalization("relaxed/relaxed/simple").has_value());
+}
+
 }  // namespace
 }  // namespace postern
