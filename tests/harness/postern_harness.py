@@ -17,6 +17,7 @@ import shutil
 import signal
 import smtplib
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -309,7 +310,6 @@ service_throttle_time = 0s
             if self._log_file is not None:
                 self._log_file.close()
             self._log_file = open(self.log_path, "ab")
-            listening_before = self.authmilter_listening_count()
             self.process = subprocess.Popen(self.master_command(), stdout=self._log_file,
                                             stderr=subprocess.STDOUT, start_new_session=True)
             if not wait:
@@ -319,7 +319,7 @@ service_throttle_time = 0s
                 # may start with any of them (waiting for smtp alone lost that race under load).
                 for port in self.listening_ports():
                     self.wait_for_port(port)
-                self.wait_for_authmilter(listening_before)
+                self.wait_for_authmilter()
                 return self.process
             except RuntimeError:
                 # Another test (ctest runs two at a time) took a port between free_port() and
@@ -336,18 +336,31 @@ service_throttle_time = 0s
                 self._move_port(int(taken[-1]))
         return self.process
 
-    def authmilter_listening_count(self):
-        return len(re.findall(r"postern/authmilter\[\d+\]: listening on", self.log()))
+    def authmilter_answers(self):
+        """True when private/authmilter answers a milter option negotiation: libmilter's
+        socket, not the one master bound first (nobody accepts there; authmilter replaces it
+        and closes what reached it)."""
+        path = os.path.join(self.spool, "private", "authmilter")
+        payload = b"O" + struct.pack("!III", 6, 0x1FF, 0x1FFFFF)
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(0.5)
+                s.connect(path)
+                s.sendall(struct.pack("!I", len(payload)) + payload)
+                reply = s.recv(5)
+                return len(reply) == 5 and reply[4:5] == b"O"
+        except OSError:
+            return False
 
-    def wait_for_authmilter(self, listening_before, timeout=20.0):
-        """With an authmilter service, waits until a new authmilter has its socket (it binds
-        the path master made again, libmilter cannot adopt master's socket): a session that
-        starts earlier gets the milter's default action."""
+    def wait_for_authmilter(self, old_pids=(), timeout=20.0):
+        """With an authmilter service, waits until an authmilter other than old_pids runs and
+        answers on its socket: a session that starts earlier gets the milter's default
+        action."""
         with open(os.path.join(self.etc, "master.cf")) as f:
             if not re.search(r"^authmilter\s+unix\b", f.read(), re.MULTILINE):
                 return
-        wait_until(lambda: self.authmilter_listening_count() > listening_before, timeout,
-                   what="authmilter listening")
+        wait_until(lambda: set(self.worker_pids("authmilter")) - set(old_pids)
+                   and self.authmilter_answers(), timeout, what="authmilter answering")
 
     def _move_port(self, old):
         new = free_port()

@@ -164,7 +164,7 @@ def run(directory):
 
                 # 1b. rotate the Ed25519 key while the suite runs: postern reloads it, and
                 # the next message is signed with the new selector (B has no record for it yet)
-                before = sender_suite.authmilter_listening_count()
+                before = sender_suite.worker_pids("authmilter")
                 rotated = subprocess.run([POSTERN, "-c", sender_suite.etc, "dkim", "rotate",
                                           TEST_DOMAIN, "--type", "ed25519"],
                                          check=True, capture_output=True, text=True).stdout
