@@ -204,7 +204,20 @@ ArcSetsGathered gather_arc_sets(const std::vector<DkimHeader>& headers) {
     size_t results = kUnset;
   };
   std::vector<Slot> slots(kMaxArcInstances + 1);
+  auto is_arc = [](const DkimHeader& header) {
+    return ascii_iequals(header.name, kArcSealName) ||
+           ascii_iequals(header.name, kArcMessageSignatureName) ||
+           ascii_iequals(header.name, kArcAuthResultsName);
+  };
+  // The count first, before any value is parsed.
   size_t fields = 0;
+  for (const DkimHeader& header : headers) fields += is_arc(header) ? 1 : 0;
+  if (fields > kMaxArcHeaderFields) {
+    gathered.failed = true;
+    gathered.reason = "too many ARC header fields";
+    gathered.highest_instance = kMaxArcInstances;  // so that nobody seals on top of it
+    return gathered;
+  }
   std::string failure;
   auto fail = [&](std::string reason) {
     if (failure.empty()) failure = std::move(reason);
@@ -215,10 +228,6 @@ ArcSetsGathered gather_arc_sets(const std::vector<DkimHeader>& headers) {
     bool signature = ascii_iequals(header.name, kArcMessageSignatureName);
     bool results = ascii_iequals(header.name, kArcAuthResultsName);
     if (!seal && !signature && !results) continue;
-    if (++fields > kMaxArcHeaderFields) {
-      fail("too many ARC header fields");
-      break;
-    }
     Result<uint32_t> instance = Error::parse("");
     if (results) {
       instance = parse_arc_results_instance(header.value);
