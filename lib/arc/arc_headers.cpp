@@ -3,11 +3,14 @@
 // the hostile text.
 #include "lib/arc/arc_headers.hpp"
 
+#include "lib/authres/authres_parser.hpp"
 #include "lib/base/ascii.hpp"
 #include "lib/dkim/dkim_base64.hpp"
 #include "lib/dkim/dkim_tag_list.hpp"
 
 namespace postern {
+static_assert(kMaxArcInstances == kMaxArcInstance, "lib/authres and lib/arc agree on i=");
+
 namespace {
 
 constexpr size_t kMaxArcTimeDigits = 12;

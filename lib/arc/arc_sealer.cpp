@@ -140,6 +140,9 @@ Result<ArcSetValues> ArcSealer::finish(const std::vector<DkimHeader>& headers,
       folder.piece(pieces[k]);
     }
     set.authentication_results = folder.text();
+    if (set.authentication_results.size() > kMaxArcHeaderValueBytes) {
+      return Error::limit("ARC-Authentication-Results too long");
+    }
   }
 
   // The h= names: each wanted name as often as the message has it.
@@ -153,6 +156,9 @@ Result<ArcSetValues> ArcSealer::finish(const std::vector<DkimHeader>& headers,
     for (const DkimHeader& header : headers) {
       if (ascii_iequals(header.name, lower)) names.push_back(lower);
     }
+  }
+  if (names.size() > kMaxDkimSignedHeaders) {
+    return Error::limit("too many header fields to sign in the AMS");
   }
   std::string name_list;
   for (const std::string& name : names) name_list += (name_list.empty() ? "" : ":") + name;
@@ -188,6 +194,9 @@ Result<ArcSetValues> ArcSealer::finish(const std::vector<DkimHeader>& headers,
     Result<std::string> signature = key_.key->sign(input);
     if (!signature) return signature.error();
     set.message_signature = value(dkim_base64_encode(*signature));
+    if (set.message_signature.size() > kMaxArcHeaderValueBytes) {
+      return Error::limit("ARC-Message-Signature too long");
+    }
   }
 
   // ARC-Seal: a b cv d i s t, over the sets 1..N+1 (or only N+1 for cv=fail).

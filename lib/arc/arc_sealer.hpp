@@ -3,7 +3,8 @@
 // decides where; postern-authmilter only verifies for now). The message and the chain result
 // come from a stranger; the authserv-id, the resinfo texts (our own Authentication-Results
 // clauses), the key and the options are ours. Bounded by kMaxArcInstances and
-// kMaxArcSealResinfos.
+// kMaxArcSealResinfos; a set our own verifier would refuse is not made (kLimit): more than
+// kMaxDkimSignedHeaders names in h=, or a value longer than kMaxArcHeaderValueBytes.
 //
 // What is written, and when (RFC 8617 5.1 and 5.1.2, followed as written):
 // - the chain's newest AS already says cv=fail (ArcResult::newest_seal_failed): nothing is
@@ -32,6 +33,7 @@
 
 #include "lib/arc/arc_headers.hpp"
 #include "lib/arc/arc_verifier.hpp"
+#include "lib/authres/authres_parser.hpp"
 #include "lib/base/result.hpp"
 #include "lib/dkim/dkim_body_hash.hpp"
 #include "lib/dkim/dkim_canonicalization.hpp"
@@ -40,7 +42,8 @@
 
 namespace postern {
 
-inline constexpr size_t kMaxArcSealResinfos = 64;
+// As many as lib/authres reads back from an AAR.
+inline constexpr size_t kMaxArcSealResinfos = kMaxAuthResInfos;
 inline constexpr size_t kArcFoldColumns = 78;
 
 struct ArcSealingKey {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "lib/arc/arc_verifier.hpp"
+#include "lib/authres/authres_parser.hpp"
 #include "lib/dkim/dkim_base64.hpp"
 #include "lib/dkim/dkim_crypto.hpp"
 #include "lib/dkim/dkim_private_key.hpp"
@@ -393,6 +394,53 @@ TEST(ArcSealer, RefusesToSignArcSealsInTheAms) {
   Result<ArcSetValues> set = seal(message, key, options, "mx.example.net", {}, ArcResult{});
   ASSERT_FALSE(set.ok());
   EXPECT_EQ(set.error().kind, ErrorKind::kConfig);
+}
+
+TEST(ArcSealer, ResinfoCountLimitAndTheAarReadsBack) {
+  Ed25519Setup setup = ed25519_setup();
+  ArcSealingKey key{"example.org", "arc", &setup.key};
+  ArcMessage message = testing::split_arc_message(kMessage);
+  std::vector<std::string> resinfos;
+  for (size_t k = 0; k < kMaxArcSealResinfos; ++k) {
+    resinfos.push_back("dkim=pass header.d=d" + std::to_string(k) + ".example (a comment; here)");
+  }
+  Result<ArcSetValues> set =
+      seal(message, key, ArcSealOptions{}, "mx.example.net", resinfos, ArcResult{});
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  Result<AuthResults> parsed =
+      parse_auth_results(set->authentication_results, AuthResultsKind::kArcAuthenticationResults);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->arc_instance, 1u);
+  EXPECT_EQ(parsed->authserv_id, "mx.example.net");
+  ASSERT_EQ(parsed->results.size(), kMaxArcSealResinfos);
+  EXPECT_EQ(parsed->results.back().properties.front().value, "d63.example");
+
+  resinfos.push_back("spf=pass");
+  Result<ArcSetValues> too_many =
+      seal(message, key, ArcSealOptions{}, "mx.example.net", resinfos, ArcResult{});
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.error().kind, ErrorKind::kLimit);
+}
+
+// h= names From once and Received as often as it occurs: 1 + 127 names is the AMS parser's
+// limit (kMaxDkimSignedHeaders) and verifies; one more Received is refused.
+TEST(ArcSealer, SignedHeaderLimit) {
+  Ed25519Setup setup = ed25519_setup();
+  ArcSealingKey key{"example.org", "arc", &setup.key};
+  ArcMessage message = testing::split_arc_message(kMessage);
+  for (size_t k = 1; k < kMaxDkimSignedHeaders; ++k) {
+    message.headers.push_back({"Received", " from a.example by b.example"});
+  }
+  ArcSealOptions options;
+  options.signed_headers = {"From", "Received"};
+  Result<ArcSetValues> at_limit = seal(message, key, options, "mx.example.net", {}, ArcResult{});
+  ASSERT_TRUE(at_limit.ok()) << at_limit.error().message;
+  ArcResult verified = validate(with_set(message, *at_limit), setup.zone);
+  EXPECT_EQ(verified.status, ArcChainStatus::kPass) << verified.reason;
+  message.headers.push_back({"Received", " from c.example by b.example"});
+  Result<ArcSetValues> past = seal(message, key, options, "mx.example.net", {}, ArcResult{});
+  ASSERT_FALSE(past.ok());
+  EXPECT_EQ(past.error().kind, ErrorKind::kLimit);
 }
 
 TEST(ArcSealer, RefusesResinfoThatCouldEndTheField) {
