@@ -226,7 +226,24 @@ ArcResult ArcVerifier::finish(DnsLookup& dns) {
     }
   }
 
-  // Step 6: the seals, newest first, each over the sets up to its own.
+  // Step 6: the seals, newest first, each over the sets up to its own. Each field is
+  // canonicalized once (relaxed); the seal of instance i signs the text of sets 1..i-1, then
+  // the AAR and AMS of set i, then itself with b= empty: arc_seal_hash_input's bytes, built
+  // without canonicalizing the older sets again for every seal.
+  std::string sets_text;                          // canonical AAR, AMS, AS of sets 1..k
+  std::vector<size_t> sets_end(newest + 1, 0);    // sets_text's size after set k
+  std::vector<std::string> own_pair(newest + 1);  // canonical AAR and AMS of set k
+  for (uint32_t k = 1; k <= newest; ++k) {
+    const ArcSetFields& set = gathered_.sets[k - 1];
+    for (size_t index : {set.results, set.message_signature}) {
+      own_pair[k] += dkim_canonicalize_header(DkimCanon::kRelaxed, headers_[index].name,
+                                              headers_[index].value);
+    }
+    sets_text += own_pair[k];
+    sets_text += dkim_canonicalize_header(DkimCanon::kRelaxed, headers_[set.seal].name,
+                                          headers_[set.seal].value);
+    sets_end[k] = sets_text.size();
+  }
   for (uint32_t instance = newest; instance >= 1; --instance) {
     const Seal& seal = seals_[instance - 1];
     Result<DkimPublicKey> key =
@@ -237,18 +254,13 @@ ArcResult ArcVerifier::finish(DnsLookup& dns) {
       result.temporary = key.error().kind == ErrorKind::kTemporary;
       return result;
     }
-    std::vector<const DkimHeader*> fields;
-    for (uint32_t k = 1; k <= instance; ++k) {
-      const ArcSetFields& set = gathered_.sets[k - 1];
-      fields.push_back(&headers_[set.results]);
-      fields.push_back(&headers_[set.message_signature]);
-      if (k < instance) fields.push_back(&headers_[set.seal]);
-    }
     const DkimHeader& own = headers_[gathered_.sets[instance - 1].seal];
     std::string blanked =
         own.value.substr(0, seal.fields.b_raw_begin) + own.value.substr(seal.fields.b_raw_end);
-    if (!key->verify(seal.fields.algorithm, arc_seal_hash_input(fields, blanked),
-                     seal.fields.signature)) {
+    std::string input = sets_text.substr(0, sets_end[instance - 1]) + own_pair[instance] +
+                        dkim_canonicalize_header(DkimCanon::kRelaxed, own.name, blanked);
+    input.resize(input.size() - 2);  // no CRLF after the seal's own field
+    if (!key->verify(seal.fields.algorithm, input, seal.fields.signature)) {
       return fail(where + "seal did not verify");
     }
   }

@@ -3,7 +3,9 @@
 // then finish() asks DNS for every key in ONE batch (each AMS and AS selector, deduplicated)
 // and gives the chain's validation status. Everything here is hostile: the message and the DNS
 // answers. Bounded by gather_arc_sets' limits (50 sets, 150 ARC fields, 16 KB a value) and
-// one streamed body hash per distinct (canonicalization, l=) among the AMSes.
+// one streamed body hash per distinct (canonicalization, l=) among the AMSes. Each ARC field is
+// canonicalized once; the seals together hash the ARC text at most 50 times over (each seal
+// signs the sets below it), so the work is bounded by 50 x the milter's header-size limit.
 //
 // The steps, in RFC 8617 5.2's order:
 // 1. no ARC field at all: cv none;
