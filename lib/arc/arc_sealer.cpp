@@ -16,35 +16,33 @@ namespace {
 class Folder {
  public:
   Folder(bool fold, size_t column) : fold_(fold), column_(column) {}
+  // A piece after one space (none at the start of a line).
   void piece(std::string_view text, bool breakable = false) {
     if (!fresh_line_) put(" ");
     fresh_line_ = false;
     if (!fold_) {
       put(text);
-      return;
+    } else if (breakable) {
+      put_breakable(text);
+    } else {
+      if (column_ + text.size() >= kArcFoldColumns && column_ > 1) newline();
+      put(text);
     }
-    if (column_ + text.size() >= kArcFoldColumns && column_ > 1 && !breakable) newline();
-    while (breakable && column_ + text.size() >= kArcFoldColumns) {
-      size_t room = kArcFoldColumns - 1 - column_;
-      put(text.substr(0, room));
-      text.remove_prefix(room);
-      newline();
-    }
+  }
+  // A piece joined to the one before without a space (the next name of h=); with fold it may
+  // start a new line instead, which is folding white space after the ':'.
+  void word(std::string_view text) {
+    if (fold_ && column_ + text.size() >= kArcFoldColumns && column_ > 1) newline();
     put(text);
   }
-  // Appends to the last piece (b= after it was left empty for signing).
-  void append(std::string_view text, bool breakable) {
-    if (!fold_) {
+  // Appends to the last piece (b= after it was left empty for signing); base64, so with fold
+  // it is cut to fill the lines.
+  void append(std::string_view text) {
+    if (fold_) {
+      put_breakable(text);
+    } else {
       put(text);
-      return;
     }
-    while (breakable && column_ + text.size() >= kArcFoldColumns) {
-      size_t room = kArcFoldColumns - 1 - column_;
-      put(text.substr(0, room));
-      text.remove_prefix(room);
-      newline();
-    }
-    put(text);
   }
   // With fold, ends the line here (the next piece starts after CRLF TAB).
   void break_line() {
@@ -59,6 +57,19 @@ class Folder {
   void put(std::string_view text) {
     out_ += text;
     column_ += text.size();
+  }
+  void put_breakable(std::string_view text) {
+    while (column_ + text.size() >= kArcFoldColumns) {
+      if (column_ + 1 >= kArcFoldColumns) {  // no room left on this line
+        newline();
+        continue;
+      }
+      size_t room = kArcFoldColumns - 1 - column_;
+      put(text.substr(0, room));
+      text.remove_prefix(room);
+      newline();
+    }
+    put(text);
   }
   void newline() {
     while (!out_.empty() && out_.back() == ' ') out_.pop_back();
@@ -160,8 +171,6 @@ Result<ArcSetValues> ArcSealer::finish(const std::vector<DkimHeader>& headers,
   if (names.size() > kMaxDkimSignedHeaders) {
     return Error::limit("too many header fields to sign in the AMS");
   }
-  std::string name_list;
-  for (const std::string& name : names) name_list += (name_list.empty() ? "" : ":") + name;
 
   std::vector<DkimHeader> with_results = headers;
   with_results.insert(with_results.begin(),
@@ -171,22 +180,30 @@ Result<ArcSetValues> ArcSealer::finish(const std::vector<DkimHeader>& headers,
 
   // ARC-Message-Signature: a b bh c d h i s t.
   {
-    std::vector<std::pair<std::string, bool>> tail = {
-        {"bh=" + dkim_base64_encode(body_hash_.digest()) + ";", true},
-        {"c=" + canon_name(options_.header_canon) + "/" + canon_name(options_.body_canon) + ";",
-         false},
-        {"d=" + key_.domain + ";", false},
-        {"h=" + name_list + ";", false},
-        {instance + ";", false},
-        {"s=" + key_.selector + ";", false},
-        {timestamp, false}};
+    const std::string body_hash = "bh=" + dkim_base64_encode(body_hash_.digest()) + ";";
+    const std::string canon =
+        "c=" + canon_name(options_.header_canon) + "/" + canon_name(options_.body_canon) + ";";
     auto value = [&](std::string_view b) {
       Folder folder(options_.fold, kArcMessageSignatureName.size() + 1);
       folder.piece("a=" + algorithm + ";");
       folder.piece("b=");
-      folder.append(std::string(b) + ";", true);
+      folder.append(std::string(b) + ";");
       folder.break_line();  // the tags after b= fold the same way whatever b= holds
-      for (const auto& [text, breakable] : tail) folder.piece(text, breakable);
+      folder.piece(body_hash, true);
+      folder.piece(canon);
+      folder.piece("d=" + key_.domain + ";");
+      if (names.empty()) folder.piece("h=;");
+      for (size_t k = 0; k < names.size(); ++k) {  // h= folds between names
+        std::string name = names[k] + (k + 1 < names.size() ? ":" : ";");
+        if (k == 0) {
+          folder.piece("h=" + name);
+        } else {
+          folder.word(name);
+        }
+      }
+      folder.piece(instance + ";");
+      folder.piece("s=" + key_.selector + ";");
+      folder.piece(timestamp);
       return folder.text();
     };
     std::string input = dkim_header_hash_input(options_.header_canon, with_results, names,
@@ -226,7 +243,7 @@ Result<ArcSetValues> ArcSealer::finish(const std::vector<DkimHeader>& headers,
       Folder folder(options_.fold, kArcSealName.size() + 1);
       folder.piece("a=" + algorithm + ";");
       folder.piece("b=");
-      folder.append(std::string(b) + ";", true);
+      folder.append(std::string(b) + ";");
       folder.break_line();
       for (const std::string& text : tail) folder.piece(text);
       return folder.text();

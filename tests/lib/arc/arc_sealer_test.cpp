@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <exception>
 #include <filesystem>
 #include <ostream>
@@ -435,6 +436,13 @@ TEST(ArcSealer, SignedHeaderLimit) {
   options.signed_headers = {"From", "Received"};
   Result<ArcSetValues> at_limit = seal(message, key, options, "mx.example.net", {}, ArcResult{});
   ASSERT_TRUE(at_limit.ok()) << at_limit.error().message;
+  for (const DkimHeader& field : at_limit->fields()) {  // h= folded between its names
+    std::string line_text = field.name + ":" + field.value;
+    for (size_t start = 0, end = 0; start < line_text.size(); start = end + 2) {
+      end = std::min(line_text.find("\r\n", start), line_text.size());
+      EXPECT_LT(end - start, kArcFoldColumns) << line_text;
+    }
+  }
   ArcResult verified = validate(with_set(message, *at_limit), setup.zone);
   EXPECT_EQ(verified.status, ArcChainStatus::kPass) << verified.reason;
   message.headers.push_back({"Received", " from c.example by b.example"});
