@@ -13,7 +13,8 @@
 // 3. structure (arc_headers.hpp): any break is fail; AS i=1 must say cv=none, every later one
 //    cv=pass; every AS and the newest AMS must parse;
 // 4. the newest AMS must verify with DKIM's rules (lib/dkim: the key record, RSA of at least
-//    min_rsa_bits, the body hash, the header hash over h=); an l= shorter than the body fails;
+//    min_rsa_bits, the body hash, the header hash over h=); an l= that is not the canonical
+//    body's length fails (appended text is never passed);
 // 5. oldest-pass: each older AMS is checked too, newest first; oldest_pass is the lowest
 //    instance from which every AMS up to N verifies (0 when all do), for the resinfo only;
 // 6. every AS, newest first, must verify over the ARC sets 1..i (AAR, AMS, AS of each, relaxed
