@@ -5,6 +5,7 @@
 #include <random>
 
 #include "authmilter/author_domain.hpp"
+#include "lib/arc/arc_verifier.hpp"
 #include "lib/authres/authres_writer.hpp"
 #include "lib/dkim/dkim_verifier.hpp"
 #include "lib/dmarc/dmarc_evaluator.hpp"
@@ -66,9 +67,13 @@ class DefaultMessageCheck final : public MessageCheck {
       : services_(services),
         facts_(std::move(facts)),
         from_domain_(author_domain(headers, from_problem_)),
-        verifier_(headers, verify_options(*services.settings)) {}
+        verifier_(headers, verify_options(*services.settings)),
+        arc_verifier_(headers, arc_options(*services.settings)) {}
 
-  void body(std::string_view chunk) override { verifier_.add_body(chunk); }
+  void body(std::string_view chunk) override {
+    verifier_.add_body(chunk);
+    arc_verifier_.add_body(chunk);
+  }
 
   CheckOutcome finish(DnsLookup& dns) override {
     const AuthmilterSettings& settings = *services_.settings;
@@ -89,6 +94,9 @@ class DefaultMessageCheck final : public MessageCheck {
       dkim_summary +=
           (dkim_summary.empty() ? "" : ",") + std::string(dkim_status_name(result.status));
     }
+
+    ArcResult arc = arc_verifier_.finish(dns);
+    builder.add(arc.resinfo(facts_.client_address));
 
     CheckOutcome outcome;
     std::string dmarc_summary;
@@ -116,8 +124,9 @@ class DefaultMessageCheck final : public MessageCheck {
     }
     outcome.authentication_results = builder.value();
     outcome.summary = "spf=" + std::string(spf::spf_result_name(spf_result.code)) +
-                      " dkim=" + dkim_summary + " dmarc=" + dmarc_summary +
-                      " client=" + facts_.client_address +
+                      " dkim=" + dkim_summary +
+                      " arc=" + std::string(arc_chain_status_name(arc.status)) +
+                      " dmarc=" + dmarc_summary + " client=" + facts_.client_address +
                       (from_domain_.empty() ? std::string() : " from_domain=" + from_domain_);
     return outcome;
   }
@@ -130,11 +139,18 @@ class DefaultMessageCheck final : public MessageCheck {
     return options;
   }
 
+  static ArcVerifyOptions arc_options(const AuthmilterSettings& settings) {
+    ArcVerifyOptions options;
+    options.min_rsa_bits = settings.min_key_bits;
+    return options;
+  }
+
   const AuthServices& services_;
   MessageFacts facts_;
   std::string from_problem_;
   std::string from_domain_;
   DkimVerifier verifier_;
+  ArcVerifier arc_verifier_;
 };
 
 }  // namespace
