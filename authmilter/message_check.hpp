@@ -1,6 +1,7 @@
 // The checking half of postern-authmilter, for mail from strangers (port 25): SPF for MAIL FROM
-// (and HELO when MAIL FROM is empty), every DKIM signature, DMARC for the From: domain, all
-// through one DnsLookup session per connection so that a message's questions are asked once.
+// (and HELO when MAIL FROM is empty), every DKIM signature, the ARC chain (RFC 8617), DMARC for
+// the From: domain, all through one DnsLookup session per connection so that a message's
+// questions are asked once.
 // The result is one Authentication-Results value with our authserv-id, and the DMARC
 // disposition that dmarc_enforcement may turn into a 550 5.7.1.
 #pragma once

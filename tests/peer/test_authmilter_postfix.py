@@ -387,7 +387,7 @@ def scenarios(signer, checker, checker_cf, records, relay, originating_port, rec
     assert text.count("dkim=pass") == 2, text
     assert "header.a=rsa-sha256" in text and "header.a=ed25519-sha256" in text, text
     assert "dmarc=pass" in text and f"header.from={SENDER_DOMAIN}" in text, text
-    assert f"{queue_id(receiver, marker)}: spf=pass dkim=pass,pass dmarc=pass" in checker.log(), \
+    assert f"{queue_id(receiver, marker)}: spf=pass dkim=pass,pass arc=none dmarc=pass" in checker.log(), \
         checker.log()
 
     # ---- 1b. A's plain port: the same sender is checked there, never signed --------------
@@ -421,7 +421,7 @@ def scenarios(signer, checker, checker_cf, records, relay, originating_port, rec
     ours = results[0]  # inserted at the top
     assert ours.startswith(f"Authentication-Results: {RECEIVER_AUTHSERV_ID};"), results
     assert "dmarc=fail" in ours and "dkim=none" in ours and "p=reject" in ours, results
-    line = re.search(rf"{queue_id(receiver, forged_marker)}: spf=none dkim=none dmarc=fail .*",
+    line = re.search(rf"{queue_id(receiver, forged_marker)}: spf=none dkim=none arc=none dmarc=fail .*",
                      checker.log())
     assert line and line.group(0).endswith(" removed=1"), checker.log()
 
