@@ -161,10 +161,11 @@ class RequestDelivery {
           target, orcpt_for(rcpt.address, original ? std::string_view(original->orcpt) : ""),
           original ? original->notify : ""});
     }
-    // The ARC seal goes above our Delivered-To line and covers it: the ARC set is the newest
-    // trace on the copy (RFC 8617 sets are added at the top), and it vouches for the copy as it
-    // leaves, Delivered-To included. Made with the key of the domain the mail was forwarded for
-    // (rcpt.address's: the alias's or the user's). No seal, whatever the reason, still forwards.
+    // The ARC set goes above our Delivered-To line: it is the copy's newest trace (RFC 8617
+    // adds sets at the top) and is computed over the copy as it leaves, Delivered-To among its
+    // fields (the AMS h= names the usual signed fields, not Delivered-To). Made with the key of
+    // the domain the mail was forwarded for (rcpt.address's: the alias's or the user's). No
+    // seal, whatever the reason, still forwards.
     const std::string delivered_to = "Delivered-To: " + rcpt.address + "\r\n";
     std::string prepend = delivered_to;
     if (settings_.arc_sealing != nullptr && settings_.arc_sealing->enabled()) {

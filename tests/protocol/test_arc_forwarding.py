@@ -12,7 +12,10 @@ with B's key record). B's RSA key is made with `postern dkim keygen`.
    C's Authentication-Results says arc=pass.
 2. A message that arrives at B with a broken chain (a set whose key does not exist) is sealed
    with i=2 cv=fail (RFC 8617 5.1.2: a sealer records the failure), and C says arc=fail.
-3. B logs one line per sealed copy (arc-seal=i=1 cv=none ...).
+3. postern-local seals too: an /etc/aliases entry of B's (list@mx.example.test, mydestination)
+   forwarding to carol is sealed by local with the key of example.test (the nearest parent of
+   mx.example.test with a key), the seal above local's Delivered-To: line.
+4. B logs one line per sealed copy (arc-seal=i=1 cv=none ...).
 """
 import os
 import re
@@ -124,6 +127,7 @@ def main():
 def run(directory):
     forwarder = Suite(start=False, accounts=default_accounts(
         extra_yaml=f"      fwd: {CAROL}\n"))
+    forwarder.write_aliases(f"list: {CAROL}\n")
     receiver = Suite(start=False, accounts=receiver_accounts())
     zone = [txt_option("sender.test", "v=spf1 ip4:127.0.0.1 -all"), *make_rsa_key(forwarder)]
     with Dnsmasq(directory, extra_args=zone) as dns:
@@ -180,9 +184,31 @@ def run(directory):
                        if r.startswith(f"Authentication-Results: mx.{RECEIVER_DOMAIN};")]
             assert len(results) == 1 and "arc=fail" in results[0], results
 
-            # 3. one log line per sealed copy at B
+            # 3. an /etc/aliases forward of postern-local, sealed above its Delivered-To
+            if Suite.has_program("local"):
+                local_rcpt = "list@mx.example.test"
+                message, marker = make_message("alice@sender.test", [local_rcpt], "via local")
+                send_as_stranger(forwarder, local_rcpt, message)
+                raw = message_with(receiver, CAROL, marker)
+                seals = fields_named(raw, "ARC-Seal")
+                assert len(seals) == 1, raw[:3000]
+                assert tag(seals[0], "i") == "1" and tag(seals[0], "cv") == "none", seals
+                assert tag(seals[0], "d") == TEST_DOMAIN, seals
+                head, _ = split_header(raw)
+                names = [f.split(b":", 1)[0].lower() for f in header_fields(head)]
+                first_arc = names.index(b"arc-seal")
+                assert names[first_arc:first_arc + 4] == [
+                    b"arc-seal", b"arc-message-signature", b"arc-authentication-results",
+                    b"delivered-to"], names
+                results = [r for r in fields_named(raw, "Authentication-Results")
+                           if r.startswith(f"Authentication-Results: mx.{RECEIVER_DOMAIN};")]
+                assert len(results) == 1 and "arc=pass" in results[0], results
+
+            # 4. one log line per sealed copy at B
             log = forwarder.log()
-            assert re.search(rf"arc-seal=i=1 cv=none d={TEST_DOMAIN} s=arc2026", log), log[-3000:]
+            sealed_none = re.findall(rf"arc-seal=i=1 cv=none d={TEST_DOMAIN} s=arc2026", log)
+            # qmgr's copy of message 1, and local's of message 3
+            assert len(sealed_none) == (2 if Suite.has_program("local") else 1), log[-3000:]
             assert re.search(rf"arc-seal=i=2 cv=fail d={TEST_DOMAIN} s=arc2026", log), log[-3000:]
 
 
