@@ -19,13 +19,13 @@
 #include "lib/net/dns_lookup.hpp"
 
 namespace postern {
+class DkimSigningKeys;
 class DnsCache;
 class DnsLookupSession;
 }  // namespace postern
 
 namespace postern::authmilter {
 
-class SigningKeys;
 class MessageCheck;
 class MessageSigning;
 
@@ -35,7 +35,7 @@ inline constexpr size_t kMaxHeaderBytes = 1024 * 1024;
 // Shared by every connection of the process; built once in main() and never changed after.
 struct AuthServices {
   const AuthmilterSettings* settings = nullptr;
-  const SigningKeys* keys = nullptr;
+  const DkimSigningKeys* keys = nullptr;
   DnsCache* dns_cache = nullptr;  // may be null (no caching)
 };
 

@@ -26,9 +26,9 @@
 #include "authmilter/auth_session.hpp"
 #include "authmilter/authmilter_settings.hpp"
 #include "authmilter/milter_callbacks.hpp"
-#include "authmilter/signing_keys.hpp"
 #include "lib/base/event_handles.hpp"
 #include "lib/base/log.hpp"
+#include "lib/dkim/dkim_signing_keys.hpp"
 #include "lib/dmarc/organizational_domain.hpp"
 #include "lib/net/daemon.hpp"
 #include "lib/net/dns_cache.hpp"
@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
   }
   drop_privileges(ctx.config);
 
-  Result<SigningKeys> keys = SigningKeys::load(settings->key_directory);
+  Result<DkimSigningKeys> keys = DkimSigningKeys::load(settings->key_directory);
   if (!keys) log::fatal("{}", keys.error().message);
   log::info("{} signing key(s) for {} domain(s) in {}", keys->key_count(), keys->domain_count(),
             settings->key_directory);

@@ -4,9 +4,9 @@
 #include <ctime>
 
 #include "authmilter/author_domain.hpp"
-#include "authmilter/signing_keys.hpp"
 #include "lib/base/ascii.hpp"
 #include "lib/dkim/dkim_signer.hpp"
+#include "lib/dkim/dkim_signing_keys.hpp"
 
 namespace postern::authmilter {
 namespace {
@@ -55,7 +55,7 @@ std::unique_ptr<MessageSigning> MessageSigning::start(const AuthServices& servic
   }
   const AuthmilterSettings& settings = *services.settings;
   std::vector<DkimSigningIdentity> identities;
-  for (const SigningKey& key : *services.keys->keys_for(domain)) {
+  for (const DkimSigningKey& key : *services.keys->keys_for(domain)) {
     if (identities.size() == kMaxDkimSigningIdentities) break;
     identities.push_back(DkimSigningIdentity{domain, key.selector, &key.key, ""});
   }

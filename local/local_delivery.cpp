@@ -22,8 +22,7 @@ namespace {
 constexpr int kChildSlackSeconds = 600;  // beyond the lock wait, for the write itself
 
 double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 // The Delivered-To: values of the message's header section, lower-cased.
@@ -44,7 +43,9 @@ std::set<std::string> delivered_to_values(const QueueFile& file) {
   for (const HeaderField& field : *fields) {
     if (!ascii_iequals(field.name, "Delivered-To")) continue;
     std::string value = field.value;
-    auto is_noise = [](char c) { return std::string_view(" \t\r\n<>").find(c) != std::string_view::npos; };
+    auto is_noise = [](char c) {
+      return std::string_view(" \t\r\n<>").find(c) != std::string_view::npos;
+    };
     value.erase(std::remove_if(value.begin(), value.end(), is_noise), value.end());
     values.insert(ascii_lowercase(value));
   }
@@ -82,8 +83,8 @@ class RequestDelivery {
 
  private:
   MessageCopy copy_for(const FinalDelivery& final) const {
-    return MessageCopy{&file_, final.sender.empty() ? request_.sender : final.sender,
-                       final.address, file_.envelope().arrival_time};
+    return MessageCopy{&file_, final.sender.empty() ? request_.sender : final.sender, final.address,
+                       file_.envelope().arrival_time};
   }
 
   // Commands and files never run as root: root's own .forward ones get default_privs.
@@ -109,8 +110,8 @@ class RequestDelivery {
             return deliver_to_maildir(copy, user.home, maildir, settings_.hostname);
           });
         }
-        const gid_t gid = settings_.mail_gid != static_cast<gid_t>(-1) ? settings_.mail_gid
-                                                                       : user.gid;
+        const gid_t gid =
+            settings_.mail_gid != static_cast<gid_t>(-1) ? settings_.mail_gid : user.gid;
         MboxOptions options;
         options.expected_owner = user.uid;
         options.size_limit = settings_.mailbox_size_limit;
@@ -138,9 +139,8 @@ class RequestDelivery {
         context.local_part = final.address.substr(0, at);
         context.domain = at == std::string::npos ? "" : final.address.substr(at + 1);
         const int limit = settings_.command_time_limit_seconds;
-        return run_as(who.uid, who.gid, limit + kChildSlackSeconds, keep, [&] {
-          return run_delivery_command(copy, final.target, context, limit);
-        });
+        return run_as(who.uid, who.gid, limit + kChildSlackSeconds, keep,
+                      [&] { return run_delivery_command(copy, final.target, context, limit); });
       }
       case FinalDelivery::Kind::kForward:
         break;
@@ -161,13 +161,31 @@ class RequestDelivery {
           target, orcpt_for(rcpt.address, original ? std::string_view(original->orcpt) : ""),
           original ? original->notify : ""});
     }
+    // The ARC set goes above our Delivered-To line: it is the copy's newest trace (RFC 8617
+    // adds sets at the top) and is computed over the copy as it leaves, Delivered-To among its
+    // fields (the AMS h= names the usual signed fields, not Delivered-To). Made with the key of
+    // the domain the mail was forwarded for (rcpt.address's: the alias's or the user's). No
+    // seal, whatever the reason, still forwards.
+    const std::string delivered_to = "Delivered-To: " + rcpt.address + "\r\n";
+    std::string prepend = delivered_to;
+    if (settings_.arc_sealing != nullptr && settings_.arc_sealing->enabled()) {
+      size_t at = rcpt.address.rfind('@');
+      std::string_view domain = at == std::string::npos
+                                    ? std::string_view(settings_.hostname)
+                                    : std::string_view(rcpt.address).substr(at + 1);
+      const QueueFile& file = file_;
+      prepend = settings_.arc_sealing->seal(
+                    request_.queue_id, domain,
+                    [&file](const ArcChunkSink& sink) { return file.for_each_message_chunk(sink); },
+                    {DkimHeader{"Delivered-To", " " + rcpt.address}},
+                    static_cast<int64_t>(std::time(nullptr))) +
+                delivered_to;
+    }
     // As the queue's owner, so that qmgr can read and remove the new file.
     return run_as(settings_.queue_uid, settings_.queue_gid, kChildSlackSeconds, {file_.fd()}, [&] {
-      Result<std::string> id = write_expansion(settings_.queue, file_, expanded,
-                                               static_cast<int64_t>(std::time(nullptr)),
-                                               "Delivered-To: " + rcpt.address + "\r\n",
-                                               sender.empty() ? std::nullopt
-                                                              : std::optional<std::string>(sender));
+      Result<std::string> id = write_expansion(
+          settings_.queue, file_, expanded, static_cast<int64_t>(std::time(nullptr)), prepend,
+          sender.empty() ? std::nullopt : std::optional<std::string>(sender));
       if (!id) {
         return DeliveryOutcome::deferred("4.3.0", "cannot forward: " + id.error().describe());
       }
@@ -182,10 +200,9 @@ class RequestDelivery {
     if (ascii_lowercase(to) != ascii_lowercase(orig_to)) {
       orig = ", orig_to=<" + log::printable(orig_to) + ">";
     }
-    log::info("{}: to=<{}>{}, relay=local, delay={:.2f}, dsn={}, status={} ({})",
-              request_.queue_id, log::printable(to), orig,
-              std::max(0.0, now_seconds() - arrival), outcome.dsn, status_word(outcome.kind),
-              log::printable(outcome.reason, 200));
+    log::info("{}: to=<{}>{}, relay=local, delay={:.2f}, dsn={}, status={} ({})", request_.queue_id,
+              log::printable(to), orig, std::max(0.0, now_seconds() - arrival), outcome.dsn,
+              status_word(outcome.kind), log::printable(outcome.reason, 200));
   }
 
   const DeliverRequest& request_;

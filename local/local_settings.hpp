@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/arc/arc_forward_sealing.hpp"
 #include "lib/config/main_cf.hpp"
 #include "lib/queue/queue_dir.hpp"
 
@@ -35,6 +36,9 @@ struct LocalSettings {
   // not run as root: as ourselves).
   uid_t queue_uid = static_cast<uid_t>(-1);
   gid_t queue_gid = static_cast<gid_t>(-1);
+
+  // ARC-seals forwarded copies (arc_sealing; set by main, which owns it); null: none sealed.
+  const ArcForwardSealing* arc_sealing = nullptr;
 
   bool is_local_domain(std::string_view domain) const;
 };

@@ -12,8 +12,10 @@
 
 #include <optional>
 
+#include "lib/arc/arc_forward_sealing.hpp"
 #include "lib/base/event_handles.hpp"
 #include "lib/base/log.hpp"
+#include "lib/dkim/dkim_signing_keys.hpp"
 #include "lib/net/daemon.hpp"
 #include "lib/store/lookup_table.hpp"
 #include "local/local_server.hpp"
@@ -36,6 +38,22 @@ int main(int argc, char** argv) {
     log::warning("no compiled alias_maps ({}): delivering without aliases",
                  table.error().describe());
   }
+
+  // The keys that ARC-seal forwarded copies (read as root; the files are mail_owner's). Without
+  // them copies go out unsealed, as forwarding always did: never fatal.
+  std::optional<DkimSigningKeys> arc_keys;
+  const bool arc_sealing_on = ctx.config.get_bool("arc_sealing");
+  if (arc_sealing_on) {
+    Result<DkimSigningKeys> keys = DkimSigningKeys::load(ctx.config.get("dkim_key_directory"));
+    if (keys) {
+      arc_keys.emplace(std::move(keys).value());
+    } else {
+      log::warning("ARC sealing without keys: {}", keys.error().describe());
+    }
+  }
+  ArcForwardSealing arc_sealing(arc_sealing_on, arc_keys ? &*arc_keys : nullptr,
+                                ctx.config.get("authmilter_authserv_id"));
+  settings.arc_sealing = &arc_sealing;
 
   EventBaseHandle base(event_base_new());
   if (!base) log::fatal("event_base_new failed");

@@ -7,13 +7,15 @@
 #include <memory>
 #include <optional>
 
+#include "lib/arc/arc_forward_sealing.hpp"
 #include "lib/auth/accounts.hpp"
-#include "lib/net/daemon.hpp"
-#include "lib/base/event_handles.hpp"
 #include "lib/base/ascii.hpp"
+#include "lib/base/event_handles.hpp"
 #include "lib/base/log.hpp"
-#include "lib/store/lookup_table.hpp"
+#include "lib/dkim/dkim_signing_keys.hpp"
+#include "lib/net/daemon.hpp"
 #include "lib/queue/queue_dir.hpp"
+#include "lib/store/lookup_table.hpp"
 #include "qmgr/nudge_listener.hpp"
 #include "qmgr/queue_manager.hpp"
 
@@ -70,6 +72,22 @@ int main(int argc, char** argv) {
   }
 
   drop_privileges(config);
+
+  // The keys that ARC-seal forwarded copies, read as mail_owner (their owner). Without them
+  // copies go out unsealed, which is how forwarding worked before: never fatal.
+  std::optional<DkimSigningKeys> arc_keys;
+  const bool arc_sealing_on = config.get_bool("arc_sealing");
+  if (arc_sealing_on) {
+    Result<DkimSigningKeys> keys = DkimSigningKeys::load(config.get("dkim_key_directory"));
+    if (keys) {
+      arc_keys.emplace(std::move(keys).value());
+    } else {
+      log::warning("ARC sealing without keys: {}", keys.error().describe());
+    }
+  }
+  ArcForwardSealing arc_sealing(arc_sealing_on, arc_keys ? &*arc_keys : nullptr,
+                                config.get("authmilter_authserv_id"));
+  settings.arc_sealing = &arc_sealing;
 
   EventBaseHandle base(event_base_new());
   if (!base) log::fatal("event_base_new failed");

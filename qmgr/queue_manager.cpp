@@ -25,6 +25,12 @@
 namespace postern {
 namespace {
 
+// Plain forwards for a domain whose copies we can seal go through a new queue file.
+std::function<bool(std::string_view)> seals_forwards_for(const ArcForwardSealing* sealing) {
+  if (sealing == nullptr || !sealing->enabled()) return {};
+  return [sealing](std::string_view domain) { return sealing->can_seal_for(domain); };
+}
+
 int64_t now_seconds() {
   return static_cast<int64_t>(::time(nullptr));
 }
@@ -58,7 +64,7 @@ QueueManager::QueueManager(event_base* base, QmgrSettings settings, const Accoun
       settings_(std::move(settings)),
       accounts_(accounts),
       router_(RouterSettings{settings_.relayhost, settings_.recipient_delimiter,
-                             settings_.mydestination},
+                             settings_.mydestination, seals_forwards_for(settings_.arc_sealing)},
               accounts, settings_.transport_lookup) {
   const int timeout = static_cast<int>(settings_.ipc_timeout_seconds);
   lanes_[static_cast<size_t>(Service::kDelivery)] = std::make_unique<Lane>(
@@ -427,8 +433,22 @@ void QueueManager::expand_recipients(
           ExpandedTarget{address, orcpt_for(original.address, original.orcpt), original.notify});
     }
   }
+  // The seal is made with the key of the domain the mail was forwarded for: the (first)
+  // original recipient's. A copy that cannot be sealed is forwarded unsealed.
+  std::string seal;
+  if (settings_.arc_sealing != nullptr && settings_.arc_sealing->enabled()) {
+    const std::string& original = envelope.recipients[expansions.front().first].address;
+    size_t at = original.rfind('@');
+    std::string_view domain =
+        at == std::string::npos ? std::string_view() : std::string_view(original).substr(at + 1);
+    const QueueFile& file = *attempt.file;
+    seal = settings_.arc_sealing->seal(
+        envelope.queue_id, domain,
+        [&file](const ArcChunkSink& sink) { return file.for_each_message_chunk(sink); }, {},
+        now_seconds());
+  }
   Result<std::string> expansion_id =
-      write_expansion(settings_.layout, *attempt.file, targets, now_seconds());
+      write_expansion(settings_.layout, *attempt.file, targets, now_seconds(), seal);
   for (const auto& [index, addresses] : expansions) {
     if (expansion_id) {
       set_result(attempt, index, Outcome::kSent, "2.0.0",
@@ -445,7 +465,9 @@ void QueueManager::expand_recipients(
   }
 }
 
-void QueueManager::queue_call(Call call) { lane(call.service).waiting.push_back(std::move(call)); }
+void QueueManager::queue_call(Call call) {
+  lane(call.service).waiting.push_back(std::move(call));
+}
 
 // Starts waiting requests while their service has a free slot (each service has its own
 // limit: delivery_concurrency_limit, relay_concurrency_limit,

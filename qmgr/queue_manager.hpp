@@ -20,6 +20,7 @@
 #include <set>
 #include <string>
 
+#include "lib/arc/arc_forward_sealing.hpp"
 #include "lib/auth/accounts.hpp"
 #include "lib/queue/queue_admin.hpp"
 #include "lib/queue/queue_control.hpp"
@@ -56,8 +57,10 @@ struct QmgrSettings {
   int64_t ipc_timeout_seconds = 3600;
   size_t delivery_concurrency = 4;
   size_t relay_concurrency = 50;
-  size_t local_concurrency = 2;  // local_destination_concurrency_limit
+  size_t local_concurrency = 2;       // local_destination_concurrency_limit
   int64_t delay_warning_seconds = 0;  // 0 = no "delayed" DSN
+  // ARC-seals the forwarded copies of virtual aliases (arc_sealing); null: none are sealed.
+  const ArcForwardSealing* arc_sealing = nullptr;
 };
 
 class QueueManager {

@@ -226,13 +226,15 @@ Route Router::route(std::string_view address) const {
     route.mailboxes = std::move(where->mailboxes);
     return route;
   }
-  if (where->remote.size() == 1 && where->mailboxes.empty()) {
+  if (where->remote.size() == 1 && where->mailboxes.empty() &&
+      !(settings_.seals_forwards_for && settings_.seals_forwards_for(lower(domain_of(address))))) {
     // A plain forward: relay sends it to the target; the result is the original recipient's.
     return route_remote(where->remote.front());
   }
   // Several targets of which some are outside: one result per original recipient cannot say
   // "sent to these, deferred for that", so qmgr replaces the recipient by a new queue file
-  // with the targets as recipients (lib/queue/expansion_file.hpp).
+  // with the targets as recipients (lib/queue/expansion_file.hpp). So does a plain forward
+  // that we ARC-seal: the seal goes on the new file.
   route.kind = Route::Kind::kExpand;
   route.mailboxes = std::move(where->mailboxes);
   route.mailboxes.insert(route.mailboxes.end(), where->remote.begin(), where->remote.end());

@@ -59,6 +59,10 @@ struct RouterSettings {
   // mydestination, lower-cased: domains of the local system users (postern-local), unless the
   // accounts file has the same domain (then its virtual mailboxes win).
   std::vector<std::string> mydestination;
+  // True for an alias domain whose forwards we ARC-seal (arc_sealing, a key for it): a plain
+  // forward to one outside address then becomes a new queue file too (kExpand), since the seal
+  // is put on a copy when it is written. Empty: plain forwards are relayed as they are.
+  std::function<bool(std::string_view domain)> seals_forwards_for;
 };
 
 class Router {

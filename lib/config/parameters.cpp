@@ -65,6 +65,7 @@ constexpr std::array kParameters = {
     list("allow_mail_to_commands", "alias, forward", "alias|forward|include"),
     list("allow_mail_to_files", "alias, forward", "alias|forward|include"),
     list("alternate_config_directories", ""),
+    boolean("arc_sealing", "yes"),
     integer("auth_throttle_free_failures", "2", 0, 1000),
     time("auth_throttle_max_delay", "16s", 0, kMinute * 10),
     integer("auth_throttle_refuse_after", "10", 1, 100000),

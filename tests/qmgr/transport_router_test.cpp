@@ -56,7 +56,7 @@ class RouterTest : public ::testing::Test {
   }
 
   Route route(std::string_view address, std::string relayhost = "") {
-    Router router(RouterSettings{std::move(relayhost), "+", {}}, *db_, table_lookup());
+    Router router(RouterSettings{std::move(relayhost), "+", {}, {}}, *db_, table_lookup());
     return router.route(address);
   }
 
@@ -197,6 +197,26 @@ TEST_F(RouterTest, AForwardToOneOutsideAddressIsRelayedToTheTarget) {
   EXPECT_EQ(r.dsn, "5.7.1");
 }
 
+TEST_F(RouterTest, APlainForwardWeSealIsExpandedIntoACopy) {
+  RouterSettings settings{"[smart]:25", "+", {}, {}};
+  std::vector<std::string> asked;
+  settings.seals_forwards_for = [&asked](std::string_view domain) {
+    asked.emplace_back(domain);
+    return domain == "example.test";
+  };
+  Router router(settings, *db_, table_lookup());
+  Route r = router.route("fwd@EXAMPLE.test");
+  EXPECT_EQ(r.kind, Route::Kind::kExpand);
+  EXPECT_EQ(r.mailboxes, (std::vector<std::string>{"someone@elsewhere.example"}));
+  EXPECT_EQ(asked, (std::vector<std::string>{"example.test"}));
+  // Without a key for the alias's domain the forward is relayed as before.
+  settings.seals_forwards_for = [](std::string_view) { return false; };
+  Router unsealed(settings, *db_, table_lookup());
+  EXPECT_EQ(unsealed.route("fwd@example.test").kind, Route::Kind::kRelay);
+  // A copy's recipients are final: never expanded again, sealed or not.
+  EXPECT_EQ(router.route_final("someone@elsewhere.example").kind, Route::Kind::kRelay);
+}
+
 TEST_F(RouterTest, SeveralTargetsWithOutsideOnesAreExpanded) {
   Route r = route("split@example.test");
   EXPECT_EQ(r.kind, Route::Kind::kExpand);
@@ -208,7 +228,7 @@ TEST_F(RouterTest, SeveralTargetsWithOutsideOnesAreExpanded) {
 }
 
 TEST_F(RouterTest, FinalAddressesAreNeverExpandedAgain) {
-  Router router(RouterSettings{"[smart]:25", "+", {}}, *db_, table_lookup());
+  Router router(RouterSettings{"[smart]:25", "+", {}, {}}, *db_, table_lookup());
   // An alias name of ours in an expansion file: delivered to that mailbox as it stands.
   Route r = router.route_final("split@example.test");
   EXPECT_EQ(r.kind, Route::Kind::kDelivery);
@@ -222,7 +242,7 @@ TEST_F(RouterTest, FinalAddressesAreNeverExpandedAgain) {
 }
 
 TEST_F(RouterTest, ATableErrorIsAShortDeferral) {
-  Router router(RouterSettings{"", "+", {}}, *db_,
+  Router router(RouterSettings{"", "+", {}, {}}, *db_,
                 [](std::string_view) -> Result<std::optional<std::string>> {
                   return Error::system("mdb_get", 5);
                 });
@@ -233,7 +253,7 @@ TEST_F(RouterTest, ATableErrorIsAShortDeferral) {
 }
 
 TEST_F(RouterTest, NoTableAtAll) {
-  Router router(RouterSettings{"", "+", {}}, *db_, TransportLookup());
+  Router router(RouterSettings{"", "+", {}, {}}, *db_, TransportLookup());
   EXPECT_EQ(router.route("x@remote.example").nexthop, "remote.example");
   EXPECT_EQ(router.route("demo@example.test").kind, Route::Kind::kDelivery);
 }
@@ -260,7 +280,7 @@ namespace {
 // mydestination: system users go to postern-local, unless transport_maps names another next
 // hop or the accounts file has the domain (its virtual mailboxes win).
 TEST_F(RouterTest, MydestinationGoesToLocal) {
-  Router router(RouterSettings{"[smart]:587", "+", {"host.example.net", "localhost"}}, *db_,
+  Router router(RouterSettings{"[smart]:587", "+", {"host.example.net", "localhost"}, {}}, *db_,
                 table_lookup());
   Route local = router.route("Root@Host.Example.NET");
   EXPECT_EQ(local.kind, Route::Kind::kLocal);
@@ -277,7 +297,7 @@ TEST_F(RouterTest, MydestinationGoesToLocal) {
 }
 
 TEST_F(RouterTest, AVirtualDomainInMydestinationStaysVirtual) {
-  Router router(RouterSettings{"", "+", {"example.test"}}, *db_, table_lookup());
+  Router router(RouterSettings{"", "+", {"example.test"}, {}}, *db_, table_lookup());
   EXPECT_EQ(router.route("alice@example.test").kind, Route::Kind::kDelivery);
 }
 
