@@ -58,10 +58,10 @@ Result<Words> check_words(const ParsedArgs& args) {
   if (std::optional<std::string> bits = args.value("--bits")) {
     int value = 0;
     auto [end, error] = std::from_chars(bits->data(), bits->data() + bits->size(), value);
-    if (error != std::errc() || end != bits->data() + bits->size() || value < kMinDkimRsaBits ||
-        value > kMaxDkimRsaBits) {
-      return Error::parse(
-          fmt::format("--bits is {} to {}, not \"{}\"", kMinDkimRsaBits, kMaxDkimRsaBits, *bits));
+    if (error != std::errc() || end != bits->data() + bits->size() ||
+        value < kMinGeneratedDkimRsaBits || value > kMaxGeneratedDkimRsaBits) {
+      return Error::parse(fmt::format("--bits is {} to {}, not \"{}\"", kMinGeneratedDkimRsaBits,
+                                      kMaxGeneratedDkimRsaBits, *bits));
     }
     if (words.type == DkimKeyType::kEd25519) {
       return Error::parse("--bits is for RSA keys; Ed25519 keys have no size to choose");
@@ -96,9 +96,10 @@ void print_new_key(const NewDkimKey& made) {
 void reload_for_keys(const MainConfig& config) {
   Result<pid_t> master = reload_master(config);
   if (master) {
-    write_stdout(fmt::format("postern-master (pid {}) reloaded: postern-authmilter signs with "
-                             "the keys above from now on\n",
-                             *master));
+    write_stdout(
+        fmt::format("postern-master (pid {}) reloaded: postern-authmilter signs with "
+                    "the keys above from now on\n",
+                    *master));
   } else if (master.error().kind != ErrorKind::kTemporary) {
     std::fprintf(stderr, "postern dkim: could not reload postern-master: %s\n",
                  master.error().describe().c_str());

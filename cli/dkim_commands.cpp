@@ -115,7 +115,7 @@ Result<std::vector<NewDkimKey>> rotate_dkim_keys(DkimKeyStore& store, const std:
       if (key.retired || key.public_key.type != each) continue;
       old.push_back(key);
       if (rsa_bits == 0 && each == DkimKeyType::kRsa) {
-        bits = std::clamp(key.public_key.bits, kMinDkimRsaBits, kMaxDkimRsaBits);
+        bits = std::clamp(key.public_key.bits, kMinGeneratedDkimRsaBits, kMaxGeneratedDkimRsaBits);
       }
     }
     // The new key first, then the old ones retired: the domain always has a key to sign with.

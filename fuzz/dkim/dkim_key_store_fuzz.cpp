@@ -50,7 +50,7 @@ void names(std::string_view input) {
 }
 
 void key_text(std::string_view input) {
-  Result<DkimPublicKey> key = dkim_public_key_from_pem(input);
+  Result<DkimPublishedKey> key = dkim_public_key_from_pem(input);
   if (!key.ok()) return;
   const std::string& record = key->record;
   const bool rsa = record.rfind("v=DKIM1; k=rsa; p=", 0) == 0;

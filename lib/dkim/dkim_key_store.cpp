@@ -70,8 +70,8 @@ int no_password(char*, int, int, void*) {
   return 0;
 }
 
-Result<DkimPublicKey> public_key_of(EVP_PKEY* key) {
-  DkimPublicKey public_key;
+Result<DkimPublishedKey> public_key_of(EVP_PKEY* key) {
+  DkimPublishedKey public_key;
   const int id = EVP_PKEY_get_base_id(key);
   if (id == EVP_PKEY_RSA) {
     public_key.type = DkimKeyType::kRsa;
@@ -216,7 +216,7 @@ bool is_valid_dkim_selector(std::string_view selector) {
   return selector.size() <= kMaxDkimSelectorBytes && is_ldh_label(selector);
 }
 
-Result<DkimPublicKey> dkim_public_key_from_pem(std::string_view pem) {
+Result<DkimPublishedKey> dkim_public_key_from_pem(std::string_view pem) {
   if (pem.size() > kMaxDkimKeyFileBytes) {
     return Error::limit("longer than " + std::to_string(kMaxDkimKeyFileBytes) + " bytes");
   }
@@ -225,15 +225,17 @@ Result<DkimPublicKey> dkim_public_key_from_pem(std::string_view pem) {
   if (!bio) return Error::system(openssl_error("out of memory"), ENOMEM);
   PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_password, nullptr));
   if (!key) return Error::parse(openssl_error("not an unencrypted PEM private key"));
-  Result<DkimPublicKey> public_key = public_key_of(key.get());
+  Result<DkimPublishedKey> public_key = public_key_of(key.get());
   ERR_clear_error();
   return public_key;
 }
 
 Result<GeneratedDkimKey> generate_dkim_key(DkimKeyType type, int rsa_bits) {
-  if (type == DkimKeyType::kRsa && (rsa_bits < kMinDkimRsaBits || rsa_bits > kMaxDkimRsaBits)) {
-    return Error::limit("RSA keys have " + std::to_string(kMinDkimRsaBits) + " to " +
-                        std::to_string(kMaxDkimRsaBits) + " bits, not " + std::to_string(rsa_bits));
+  if (type == DkimKeyType::kRsa &&
+      (rsa_bits < kMinGeneratedDkimRsaBits || rsa_bits > kMaxGeneratedDkimRsaBits)) {
+    return Error::limit("RSA keys have " + std::to_string(kMinGeneratedDkimRsaBits) + " to " +
+                        std::to_string(kMaxGeneratedDkimRsaBits) + " bits, not " +
+                        std::to_string(rsa_bits));
   }
   ERR_clear_error();
   PkeyPtr key(type == DkimKeyType::kRsa
@@ -250,7 +252,7 @@ Result<GeneratedDkimKey> generate_dkim_key(DkimKeyType type, int rsa_bits) {
   long size = BIO_get_mem_data(bio.get(), &data);
   GeneratedDkimKey generated;
   generated.private_pem.assign(data, size > 0 ? static_cast<size_t>(size) : 0);
-  Result<DkimPublicKey> public_key = public_key_of(key.get());
+  Result<DkimPublishedKey> public_key = public_key_of(key.get());
   ERR_clear_error();
   if (!public_key) return public_key.error();
   generated.public_key = std::move(public_key).value();
@@ -310,7 +312,7 @@ Result<std::vector<DkimKeyEntry>> DkimKeyStore::domain_keys(std::string_view dom
           std::string(domain), selector, key_path(domain, selector, retired), retired, {}};
       Result<std::string> pem = read_key_file(entry.path);
       if (!pem) return pem.error();
-      Result<DkimPublicKey> public_key = dkim_public_key_from_pem(*pem);
+      Result<DkimPublishedKey> public_key = dkim_public_key_from_pem(*pem);
       if (!public_key) return Error::parse(entry.path + ": " + public_key.error().message);
       entry.public_key = std::move(public_key).value();
       keys.push_back(std::move(entry));
@@ -380,7 +382,7 @@ Status DkimKeyStore::make_folder(const std::string& path) const {
 Status DkimKeyStore::add_key(std::string_view domain, std::string_view selector,
                              std::string_view private_pem) {
   if (Status names = check_names(domain, selector); !names) return names;
-  Result<DkimPublicKey> checked = dkim_public_key_from_pem(private_pem);
+  Result<DkimPublishedKey> checked = dkim_public_key_from_pem(private_pem);
   if (!checked) return Error::parse("refusing to install: " + checked.error().message);
   Result<bool> taken = selector_taken(domain, selector);
   if (!taken) return taken.error();

@@ -11,7 +11,7 @@
 // files 0600, owned by mail_owner (the milter's user); every write is atomic (a temporary file in
 // the same folder, fsync, rename without replacing, fsync of the folder), so a crash leaves the
 // old state or the new one and never half a key. This file also makes keys (OpenSSL EVP: RSA of
-// kMinDkimRsaBits..kMaxDkimRsaBits bits, or Ed25519) and their DNS record text
+// kMinGeneratedDkimRsaBits..kMaxGeneratedDkimRsaBits bits, or Ed25519) and their DNS record text
 // ("v=DKIM1; k=rsa; p=<base64 SubjectPublicKeyInfo>", or k=ed25519 with the raw 32-byte key),
 // cut into the <= 255-byte character-strings of a zone file's TXT record.
 //
@@ -41,8 +41,8 @@ namespace postern {
 inline constexpr size_t kMaxDkimDomainBytes = 253;  // without the final dot (RFC 1035)
 inline constexpr size_t kMaxDnsLabelBytes = 63;
 inline constexpr size_t kMaxDkimSelectorBytes = 63;        // a selector here is one DNS label
-inline constexpr int kMinDkimRsaBits = 1024;               // RFC 8301: verifiers may refuse less
-inline constexpr int kMaxDkimRsaBits = 4096;               // a TXT record of ~ 740 bytes
+inline constexpr int kMinGeneratedDkimRsaBits = 1024;      // RFC 8301: verifiers may refuse less
+inline constexpr int kMaxGeneratedDkimRsaBits = 4096;      // a TXT record of ~ 740 bytes
 inline constexpr int kDefaultDkimRsaBits = 2048;           // RFC 8301's recommendation
 inline constexpr size_t kMaxDkimKeyFileBytes = 16 * 1024;  // a 4096-bit PKCS#8 PEM is ~ 3.3 KB
 inline constexpr size_t kMaxDkimKeysPerDomain = 64;        // signing and retired together
@@ -63,7 +63,7 @@ bool is_valid_dkim_domain(std::string_view domain);
 // A selector: one lower-case LDH label of 1..kMaxDkimSelectorBytes, no hyphen at either end.
 bool is_valid_dkim_selector(std::string_view selector);
 
-struct DkimPublicKey {
+struct DkimPublishedKey {
   DkimKeyType type = DkimKeyType::kRsa;
   int bits = 0;        // the RSA modulus; 256 for Ed25519
   std::string record;  // "v=DKIM1; k=rsa; p=MIIBIjANBg..."
@@ -72,14 +72,15 @@ struct DkimPublicKey {
 // The public half of a private key in PEM (PKCS#8, or RSA's traditional form), as its DKIM
 // record. kParse for anything else: no key, an encrypted key (never a password prompt), a key
 // of another type.
-Result<DkimPublicKey> dkim_public_key_from_pem(std::string_view pem);
+Result<DkimPublishedKey> dkim_public_key_from_pem(std::string_view pem);
 
 struct GeneratedDkimKey {
   std::string private_pem;  // PKCS#8, "-----BEGIN PRIVATE KEY-----"
-  DkimPublicKey public_key;
+  DkimPublishedKey public_key;
 };
 
-// A new key. rsa_bits (kMinDkimRsaBits..kMaxDkimRsaBits) counts for RSA only; kLimit outside.
+// A new key. rsa_bits (kMinGeneratedDkimRsaBits..kMaxGeneratedDkimRsaBits) counts for RSA only;
+// kLimit outside.
 Result<GeneratedDkimKey> generate_dkim_key(DkimKeyType type, int rsa_bits = kDefaultDkimRsaBits);
 
 // text cut into pieces of at most max_bytes (the last one shorter; none for ""). A TXT record's
@@ -95,7 +96,7 @@ struct DkimKeyEntry {
   std::string selector;
   std::string path;
   bool retired = false;
-  DkimPublicKey public_key;
+  DkimPublishedKey public_key;
 };
 
 // The key folder of one installation. owner/group: given to every folder and file this

@@ -4,7 +4,7 @@
 // their record, the 255-byte character-strings, and the folder itself: modes, no overwrite,
 // retire, remove, listings and their limits, files that are not keys.
 #include "lib/dkim/dkim_key_store.hpp"
-
+// Both in one translation unit: the key store's names once clashed with the verifier's.
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -17,6 +17,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include "lib/dkim/dkim_crypto.hpp"
 
 namespace postern {
 namespace {
@@ -81,10 +83,10 @@ bool record_matches_pem(const std::string& record, const std::string& pem) {
   return same;
 }
 
-// One key of kMaxDkimRsaBits for the tests that need it (they take seconds to make).
+// One key of kMaxGeneratedDkimRsaBits for the tests that need it (they take seconds to make).
 const GeneratedDkimKey& largest_rsa_key() {
   static const GeneratedDkimKey key = [] {
-    Result<GeneratedDkimKey> made = generate_dkim_key(DkimKeyType::kRsa, kMaxDkimRsaBits);
+    Result<GeneratedDkimKey> made = generate_dkim_key(DkimKeyType::kRsa, kMaxGeneratedDkimRsaBits);
     EXPECT_TRUE(made.ok());
     return made.ok() ? std::move(made).value() : GeneratedDkimKey{};
   }();
@@ -167,7 +169,8 @@ TEST(DkimRecord, Rfc8463RsaKeyGivesThePublishedRecord) {
   if (!fs::exists(testdata("test.rsa.private.pem"))) {
     GTEST_SKIP() << "shared testdata absent: " << testdata("");
   }
-  Result<DkimPublicKey> key = dkim_public_key_from_pem(read_text(testdata("test.rsa.private.pem")));
+  Result<DkimPublishedKey> key =
+      dkim_public_key_from_pem(read_text(testdata("test.rsa.private.pem")));
   ASSERT_TRUE(key.ok()) << key.error().message;
   EXPECT_EQ(key->type, DkimKeyType::kRsa);
   EXPECT_EQ(key->bits, 1024);
@@ -196,7 +199,7 @@ TEST(DkimRecord, Rfc8463Ed25519KeyGivesThePublishedRecord) {
   const std::string pem(data, static_cast<size_t>(size));
   BIO_free(bio);
   EVP_PKEY_free(key);
-  Result<DkimPublicKey> public_key = dkim_public_key_from_pem(pem);
+  Result<DkimPublishedKey> public_key = dkim_public_key_from_pem(pem);
   ASSERT_TRUE(public_key.ok()) << public_key.error().message;
   EXPECT_EQ(public_key->type, DkimKeyType::kEd25519);
   EXPECT_EQ(public_key->record,
@@ -205,11 +208,11 @@ TEST(DkimRecord, Rfc8463Ed25519KeyGivesThePublishedRecord) {
 
 TEST(DkimRecord, GeneratedKeysMatchTheirRecords) {
   for (DkimKeyType type : {DkimKeyType::kRsa, DkimKeyType::kEd25519}) {
-    Result<GeneratedDkimKey> key = generate_dkim_key(type, kMinDkimRsaBits);
+    Result<GeneratedDkimKey> key = generate_dkim_key(type, kMinGeneratedDkimRsaBits);
     ASSERT_TRUE(key.ok()) << key.error().message;
     EXPECT_EQ(key->private_pem.rfind("-----BEGIN PRIVATE KEY-----\n", 0), 0u);  // PKCS#8
     EXPECT_TRUE(record_matches_pem(key->public_key.record, key->private_pem));
-    Result<DkimPublicKey> read = dkim_public_key_from_pem(key->private_pem);
+    Result<DkimPublishedKey> read = dkim_public_key_from_pem(key->private_pem);
     ASSERT_TRUE(read.ok());
     EXPECT_EQ(read->record, key->public_key.record);
     EXPECT_EQ(read->type, type);
@@ -224,14 +227,15 @@ TEST(DkimRecord, GeneratedKeysMatchTheirRecords) {
 }
 
 TEST(DkimRecord, RsaBitsAtTheLimits) {
-  Result<GeneratedDkimKey> smallest = generate_dkim_key(DkimKeyType::kRsa, kMinDkimRsaBits);
+  Result<GeneratedDkimKey> smallest =
+      generate_dkim_key(DkimKeyType::kRsa, kMinGeneratedDkimRsaBits);
   ASSERT_TRUE(smallest.ok());
-  EXPECT_EQ(smallest->public_key.bits, kMinDkimRsaBits);
+  EXPECT_EQ(smallest->public_key.bits, kMinGeneratedDkimRsaBits);
   EXPECT_TRUE(record_matches_pem(smallest->public_key.record, smallest->private_pem));
   const GeneratedDkimKey& largest = largest_rsa_key();
-  EXPECT_EQ(largest.public_key.bits, kMaxDkimRsaBits);
+  EXPECT_EQ(largest.public_key.bits, kMaxGeneratedDkimRsaBits);
   EXPECT_TRUE(record_matches_pem(largest.public_key.record, largest.private_pem));
-  for (int bits : {kMinDkimRsaBits - 1, kMaxDkimRsaBits + 1, 0, -2048}) {
+  for (int bits : {kMinGeneratedDkimRsaBits - 1, kMaxGeneratedDkimRsaBits + 1, 0, -2048}) {
     Result<GeneratedDkimKey> key = generate_dkim_key(DkimKeyType::kRsa, bits);
     ASSERT_FALSE(key.ok()) << bits;
     EXPECT_EQ(key.error().kind, ErrorKind::kLimit);
@@ -255,7 +259,7 @@ TEST(DkimRecord, WhatIsNotAKey) {
   long size = BIO_get_mem_data(bio, &data);
   const std::string ec_pem(data, static_cast<size_t>(size));
   BIO_free(bio);
-  Result<DkimPublicKey> ec_key = dkim_public_key_from_pem(ec_pem);
+  Result<DkimPublishedKey> ec_key = dkim_public_key_from_pem(ec_pem);
   ASSERT_FALSE(ec_key.ok());
   EXPECT_NE(ec_key.error().message.find("neither an RSA nor an Ed25519"), std::string::npos);
   // An encrypted key: an error, never a prompt (stdin is not read).
@@ -320,7 +324,7 @@ TEST(DkimKeyStore, AddListRetireRemove) {
   ASSERT_TRUE(empty.ok());
   EXPECT_TRUE(empty->empty());
 
-  Result<GeneratedDkimKey> rsa = generate_dkim_key(DkimKeyType::kRsa, kMinDkimRsaBits);
+  Result<GeneratedDkimKey> rsa = generate_dkim_key(DkimKeyType::kRsa, kMinGeneratedDkimRsaBits);
   Result<GeneratedDkimKey> ed = generate_dkim_key(DkimKeyType::kEd25519);
   ASSERT_TRUE(rsa.ok() && ed.ok());
   ASSERT_TRUE(store.add_key("example.org", "s2", rsa->private_pem).ok());
