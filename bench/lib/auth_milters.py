@@ -21,13 +21,17 @@ a sample check that the milters really did the work:
                authmilter's default. The sample check verifies the DKIM-Signature with
                python3-dkim against the key's TXT record.
 
-The DNS server is dnsmasq on 127.0.0.2:53 (not 127.0.0.1: port 53 there may be a machine's
-resolver; a port other than 53 cannot be named in the resolv.conf OpenDMARC reads), answering
-only the bench's records, --local=/test/ for every other .test name, with a TTL of 300 s so that
-a resolver cache may keep the records (authmilter has one; OpenDKIM's QueryCache is switched
-on for the same reason; OpenDMARC has none). OpenDKIM asks it through libunbound's forwarder
-(Nameservers), OpenDMARC through a resolv.conf bound over /etc/resolv.conf in its own mount
-namespace (tests/harness/real_milters.py). Nothing here asks DNS anywhere else.
+The DNS server is dnsmasq on 192.0.2.53:53, an address added to lo in a network namespace the
+bench enters for these settings (enter_network_namespace: port 53, as the resolv.conf OpenDMARC
+reads cannot name another port, and nothing of the machine's network is touched). It answers
+only the bench's records, --local=/test/ for every other .test name, with a TTL of 300 s, so a
+resolver cache may keep them: authmilter has one (authmilter_dns_cache_size); OpenDMARC has
+none and asks for SPF and DMARC each message, through a resolv.conf bound over /etc/resolv.conf
+in its own mount namespace (tests/harness/real_milters.py). OpenDKIM takes the one key record
+from a file (TestDNSData) instead of DNS: Debian's OpenDKIM resolves through libunbound, which
+here sent no query to the forwarder named in Nameservers, and crashed (milter connection reset)
+with ResolverConfiguration + QueryCache. So OpenDKIM does no DNS per message, and authmilter
+answers the key from its cache after the first: the same work on both sides.
 
 Hostile input: none; everything here is made by this module. Limits: each start waits a bounded
 time (real_milters.START_TIMEOUT), the sample check reads at most SAMPLE_MESSAGES messages per
@@ -62,10 +66,9 @@ DNS_START_SECONDS = 10.0
 
 def enter_network_namespace(argv):
     """Re-runs the bench (argv) in a network namespace of its own, once: loopback up and
-    DNS_HOST/32 added to its lo. libunbound (OpenDKIM's resolver) never asks a 127/8 server
-    (do-not-query-localhost), and OpenDKIM crashed when given an unbound configuration that
-    lifts it; an address of TEST-NET-1 on the namespace's own lo is loopback all the same, and
-    the machine's interfaces are not touched. Returns only inside the namespace."""
+    DNS_HOST/32 added to its lo, so the DNS server can have port 53 without meeting a resolver
+    of the machine's on 127.0.0.1:53 or 127.0.0.53:53. Everything else still talks over
+    127.0.0.1. Returns only inside the namespace."""
     if os.environ.get("POSTERN_BENCH_NETNS") == "1":
         subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
         subprocess.run(["ip", "addr", "add", f"{DNS_HOST}/32", "dev", "lo"], check=True)
