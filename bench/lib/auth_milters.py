@@ -122,7 +122,7 @@ def write_message_file(path, message):
 
 def header_fields(raw, name):
     """The unfolded values of every field called name in raw's header."""
-    head = raw.split(b"\n\n", 1)[0].replace(b"\r\n", b"\n").decode(errors="replace")
+    head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0].decode(errors="replace")
     fields = []
     for line in head.split("\n"):
         if line[:1] in (" ", "\t") and fields:
@@ -369,22 +369,29 @@ class AuthSign(AuthSetting):
     def check(self, system, maildir_base, users):
         """None when every sampled message has one DKIM-Signature by OUR_DOMAIN that verifies
         against the key's TXT record, else why not."""
-        dkim = import_dkim()
-        wanted = f"{SELECTOR}._domainkey.{OUR_DOMAIN}"
-
-        def dnsfunc(name, timeout=5):
-            name = name.decode() if isinstance(name, bytes) else name
-            return self.txt.encode() if name.rstrip(".").lower() == wanted else b""
         files = sample_files(maildir_base, users)
-        for path in files:
-            with open(path, "rb") as f:
-                raw = f.read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-            signatures = header_fields(raw, "DKIM-Signature")
-            if len(signatures) != 1 or f"d={OUR_DOMAIN};" not in signatures[0].replace(" ", ""):
-                return f"{os.path.basename(path)}: DKIM-Signature fields: {signatures}"
-            if not dkim.verify(raw, dnsfunc=dnsfunc):
-                return f"{os.path.basename(path)}: the signature does not verify"
-        return None if files else "no message to check"
+        return signatures_problem(files, self.txt) if files else "no message to check"
+
+
+def signatures_problem(files, txt):
+    """None when each file (a message, maybe with unsigned fields above it) carries exactly one
+    DKIM-Signature by OUR_DOMAIN that python3-dkim verifies against txt, the key's record
+    (no DNS asked), else why not."""
+    dkim = import_dkim()
+    wanted = f"{SELECTOR}._domainkey.{OUR_DOMAIN}"
+
+    def dnsfunc(name, timeout=5):
+        name = name.decode() if isinstance(name, bytes) else name
+        return txt.encode() if name.rstrip(".").lower() == wanted else b""
+    for path in files:
+        with open(path, "rb") as f:
+            raw = f.read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        signatures = header_fields(raw, "DKIM-Signature")
+        if len(signatures) != 1 or f"d={OUR_DOMAIN};" not in signatures[0].replace(" ", ""):
+            return f"{os.path.basename(path)}: DKIM-Signature fields: {signatures}"
+        if not dkim.verify(raw, dnsfunc=dnsfunc):
+            return f"{os.path.basename(path)}: the signature does not verify"
+    return None
 
 
 SETTINGS = {"auth-verify": AuthVerify, "auth-sign": AuthSign}
