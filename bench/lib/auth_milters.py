@@ -1,7 +1,8 @@
 """The authentication milters for bench/smtp-inbound (issue 14): postern-authmilter beside
 OpenDKIM + OpenDMARC, verifying inbound mail and signing outgoing mail, on the same messages.
 
-Run only by bench/smtp-inbound (`--milter auth-verify,auth-sign`, or `--auth-milter`), as root.
+Run by bench/smtp-inbound (`--milter auth-verify,auth-sign`, or `--auth-milter`) and, for
+AuthSign's key and OpenDKIM only, by bench/smtp-relay/run --dkim-sign; as root.
 Two settings, each an object that the bench's Postern and Postfix runners ask for their
 main.cf lines, their extra services, the message file smtp-source sends (-F) and, after a run,
 a sample check that the milters really did the work:
@@ -14,8 +15,8 @@ a sample check that the milters really did the work:
                empty so loopback is a stranger. Postfix: OpenDKIM in verify mode, then
                OpenDMARC (its own SPF check), both as smtpd_milters on Unix sockets (as
                Debian ships them; over inet:127.0.0.1 Postfix lost a third of its rate here,
-               see docs/BENCHMARKS.md). The sample check wants
-               dkim=pass and dmarc=pass in the Authentication-Results of both.
+               see docs/BENCHMARKS.md). The sample check wants dkim=pass and dmarc=pass in
+               the Authentication-Results of both.
   auth-sign    Mail of ours: bench@example.test from 127.0.0.1 with mynetworks = 127.0.0.0/8 (no
                AUTH: port 25 from mynetworks, which authmilter signs too), an unsigned 4 KiB
                message. Postern signs with one rsa-2048 key (`postern dkim keygen`, selector
@@ -36,7 +37,7 @@ with ResolverConfiguration + QueryCache. So OpenDKIM does no DNS per message, an
 answers the key from its cache after the first: the same work on both sides.
 
 Hostile input: none; everything here is made by this module. Limits: each start waits a bounded
-time (real_milters.START_TIMEOUT), the sample check reads at most SAMPLE_MESSAGES messages per
+time (DNS_START_SECONDS, START_SECONDS), the sample check reads at most SAMPLE_MESSAGES messages per
 MTA, and every process started here is stopped by its own PID.
 """
 import glob
