@@ -119,7 +119,16 @@ MessageOutcome AuthSession::end_of_message() {
                                        std::move(checked.authentication_results), 0});
     outcome.log_line =
         fmt::format("{}: {}{}{}", display(queue_id_), checked.summary, removed, truncated);
-    if (checked.dmarc_reject && services_.settings->dmarc_enforcement) {
+    if (checked.from_unusable && services_.settings->dmarc_enforcement) {
+      // A From: with no single domain would let a forger step around DMARC: RFC 7489 6.6.1
+      // allows refusing it, and with enforcement on we do.
+      outcome.reject = true;
+      outcome.reply_code = "550";
+      outcome.reply_status = "5.7.1";
+      outcome.reply_text =
+          "Message rejected: " + checked.from_problem + " (DMARC needs exactly one author domain)";
+      outcome.log_line += " action=reject";
+    } else if (checked.dmarc_reject && services_.settings->dmarc_enforcement) {
       outcome.reject = true;
       outcome.reply_code = "550";
       outcome.reply_status = "5.7.1";

@@ -105,6 +105,8 @@ class DefaultMessageCheck final : public MessageCheck {
       info.method = "dmarc";
       info.result = "permerror";
       info.reason = from_problem_;
+      outcome.from_unusable = true;
+      outcome.from_problem = from_problem_;
       builder.add(info);
       dmarc_summary = "permerror";
     } else {

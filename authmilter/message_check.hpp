@@ -25,6 +25,8 @@ struct MessageFacts {
 struct CheckOutcome {
   std::string authentication_results;  // the header value, beginning with a space
   bool dmarc_reject = false;           // the policy says reject (after pct)
+  bool from_unusable = false;          // no single author domain (RFC 7489 6.6.1)
+  std::string from_problem;            // why, when from_unusable
   std::string dmarc_domain;            // the From: domain, for the reply text
   std::string summary;                 // "spf=pass dkim=pass dmarc=pass" for the log
 };

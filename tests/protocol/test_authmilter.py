@@ -8,7 +8,7 @@ holding the test zones; no DNS from outside):
    Authentication-Results header.
 2. The same From: domain forged by a stranger on B's port 25 gets dmarc=fail and is delivered
    while dmarc_enforcement = no; after `dmarc_enforcement = yes` and a reload, the same message
-   is refused at the end of DATA with 550 5.7.1.
+   is refused at the end of DATA with 550 5.7.1, and so is a From: naming two domains.
 3. An Authentication-Results claiming B's authserv-id that arrives with a message is removed;
    one with another id stays.
 4. A stranger on A's own port 25 (127.0.0.1, as behind a tunnel) with A's From: domain is
@@ -215,6 +215,12 @@ def run(directory):
                     return refused[0] == 550
                 wait_until(refused_now, 30, interval=0.5, what="DMARC enforcement after reload")
                 assert refused[1].startswith(b"5.7.1"), refused
+                # A From: naming two domains has no author domain: refused too (RFC 7489 6.6.1)
+                two_domains, _ = make_message(demo, [bob], "two authors", extra_headers=[])
+                two_domains = two_domains.replace(
+                    f"From: <{demo}>".encode(), f"From: <{demo}>, <x@other.test>".encode(), 1)
+                code, reply = send_as_stranger(receiver, "mallory@other.test", bob, two_domains)
+                assert code == 550 and b"exactly one author domain" in reply, (code, reply)
 
                 # 4. a stranger on A's port 25 with A's domain: checked, not signed
                 code, reply = send_as_stranger(sender_suite, "mallory@other.test",
