@@ -15,7 +15,7 @@ SOURCE = os.environ.get("POSTERN_SOURCE_DIR") or os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LIB = os.path.join(SOURCE, "lib")
 DAEMONS = {"master", "smtpd", "submission", "qmgr", "relay", "delivery", "imapd", "cli",
-           "sendmail", "postdrop", "pickup", "local"}
+           "sendmail", "postdrop", "pickup", "local", "authmilter"}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
