@@ -76,6 +76,17 @@ def flatten_keys(listing):
     return []
 
 
+def submit_after_reload(suite, sender, recipients, message):
+    """submit(), tried again while a worker retiring after the reload closes the session."""
+    def submitted():
+        try:
+            submit(suite, sender, recipients, message, via="submission")
+            return True
+        except (smtplib.SMTPException, OSError):
+            return False
+    wait_until(submitted, 30, interval=0.5, what="a submission after the reload")
+
+
 def auth_results(raw):
     head, _ = split_header(raw)
     return [field.decode(errors="replace") for field in header_fields(head)
@@ -178,7 +189,7 @@ def run(directory):
                                  if k["state"] == "signing" and k["selector"] != "r2026"]
                 assert len(new_selectors) == 1 and new_selectors[0] != "e2026", listing
                 message, _ = make_message(demo, [bob], "signed with the rotated key")
-                submit(sender_suite, demo, [bob], message, via="submission")
+                submit_after_reload(sender_suite, demo, [bob], message)
                 raw = newest_message(receiver, bob, 2)
                 selectors = sorted(re.search(rb"\bs=([a-z0-9-]+)", field).group(1).decode()
                                    for field in fields_named(raw, "DKIM-Signature"))
@@ -206,11 +217,12 @@ def run(directory):
 
                 def refused_now():
                     # While the reload replaces authmilter a session may get 451 (the milter
-                    # is between two processes): try again until the new one answers.
+                    # is between two processes), or a retiring smtpd may close it: try again
+                    # until the new ones answer.
                     nonlocal refused
                     try:
                         refused = send_as_stranger(receiver, "mallory@other.test", bob, forged)
-                    except AssertionError:
+                    except (AssertionError, smtplib.SMTPException, OSError):
                         return False
                     return refused[0] == 550
                 wait_until(refused_now, 30, interval=0.5, what="DMARC enforcement after reload")

@@ -19,7 +19,8 @@ inline const std::filesystem::path& opendmarc_vectors_path() {
 }
 
 // The vectors of one group ("record_parse", "alignment", "from_domain",
-// "organizational_domain"); an undefined node when the file is absent.
+// "organizational_domain"); a null node when the file is absent (callers skip on IsNull():
+// a default YAML::Node is null but still counts as defined).
 inline YAML::Node load_opendmarc_vectors(const std::string& group) {
   if (!std::filesystem::exists(opendmarc_vectors_path())) return YAML::Node();
   return YAML::LoadFile(opendmarc_vectors_path().string())[group];
