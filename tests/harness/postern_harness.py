@@ -289,6 +289,8 @@ service_throttle_time = 0s
         return re.search(r"^[^#\n]*private/authmilter", text, re.MULTILINE) is not None
 
     def write_master_cf(self, services=None):
+        if services:
+            self._default_services = False  # a test's own master.cf: write_main_cf keeps it
         lines = services or self.default_services()
         with open(os.path.join(self.etc, "master.cf"), "w") as f:
             f.write("# master.cf written by tests/harness/postern_harness.py\n")
