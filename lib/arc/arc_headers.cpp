@@ -20,17 +20,6 @@ bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-Result<uint64_t> parse_digits(std::string_view text, size_t max_digits, const char* tag) {
-  if (text.empty()) return Error::parse(std::string(tag) + " is empty");
-  if (text.size() > max_digits) return Error::limit(std::string(tag) + " has too many digits");
-  uint64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return Error::parse(std::string(tag) + " is not a number");
-    value = value * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return value;
-}
-
 Result<DkimAlgorithm> parse_algorithm(std::string_view text) {
   if (text == "rsa-sha256") return DkimAlgorithm::kRsaSha256;
   if (text == "ed25519-sha256") return DkimAlgorithm::kEd25519Sha256;
@@ -68,7 +57,7 @@ Status parse_common(const DkimTagList& tags, Fields& fields) {
   fields.b_raw_begin = b.raw_begin;
   fields.b_raw_end = b.raw_end;
   if (const DkimTag* t = tags.find("t")) {
-    Result<uint64_t> timestamp = parse_digits(t->value, kMaxArcTimeDigits, "t=");
+    Result<uint64_t> timestamp = dkim_parse_digits(t->value, kMaxArcTimeDigits, "t=");
     if (!timestamp) return timestamp.error();
     fields.timestamp = static_cast<int64_t>(*timestamp);
   }
@@ -98,7 +87,7 @@ Result<uint32_t> parse_arc_instance(std::string_view text) {
   if (text.empty() || text.size() > kMaxArcInstanceDigits || text.front() == '0') {
     return Error::parse("bad instance i=");
   }
-  Result<uint64_t> number = parse_digits(text, kMaxArcInstanceDigits, "i=");
+  Result<uint64_t> number = dkim_parse_digits(text, kMaxArcInstanceDigits, "i=");
   if (!number || *number < 1 || *number > kMaxArcInstances) return Error::parse("bad instance i=");
   return static_cast<uint32_t>(*number);
 }
@@ -191,7 +180,7 @@ Result<ArcMessageSignature> parse_arc_message_signature(std::string_view value) 
   if (!body_hash || body_hash->empty()) return Error::parse("bad body hash bh=");
   signature.body_hash = std::move(*body_hash);
   if (const DkimTag* l = tags.find("l")) {
-    Result<uint64_t> length = parse_digits(l->value, kMaxArcLengthDigits, "l=");
+    Result<uint64_t> length = dkim_parse_digits(l->value, kMaxArcLengthDigits, "l=");
     if (!length) return length.error();
     signature.body_length = *length;
   }

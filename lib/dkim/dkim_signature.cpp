@@ -16,17 +16,6 @@ bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-Result<uint64_t> parse_digits(std::string_view text, size_t max_digits, const char* tag) {
-  if (text.empty()) return Error::parse(std::string(tag) + " is empty");
-  if (text.size() > max_digits) return Error::limit(std::string(tag) + " has too many digits");
-  uint64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return Error::parse(std::string(tag) + " is not a number");
-    value = value * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return value;
-}
-
 bool contains_space(std::string_view text) {
   for (char c : text) {
     if (is_space(c)) return true;
@@ -217,17 +206,17 @@ Result<DkimSignature> parse_dkim_signature(std::string_view value) {
   signature.b_raw_end = b.raw_end;
 
   if (const DkimTag* l = tags.find("l")) {
-    Result<uint64_t> length = parse_digits(l->value, kMaxDkimLengthDigits, "l=");
+    Result<uint64_t> length = dkim_parse_digits(l->value, kMaxDkimLengthDigits, "l=");
     if (!length) return length.error();
     signature.body_length = *length;
   }
   if (const DkimTag* t = tags.find("t")) {
-    Result<uint64_t> timestamp = parse_digits(t->value, kMaxDkimTimeDigits, "t=");
+    Result<uint64_t> timestamp = dkim_parse_digits(t->value, kMaxDkimTimeDigits, "t=");
     if (!timestamp) return timestamp.error();
     signature.timestamp = static_cast<int64_t>(*timestamp);
   }
   if (const DkimTag* x = tags.find("x")) {
-    Result<uint64_t> expiration = parse_digits(x->value, kMaxDkimTimeDigits, "x=");
+    Result<uint64_t> expiration = dkim_parse_digits(x->value, kMaxDkimTimeDigits, "x=");
     if (!expiration) return expiration.error();
     signature.expiration = static_cast<int64_t>(*expiration);
     if (signature.timestamp && *signature.expiration < *signature.timestamp) {

@@ -109,4 +109,15 @@ std::vector<std::string> dkim_split_colon_list(std::string_view value) {
   return items;
 }
 
+Result<uint64_t> dkim_parse_digits(std::string_view text, size_t max_digits, const char* tag) {
+  if (text.empty()) return Error::parse(std::string(tag) + " is empty");
+  if (text.size() > max_digits) return Error::limit(std::string(tag) + " has too many digits");
+  uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return Error::parse(std::string(tag) + " is not a number");
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return value;
+}
+
 }  // namespace postern

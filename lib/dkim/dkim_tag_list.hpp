@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,10 @@ class DkimTagList {
 // The value with every whitespace character (SP, TAB, CR, LF) removed: base64 values (b=, bh=,
 // p=) may be folded anywhere.
 std::string dkim_strip_whitespace(std::string_view value);
+
+// A tag value of decimal digits (t=, x=, l=, i=): at most max_digits of them, named tag in the
+// error. Shared by DKIM-Signature and the ARC headers.
+Result<uint64_t> dkim_parse_digits(std::string_view text, size_t max_digits, const char* tag);
 
 // Splits a colon-separated value (h=, q=, the key's h= s= t=) into its items, each trimmed of
 // whitespace. "a : b" gives {"a", "b"}; an empty item is kept as "".
